@@ -1,0 +1,1 @@
+"""kfval: a behaviour-driven validation suite for Kubeflow on Kubernetes."""

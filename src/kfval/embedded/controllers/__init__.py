@@ -1,0 +1,1 @@
+"""Controllers of the embedded cluster: one module per upstream controller, all run by the reactor."""

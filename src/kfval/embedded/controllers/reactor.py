@@ -1,0 +1,147 @@
+"""The machinery every controller shares: watch -> work queue -> reconcile, with retries.
+
+A controller declares which resources it watches and how an event maps to the objects it must
+reconcile; the reactor lists and watches through the store (never peeking at its internals),
+de-duplicates keys in a queue, and calls `reconcile` one key at a time. Conflicts and other
+transient failures are retried with back-off; a key can ask to be looked at again later
+(time-driven behaviour such as activeDeadlineSeconds or TTLs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from kfval.embedded.clock import Clock
+from kfval.embedded.errors import ApiError, ConflictError, NotFoundError
+from kfval.embedded.store.objects import Store
+from kfval.embedded.tasks import TaskGroup
+from kfval.embedded.types import Body, ObjectKey, ResourceKey, ResourceType, WatchEvent
+
+log = logging.getLogger(__name__)
+
+CATALOG_POLL_SECONDS = 0.2
+MAX_BACKOFF_SECONDS = 5.0
+
+
+def own_key(event: WatchEvent) -> list[ObjectKey]:
+    """The default mapper: reconcile the object the event is about."""
+    meta = event.object["metadata"]
+    return [ObjectKey(event.key, meta.get("namespace", ""), meta["name"])]
+
+
+def owner_keys(owner: ResourceKey, kind: str) -> Callable[[WatchEvent], list[ObjectKey]]:
+    """A mapper for dependents: reconcile the controlling owner of the given kind."""
+
+    def mapper(event: WatchEvent) -> list[ObjectKey]:
+        meta = event.object["metadata"]
+        return [
+            ObjectKey(owner, meta.get("namespace", ""), ref["name"])
+            for ref in meta.get("ownerReferences") or []
+            if ref.get("kind") == kind and ref.get("controller")
+        ]
+
+    return mapper
+
+
+@dataclass(frozen=True)
+class Watched:
+    """One resource a controller watches, named by group/version/resource, and how events map to keys."""
+
+    group: str
+    version: str
+    resource: str
+    mapper: Callable[[WatchEvent], list[ObjectKey]] = own_key
+
+
+class Controller(Protocol):
+    """What the reactor drives. `reconcile` returns seconds until it wants the key again, or None."""
+
+    name: str
+
+    def watches(self) -> Sequence[Watched]: ...
+
+    async def reconcile(self, key: ObjectKey) -> float | None: ...
+
+
+@dataclass
+class _Queue:
+    pending: asyncio.Queue[ObjectKey] = field(default_factory=asyncio.Queue)
+    queued: set[ObjectKey] = field(default_factory=set)
+    failures: dict[ObjectKey, int] = field(default_factory=dict)
+
+    def add(self, key: ObjectKey) -> None:
+        if key not in self.queued:
+            self.queued.add(key)
+            self.pending.put_nowait(key)
+
+
+class Reactor:
+    """Runs controllers: one watch task per watched resource and one worker per controller."""
+
+    def __init__(self, store: Store, clock: Clock, tasks: TaskGroup) -> None:
+        self._store = store
+        self._clock = clock
+        self._tasks = tasks
+
+    def start(self, controller: Controller) -> None:
+        queue = _Queue()
+        for watched in controller.watches():
+            name = f"{controller.name}/watch/{watched.resource}"
+            self._tasks.spawn(name, self._feed(watched, queue))
+        self._tasks.spawn(f"{controller.name}/worker", self._work(controller, queue))
+
+    async def _resource_type(self, watched: Watched) -> ResourceType:
+        """Wait until the resource is served (a CRD-defined kind appears when its CRD is stored)."""
+        while True:
+            rt = self._store.catalog.find(watched.group, watched.version, watched.resource)
+            if rt is not None:
+                return rt
+            await asyncio.sleep(CATALOG_POLL_SECONDS)
+
+    async def _feed(self, watched: Watched, queue: _Queue) -> None:
+        rt = await self._resource_type(watched)
+        subscription = self._store.watch(rt)
+        try:
+            async for event in subscription:
+                for key in watched.mapper(event):
+                    queue.add(key)
+        finally:
+            subscription.close()
+
+    async def _work(self, controller: Controller, queue: _Queue) -> None:
+        while True:
+            key = await queue.pending.get()
+            queue.queued.discard(key)
+            delay = await self._attempt(controller, key, queue)
+            if delay is not None:
+                self._tasks.spawn(f"{controller.name}/requeue", self._later(key, delay, queue))
+
+    async def _attempt(self, controller: Controller, key: ObjectKey, queue: _Queue) -> float | None:
+        try:
+            delay = await controller.reconcile(key)
+        except NotFoundError:
+            queue.failures.pop(key, None)
+            return None
+        except (ConflictError, ApiError) as error:
+            return self._backoff(controller, key, queue, error)
+        queue.failures.pop(key, None)
+        return delay
+
+    def _backoff(self, controller: Controller, key: ObjectKey, queue: _Queue, error: ApiError) -> float:
+        count = queue.failures.get(key, 0) + 1
+        queue.failures[key] = count
+        if not isinstance(error, ConflictError):
+            log.warning("%s: reconcile of %s failed (attempt %d): %s", controller.name, key, count, error.message)
+        return min(MAX_BACKOFF_SECONDS, 0.05 * 2.0**count)
+
+    async def _later(self, key: ObjectKey, delay: float, queue: _Queue) -> None:
+        await asyncio.sleep(delay)
+        queue.add(key)
+
+
+def is_being_deleted(body: Body) -> bool:
+    return bool(body.get("metadata", {}).get("deletionTimestamp"))

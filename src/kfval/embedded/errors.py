@@ -1,0 +1,152 @@
+"""The one error family of the embedded cluster.
+
+Every layer raises :class:`ApiError` (or one of its named subclasses); the API server renders it
+once, as a `kind: Status` object shaped like the real kube-apiserver's (see apiserver/status.py).
+
+    ApiError(code, reason, message, details)
+     ├── BadRequestError        400 BadRequest
+     ├── UnauthorizedError      401 Unauthorized
+     ├── ForbiddenError         403 Forbidden
+     ├── NotFoundError          404 NotFound
+     ├── MethodNotAllowedError  405 MethodNotAllowed
+     ├── AlreadyExistsError     409 AlreadyExists
+     ├── ConflictError          409 Conflict
+     ├── GoneError              410 Expired
+     ├── TooLargeError          413 RequestEntityTooLarge
+     ├── UnsupportedMediaError  415 UnsupportedMediaType
+     ├── InvalidError           422 Invalid (with causes)
+     └── InternalError          500 InternalError
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kfval.embedded.types import ResourceType
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One field-level reason of a 422, as `details.causes[]` carries it."""
+
+    reason: str
+    message: str
+    field: str
+
+    def to_body(self) -> dict[str, str]:
+        return {"reason": self.reason, "message": self.message, "field": self.field}
+
+
+class ApiError(Exception):
+    """A failure the API server answers with a Status object."""
+
+    code = 500
+    reason = "InternalError"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    @classmethod
+    def for_object(cls, rt: ResourceType, name: str, message: str) -> ApiError:
+        """An error about one named object, with the `details` kubectl uses to word it."""
+        details: dict[str, Any] = {"name": name, "kind": rt.resource}
+        if rt.group:
+            details["group"] = rt.group
+        return cls(message, details=details)
+
+
+class BadRequestError(ApiError):
+    code = 400
+    reason = "BadRequest"
+
+
+class UnauthorizedError(ApiError):
+    code = 401
+    reason = "Unauthorized"
+
+
+class ForbiddenError(ApiError):
+    code = 403
+    reason = "Forbidden"
+
+
+class NotFoundError(ApiError):
+    code = 404
+    reason = "NotFound"
+
+    @classmethod
+    def object(cls, rt: ResourceType, name: str) -> ApiError:
+        return cls.for_object(rt, name, f'{rt.qualified} "{name}" not found')
+
+
+class MethodNotAllowedError(ApiError):
+    code = 405
+    reason = "MethodNotAllowed"
+
+
+class AlreadyExistsError(ApiError):
+    code = 409
+    reason = "AlreadyExists"
+
+    @classmethod
+    def object(cls, rt: ResourceType, name: str) -> ApiError:
+        return cls.for_object(rt, name, f'{rt.qualified} "{name}" already exists')
+
+
+class ConflictError(ApiError):
+    code = 409
+    reason = "Conflict"
+
+    @classmethod
+    def modified(cls, rt: ResourceType, name: str) -> ApiError:
+        return cls.for_object(
+            rt,
+            name,
+            f'Operation cannot be fulfilled on {rt.qualified} "{name}": the object has been '
+            "modified; please apply your changes to the latest version and try again",
+        )
+
+
+class GoneError(ApiError):
+    code = 410
+    reason = "Expired"
+
+
+class TooLargeError(ApiError):
+    code = 413
+    reason = "RequestEntityTooLarge"
+
+
+class UnsupportedMediaError(ApiError):
+    code = 415
+    reason = "UnsupportedMediaType"
+
+
+class InvalidError(ApiError):
+    """422: the object breaks a validation rule; `causes` name each offending field."""
+
+    code = 422
+    reason = "Invalid"
+
+    def __init__(self, rt_kind: str, name: str, causes: list[Cause], *, group: str = "") -> None:
+        summary = ", ".join(f"{c.field}: {c.message}" for c in causes)
+        if len(causes) > 1:
+            summary = f"[{summary}]"
+        super().__init__(
+            f'{rt_kind} "{name}" is invalid: {summary}',
+            details={
+                "name": name,
+                "group": group,
+                "kind": rt_kind,
+                "causes": [c.to_body() for c in causes],
+            },
+        )
+        self.causes = causes
+
+
+class InternalError(ApiError):
+    code = 500
+    reason = "InternalError"

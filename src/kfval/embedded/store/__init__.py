@@ -1,0 +1,1 @@
+"""The versioned object store: the one place objects are written, and the source of every watch."""

@@ -1,0 +1,133 @@
+"""Values every layer of the embedded cluster shares: raw bodies, resource types, watch events.
+
+Kept free of behaviour so that the store, the API server, the controllers and the kubelet can
+all depend on it without depending on each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, NewType, Protocol
+
+Body = dict[str, Any]
+"""A Kubernetes object exactly as it travels as JSON (apiVersion, kind, metadata, spec, status)."""
+
+Namespace = NewType("Namespace", str)
+Name = NewType("Name", str)
+ResourceVersion = NewType("ResourceVersion", int)
+
+EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"]
+
+ALL_VERBS: tuple[str, ...] = (
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+)
+CORE_GROUP = ""
+
+
+@dataclass(frozen=True)
+class PrinterColumn:
+    """One column of `kubectl get` output (a CRD's additionalPrinterColumns entry)."""
+
+    name: str
+    type: str
+    json_path: str
+    description: str = ""
+    priority: int = 0
+    format: str = ""
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """One REST resource as discovery announces it: where it lives and what it is called."""
+
+    group: str
+    version: str
+    resource: str
+    kind: str
+    namespaced: bool
+    singular: str
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ALL_VERBS
+    subresources: frozenset[str] = frozenset()
+    printer_columns: tuple[PrinterColumn, ...] = ()
+    schema: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def api_version(self) -> str:
+        """`v1` for the core group, `group/version` otherwise."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def key(self) -> ResourceKey:
+        """The version-independent storage key: one object set per group and resource."""
+        return ResourceKey(self.group, self.resource)
+
+    @property
+    def qualified(self) -> str:
+        """`pods` or `deployments.apps`, as Status messages name a resource."""
+        return f"{self.resource}.{self.group}" if self.group else self.resource
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
+
+
+@dataclass(frozen=True, order=True)
+class ResourceKey:
+    """Group and plural resource name: the store's unit of storage and of watching."""
+
+    group: str
+    resource: str
+
+
+@dataclass(frozen=True)
+class ObjectKey:
+    """Where one object lives: its resource, namespace ("" when cluster-scoped) and name."""
+
+    resource: ResourceKey
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One change as the store records it; `object` is a snapshot that nobody may mutate."""
+
+    type: EventType
+    object: Body
+    resource_version: int
+    key: ResourceKey
+    previous: Body | None = None
+    """The object before a MODIFIED change: lets a filtered watch turn "no longer matches" into DELETED."""
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """The `pods/log` parameters, as the API server parsed them."""
+
+    namespace: str
+    pod: str
+    container: str | None = None
+    follow: bool = False
+    previous: bool = False
+    timestamps: bool = False
+    tail_lines: int | None = None
+    since_seconds: int | None = None
+    limit_bytes: int | None = None
+
+
+class LogSource(Protocol):
+    """Where the API server reads container logs from (the kubelet), without importing it."""
+
+    def read(self, query: LogQuery) -> AsyncIterator[bytes]:
+        """Chunks of log text; raises ApiError (400/404) before the first chunk when it cannot serve."""
+        ...
