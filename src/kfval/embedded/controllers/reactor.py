@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 CATALOG_POLL_SECONDS = 0.2
 MAX_BACKOFF_SECONDS = 5.0
+EVERY_RESOURCE = "*"
+"""`Watched.resource` for a controller that watches every served resource (the garbage collector)."""
 
 
 def own_key(event: WatchEvent) -> list[ObjectKey]:
@@ -90,6 +92,9 @@ class Reactor:
     def start(self, controller: Controller) -> None:
         queue = _Queue()
         for watched in controller.watches():
+            if watched.resource == EVERY_RESOURCE:
+                self._tasks.spawn(f"{controller.name}/watch/*", self._feed_every(controller.name, watched, queue))
+                continue
             name = f"{controller.name}/watch/{watched.resource}"
             self._tasks.spawn(name, self._feed(watched, queue))
         self._tasks.spawn(f"{controller.name}/worker", self._work(controller, queue))
@@ -104,6 +109,19 @@ class Reactor:
 
     async def _feed(self, watched: Watched, queue: _Queue) -> None:
         rt = await self._resource_type(watched)
+        await self._follow(rt, watched, queue)
+
+    async def _feed_every(self, controller: str, watched: Watched, queue: _Queue) -> None:
+        """Follow every watchable resource, starting a feed for each one a CRD adds later."""
+        followed: set[ResourceKey] = set()
+        while True:
+            for rt in self._store.catalog:
+                if rt.key not in followed and "watch" in rt.verbs:
+                    followed.add(rt.key)
+                    self._tasks.spawn(f"{controller}/watch/{rt.qualified}", self._follow(rt, watched, queue))
+            await asyncio.sleep(CATALOG_POLL_SECONDS)
+
+    async def _follow(self, rt: ResourceType, watched: Watched, queue: _Queue) -> None:
         subscription = self._store.watch(rt)
         try:
             async for event in subscription:

@@ -206,6 +206,10 @@ class Catalog:
                 versions.append(rt.version)
         return result
 
+    def is_custom(self, rt: ResourceType) -> bool:
+        """Whether a CRD serves this type (custom resources take merge patches, not strategic ones)."""
+        return any(rt in types for types in self._crd_types.values())
+
     def register_crd(self, crd: Body) -> None:
         name = crd["metadata"]["name"]
         self.unregister_crd(name)

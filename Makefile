@@ -1,0 +1,43 @@
+# The two commands of the README: `make run` (every feature on the embedded cluster) and
+# `make test` (checks and tests). Both set up what they need from the project's own files.
+VENV    ?= .venv
+PYTHON  := $(VENV)/bin/python
+STAMP   := $(VENV)/.kfval-installed
+DEBIAN_PACKAGES := bubblewrap iproute2
+
+.PHONY: setup debian check test run clean
+
+setup: $(STAMP) debian
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[local,dev]'
+	touch $(STAMP)
+
+# Debian packages the embedded cluster uses (bubblewrap sandbox, ip netns); installed only as root.
+debian:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "note: not root, Debian packages$$missing not installed: pods run without a sandbox"; \
+	  fi; \
+	fi
+
+check: setup
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: check
+	$(VENV)/bin/pytest -q
+
+run: setup
+	$(PYTHON) -m kfval.cli run
+
+clean:
+	rm -rf $(VENV) .state reports

@@ -1,0 +1,66 @@
+"""The `kfval` command: run the suite, manage the embedded cluster, clean up after a run.
+
+Subcommands arrive with the capabilities they serve; the cluster commands come first because
+everything else runs on the embedded cluster by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kfval.embedded import launch
+
+
+def _cluster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cluster = subparsers.add_parser("cluster", help="start, stop or inspect the embedded cluster")
+    verbs = cluster.add_subparsers(dest="verb", required=True)
+    up = verbs.add_parser("up", help="start the embedded cluster (foreground unless --detach)")
+    up.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    up.add_argument("--tls", action="store_true", help="serve https with a self-signed CA")
+    up.add_argument("--detach", action="store_true", help="start in the background and return once ready")
+    up.add_argument("--images-dir", type=Path, default=None, help="folder of workload images (default ./images)")
+    for name, text in (("down", "stop the embedded cluster and every pod it runs"),
+                       ("status", "tell whether the embedded cluster runs, and where")):
+        verbs.add_parser(name, help=text)
+    for parser in (up, verbs.choices["down"], verbs.choices["status"]):
+        parser.add_argument("--state-dir", type=Path, default=launch.DEFAULT_STATE_DIR,
+                            help=f"where the cluster keeps its kubeconfig, logs and volumes "
+                                 f"(default {launch.DEFAULT_STATE_DIR})")
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    if args.verb == "up":
+        if not args.detach:
+            return launch.run_foreground(args.state_dir, port=args.port, tls=args.tls, images_dir=args.images_dir)
+        info = launch.start(args.state_dir, port=args.port, tls=args.tls, images_dir=args.images_dir)
+        print(f"embedded cluster ready at {info.server} (pid {info.pid})\nexport KUBECONFIG={info.kubeconfig}")
+        return 0
+    if args.verb == "down":
+        stopped = launch.stop(args.state_dir)
+        print("embedded cluster stopped" if stopped else f"no embedded cluster runs from {args.state_dir}")
+        return 0
+    info = launch.find(args.state_dir)
+    if info is None:
+        print(f"no embedded cluster runs from {args.state_dir}")
+        return 1
+    state = "ready" if launch.is_ready(info) else "not ready"
+    print(f"embedded cluster {state} at {info.server} (pid {info.pid})\nkubeconfig: {info.kubeconfig}")
+    return 0 if state == "ready" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kfval", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _cluster_parser(subparsers)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return _cluster(args)
+    except launch.LaunchError as error:
+        print(f"kfval: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""The REST verbs on resources: list, get, create, update, patch, delete, deletecollection.
+
+Each handler is a straight line: decode, admit, hand to the store, encode. Watch and log streams
+live in streaming.py; subresources other than `status` in subresources.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from kfval.embedded.admission.chain import Admission
+from kfval.embedded.apiserver import applying, decoding, patching, tables
+from kfval.embedded.apiserver.paths import Target
+from kfval.embedded.clock import rfc3339
+from kfval.embedded.errors import BadRequestError, NotFoundError
+from kfval.embedded.store.objects import Store
+from kfval.embedded.store.selectors import parse_field_selector, parse_label_selector
+from kfval.embedded.types import Body, ResourceType
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every handler needs."""
+
+    store: Store
+    admission: Admission
+
+
+def json_response(body: Body, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=json.dumps(body, separators=(",", ":")).encode(),
+                        content_type="application/json")
+
+
+def predicate_for(rt: ResourceType, query: Any) -> Callable[[Body], bool] | None:
+    labels = parse_label_selector(query.get("labelSelector"))
+    fields = parse_field_selector(query.get("fieldSelector"), rt.kind)
+    if not labels.requirements and not fields.requirements:
+        return None
+    return lambda body: labels.matches(body) and fields.matches(body)
+
+
+def _render(request: web.Request, rt: ResourceType, items: list[Body], rv: int, ctx: Context,
+            *, single: bool) -> web.Response:
+    if tables.wants_table(request.headers.get("Accept", "")):
+        include = request.query.get("includeObject", "Metadata")
+        return json_response(tables.table(rt, items, resource_version=str(rv), now=ctx.store.clock.now(),
+                                          include_object=include))
+    if single:
+        return json_response(items[0])
+    return json_response({"kind": rt.list_kind, "apiVersion": rt.api_version,
+                          "metadata": {"resourceVersion": str(rv)}, "items": items})
+
+
+async def list_objects(request: web.Request, target: Target, ctx: Context) -> web.Response:
+    items, rv = ctx.store.list(target.rt, target.namespace, predicate_for(target.rt, request.query))
+    limit = request.query.get("limit")
+    if limit and limit.isdigit() and int(limit) > 0:
+        items = items[: int(limit)]
+    return _render(request, target.rt, items, rv, ctx, single=False)
+
+
+async def get_object(request: web.Request, target: Target, ctx: Context) -> web.Response:
+    assert target.name is not None
+    body = ctx.store.get(target.rt, target.namespace, target.name)
+    return _render(request, target.rt, [body], int(body["metadata"]["resourceVersion"]), ctx, single=True)
+
+
+def _dry_run(request: web.Request) -> bool:
+    return "All" in request.query.getall("dryRun", [])
+
+
+def _check_identity(target: Target, body: Body) -> None:
+    """The body's kind, apiVersion and namespace must agree with the URL, as on the real server."""
+    rt = target.rt
+    kind, api_version = body.get("kind"), body.get("apiVersion")
+    if api_version and api_version != rt.api_version:
+        raise BadRequestError(
+            f"the API version in the data ({api_version}) does not match the expected API version ({rt.api_version})"
+        )
+    if kind and kind != rt.kind:
+        raise BadRequestError(f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
+    meta = body.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        raise BadRequestError("metadata must be an object")
+    body_ns = meta.get("namespace")
+    if rt.namespaced and body_ns and target.namespace and body_ns != target.namespace:
+        raise BadRequestError("the namespace of the provided object does not match the namespace sent on the request")
+    if target.name is not None and meta.get("name") and meta["name"] != target.name:
+        raise BadRequestError(f"the name of the object ({meta['name']}) does not match the name on the URL "
+                              f"({target.name})")
+    if target.name is not None:
+        meta.setdefault("name", target.name)
+
+
+async def create_object(request: web.Request, target: Target, ctx: Context) -> web.Response:
+    data = await decoding.read_bytes(request)
+    body = decoding.decode_object(data, decoding.media_type(request))
+    _check_identity(target, body)
+    if target.rt.namespaced and target.namespace:
+        body["metadata"]["namespace"] = target.namespace
+    return json_response(_create(ctx, target, body, dry_run=_dry_run(request)), 201)
+
+
+def _create(ctx: Context, target: Target, body: Body, *, dry_run: bool) -> Body:
+    rt = target.rt
+    admitted = ctx.admission.admit(rt, body, operation="CREATE", old=None)
+    if dry_run:
+        return admitted
+    return ctx.store.create(rt, admitted, namespace=target.namespace)
+
+
+def _update(ctx: Context, target: Target, body: Body, *, dry_run: bool) -> Body:
+    assert target.name is not None
+    current = ctx.store.get(target.rt, target.namespace, target.name)
+    if target.subresource != "status":
+        body = ctx.admission.admit(target.rt, body, operation="UPDATE", old=current)
+    if dry_run:
+        return body
+    return ctx.store.replace(target.rt, body, namespace=target.namespace, subresource=target.subresource)
+
+
+async def replace_object(request: web.Request, target: Target, ctx: Context) -> web.Response:
+    data = await decoding.read_bytes(request)
+    body = decoding.decode_object(data, decoding.media_type(request))
+    _check_identity(target, body)
+    return json_response(_update(ctx, target, body, dry_run=_dry_run(request)))
+
+
+async def patch_object(request: web.Request, target: Target, ctx: Context) -> web.Response:
+    assert target.name is not None
+    content_type = decoding.media_type(request)
+    data = await decoding.read_bytes(request)
+    rt = target.rt
+    is_custom = ctx.store.catalog.is_custom(rt)
+    if content_type == "application/apply-patch+yaml":
+        return _server_side_apply(request, target, ctx, data)
+    if content_type not in decoding.PATCH_TYPES:
+        raise decoding.UnsupportedMediaError(f"the body of the request was in an unknown format - accepted media "
+                                             f"types include: {', '.join(sorted(decoding.PATCH_TYPES))}")
+    current = ctx.store.get(rt, target.namespace, target.name)
+    patched = patching.apply_patch(current, data, content_type, kind=rt.kind, is_custom=is_custom)
+    return json_response(_update(ctx, target, patched, dry_run=_dry_run(request)))
+
+
+def _server_side_apply(request: web.Request, target: Target, ctx: Context, data: bytes) -> web.Response:
+    assert target.name is not None
+    applied = decoding.parse_text(data, yaml_allowed=True)
+    if not isinstance(applied, dict):
+        raise BadRequestError("the apply configuration must be an object")
+    _check_identity(target, applied)
+    manager = request.query.get("fieldManager")
+    if not manager:
+        raise BadRequestError("PATCH, application/apply-patch+yaml requires a fieldManager")
+    force = request.query.get("force", "false").lower() == "true"
+    now = rfc3339(ctx.store.clock.now())
+    try:
+        current: Body | None = ctx.store.get(target.rt, target.namespace, target.name)
+    except NotFoundError:
+        current = None
+    merged = applying.server_side_apply(current, applied, manager=manager, force=force, kind=target.rt.kind, now=now)
+    if current is None:
+        if target.rt.namespaced and target.namespace:
+            merged.setdefault("metadata", {})["namespace"] = target.namespace
+        return json_response(_create(ctx, target, merged, dry_run=_dry_run(request)), 201)
+    return json_response(_update(ctx, target, merged, dry_run=_dry_run(request)))
+
+
+def delete_options(request: web.Request, data: bytes) -> Body:
+    """DeleteOptions from the body (JSON or protobuf) and the query, the query winning."""
+    options: Body = {}
+    if data.strip():
+        options = decoding.decode_object(data, decoding.media_type(request))
+    query = request.query
+    if "propagationPolicy" in query:
+        options["propagationPolicy"] = query["propagationPolicy"]
+    if "gracePeriodSeconds" in query:
+        options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
+    if options.get("orphanDependents") is True and "propagationPolicy" not in options:
+        options["propagationPolicy"] = "Orphan"
+    return options
+
+
+async def delete_object(request: web.Request, target: Target, ctx: Context) -> web.Response:
+    assert target.name is not None
+    options = delete_options(request, await decoding.read_bytes(request))
+    if _dry_run(request):
+        return json_response(ctx.store.get(target.rt, target.namespace, target.name))
+    body, _gone = ctx.store.delete(
+        target.rt,
+        target.namespace,
+        target.name,
+        propagation=options.get("propagationPolicy"),
+        grace_period_seconds=options.get("gracePeriodSeconds"),
+        preconditions=options.get("preconditions"),
+    )
+    return json_response(body)
+
+
+async def delete_collection(request: web.Request, target: Target, ctx: Context) -> web.Response:
+    options = delete_options(request, await decoding.read_bytes(request))
+    items, _rv = ctx.store.list(target.rt, target.namespace, predicate_for(target.rt, request.query))
+    deleted = []
+    for item in items:
+        meta = item["metadata"]
+        body, _gone = ctx.store.delete(target.rt, meta.get("namespace"), meta["name"],
+                                       propagation=options.get("propagationPolicy"),
+                                       grace_period_seconds=options.get("gracePeriodSeconds"))
+        deleted.append(body)
+    return json_response({"kind": target.rt.list_kind, "apiVersion": target.rt.api_version,
+                          "metadata": {"resourceVersion": str(ctx.store.resource_version)}, "items": deleted})

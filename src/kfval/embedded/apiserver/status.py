@@ -1,0 +1,51 @@
+"""The only renderer of `kind: Status`: every failure leaves the server shaped like kube-apiserver's.
+
+kubectl words its messages from these fields (`Error from server (NotFound): pods "x" not found`,
+`The Pod "bad" is invalid: ...`), and Helm and the Python client pass `message` on, so the shape is
+part of the contract (k8s-api-surface.md §4.7).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from kfval.embedded.errors import ApiError
+from kfval.embedded.types import Body
+
+
+def status_body(error: ApiError) -> Body:
+    body: Body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": error.message,
+        "reason": error.reason,
+        "code": error.code,
+    }
+    if error.details:
+        body["details"] = error.details
+    return body
+
+
+def success_body(details: dict[str, Any] | None = None) -> Body:
+    body: Body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+    if details:
+        body["details"] = details
+    return body
+
+
+def error_response(error: ApiError) -> web.Response:
+    return web.Response(
+        status=error.code,
+        body=json.dumps(status_body(error)).encode(),
+        content_type="application/json",
+    )
+
+
+def watch_error_event(error: ApiError) -> Body:
+    """A 410 (or other failure) delivered inside a watch stream, as an ERROR event."""
+    return {"type": "ERROR", "object": status_body(error)}

@@ -1,0 +1,173 @@
+"""Long-lived responses: watch streams and container log streams.
+
+Watch framing is what every client splits on: chunked `application/json`, one compact JSON event
+per line, flushed per event, closed cleanly at `timeoutSeconds` (k8s-api-surface.md §4.4). A
+watcher that went away is noticed at the next idle tick, so abandoned watches do not linger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from typing import Any
+
+from aiohttp import web
+
+from kfval.embedded.apiserver import tables
+from kfval.embedded.apiserver.paths import Target
+from kfval.embedded.apiserver.resources import Context, predicate_for
+from kfval.embedded.apiserver.status import watch_error_event
+from kfval.embedded.errors import BadRequestError, GoneError
+from kfval.embedded.types import Body, LogQuery, LogSource, ResourceType, WatchEvent
+
+IDLE_TICK_SECONDS = 5.0
+BOOKMARK_EVERY_SECONDS = 30.0
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+
+def _since(raw: str | None) -> int | None:
+    if raw in (None, "", "0"):
+        return None
+    assert raw is not None
+    if not raw.isdigit():
+        raise BadRequestError(f"invalid resource version: {raw}")
+    return int(raw)
+
+
+def _timeout(raw: str | None) -> float:
+    if raw is None:
+        return random.uniform(1800.0, 3600.0)
+    try:
+        return max(0.0, float(raw))
+    except ValueError as error:
+        raise BadRequestError(f"invalid timeoutSeconds: {raw}") from error
+
+
+class _Writer:
+    """Encodes events for one watch, as plain objects or as one-row Tables."""
+
+    def __init__(self, response: web.StreamResponse, rt: ResourceType, ctx: Context, *, table: bool) -> None:
+        self.response = response
+        self.rt = rt
+        self.ctx = ctx
+        self.table = table
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        await self.response.write(json.dumps(payload, separators=(",", ":")).encode() + b"\n")
+
+    async def event(self, event: WatchEvent) -> None:
+        obj: Body = event.object
+        if self.table:
+            obj = tables.table(self.rt, [obj], resource_version=str(event.resource_version),
+                               now=self.ctx.store.clock.now(), include_object="Metadata")
+        await self.send({"type": event.type, "object": obj})
+
+    async def bookmark(self, version: int, *, initial_end: bool = False) -> None:
+        meta: Body = {"resourceVersion": str(version)}
+        if initial_end:
+            meta["annotations"] = {INITIAL_EVENTS_END: "true"}
+        await self.send({"type": "BOOKMARK", "object": {"kind": self.rt.kind, "apiVersion": self.rt.api_version,
+                                                        "metadata": meta}})
+
+
+async def watch(request: web.Request, target: Target, ctx: Context) -> web.StreamResponse:
+    query = request.query
+    since = _since(query.get("resourceVersion"))
+    send_initial = query.get("sendInitialEvents") == "true"
+    if send_initial:
+        since = None
+    bookmarks = query.get("allowWatchBookmarks") == "true"
+    deadline = asyncio.get_running_loop().time() + _timeout(query.get("timeoutSeconds"))
+    predicate = predicate_for(target.rt, query)
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    writer = _Writer(response, target.rt, ctx, table=tables.wants_table(request.headers.get("Accept", "")))
+    try:
+        subscription = ctx.store.watch(target.rt, target.namespace, since=since, predicate=predicate)
+    except GoneError as error:
+        await response.prepare(request)
+        await writer.send(watch_error_event(error))
+        return response
+    await response.prepare(request)
+    try:
+        await _pump(request, writer, subscription, deadline,
+                    initial_end=send_initial, bookmarks=bookmarks and not writer.table)
+    except (ConnectionResetError, ConnectionError):
+        pass
+    except GoneError as error:
+        await writer.send(watch_error_event(error))
+    finally:
+        subscription.close()
+    return response
+
+
+async def _pump(request: web.Request, writer: _Writer, subscription: Any, deadline: float,
+                *, initial_end: bool, bookmarks: bool) -> None:
+    loop = asyncio.get_running_loop()
+    remaining_initial = subscription.initial_count
+    last_sent = loop.time()
+    if initial_end and remaining_initial == 0:
+        await writer.bookmark(subscription.start_version, initial_end=True)
+    iterator = subscription.__aiter__()
+    while (left := deadline - loop.time()) > 0:
+        try:
+            event = await asyncio.wait_for(iterator.__anext__(), timeout=min(left, IDLE_TICK_SECONDS))
+        except TimeoutError:
+            if request.transport is None or request.transport.is_closing():
+                return
+            if bookmarks and loop.time() - last_sent >= BOOKMARK_EVERY_SECONDS:
+                await writer.bookmark(writer.ctx.store.resource_version)
+                last_sent = loop.time()
+            continue
+        except StopAsyncIteration:
+            return
+        await writer.event(event)
+        last_sent = loop.time()
+        if remaining_initial > 0:
+            remaining_initial -= 1
+            if remaining_initial == 0 and initial_end:
+                await writer.bookmark(subscription.start_version, initial_end=True)
+
+
+def _int_param(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise BadRequestError(f"invalid {name}: {raw}") from error
+
+
+async def logs(request: web.Request, target: Target, source: LogSource) -> web.StreamResponse:
+    """`pods/log`: errors surface before the first byte, so they still become Status objects."""
+    assert target.name is not None and target.namespace is not None
+    query = LogQuery(
+        namespace=target.namespace,
+        pod=target.name,
+        container=request.query.get("container") or None,
+        follow=request.query.get("follow") == "true",
+        previous=request.query.get("previous") == "true",
+        timestamps=request.query.get("timestamps") == "true",
+        tail_lines=_int_param(request, "tailLines"),
+        since_seconds=_int_param(request, "sinceSeconds"),
+        limit_bytes=_int_param(request, "limitBytes"),
+    )
+    chunks = source.read(query).__aiter__()
+    try:
+        first: bytes | None = await chunks.__anext__()
+    except StopAsyncIteration:
+        first = None
+    response = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    if first is None:
+        return response
+    try:
+        await response.write(first)
+        async for chunk in chunks:
+            await response.write(chunk)
+    except (ConnectionResetError, ConnectionError):
+        pass
+    return response

@@ -1,0 +1,246 @@
+"""The Deployment controller: one ReplicaSet per pod template, rolled out within maxSurge/maxUnavailable.
+
+kstatus (Helm's default waiter), Helm's legacy waiter and `kubectl rollout status` decide that a
+Deployment is ready only from the fields written here: observedGeneration, the replica counters and
+the Available/Progressing conditions with their exact reasons. The pods themselves are the
+ReplicaSet controller's business; this one only scales ReplicaSets and reads their status.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from kfval.embedded.clock import Clock
+from kfval.embedded.controllers import deploymentstatus, podtemplates
+from kfval.embedded.controllers.deploymentstatus import counter, replicas_of, rollout_limits
+from kfval.embedded.controllers.reactor import Watched, is_being_deleted, owner_keys
+from kfval.embedded.controllers.recorder import Recorder
+from kfval.embedded.errors import NotFoundError
+from kfval.embedded.store.objects import Store
+from kfval.embedded.types import Body, ObjectKey, ResourceKey
+
+COMPONENT = "deployment-controller"
+REVISION = "deployment.kubernetes.io/revision"
+DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
+MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
+RECREATE_POLL_SECONDS = 0.2
+
+
+def revision_of(rs: Body) -> int:
+    return int((rs["metadata"].get("annotations") or {}).get(REVISION, "0") or 0)
+
+
+def template_without_hash(rs: Body) -> dict[str, Any]:
+    template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
+    (template.get("metadata") or {}).get("labels", {}).pop(podtemplates.POD_TEMPLATE_HASH_LABEL, None)
+    return template
+
+
+class DeploymentController:
+    """Reconciles Deployments into ReplicaSets and reports rollout status."""
+
+    name = COMPONENT
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._recorder = Recorder(store, clock, COMPONENT)
+        self._deployments = store.catalog.lookup("apps", "v1", "deployments")
+        self._replicasets = store.catalog.lookup("apps", "v1", "replicasets")
+        self._pods = store.catalog.lookup("", "v1", "pods")
+
+    def watches(self) -> Sequence[Watched]:
+        return [
+            Watched("apps", "v1", "deployments"),
+            Watched("apps", "v1", "replicasets", owner_keys(ResourceKey("apps", "deployments"), "Deployment")),
+        ]
+
+    async def reconcile(self, key: ObjectKey) -> float | None:
+        try:
+            deployment = self._store.get(self._deployments, key.namespace, key.name)
+        except NotFoundError:
+            return None
+        if is_being_deleted(deployment) or not deployment["spec"].get("selector"):
+            return None
+        owned, _ = self._store.list(
+            self._replicasets, key.namespace, lambda rs: podtemplates.is_controlled_by(rs, deployment)
+        )
+        template = deployment["spec"].get("template") or {}
+        new = next((rs for rs in owned if template_without_hash(rs) == template), None)
+        olds = sorted((rs for rs in owned if rs is not new), key=lambda rs: (revision_of(rs), rs["metadata"]["name"]))
+        paused = bool(deployment["spec"].get("paused"))
+        created = new is None and not paused
+        delay = None
+        if not paused:
+            new = self._ensure_new(deployment, new, olds)
+            deployment = self._store.get(self._deployments, key.namespace, key.name)
+            if (deployment["spec"].get("strategy") or {}).get("type") == "Recreate":
+                delay = self._recreate(deployment, new, olds)
+            else:
+                self._roll(deployment, new, olds)
+        elif new is not None and all(replicas_of(rs) == 0 for rs in olds):
+            self._scale(deployment, new, replicas_of(deployment))
+        self._cleanup(deployment, olds)
+        return _earliest(delay, self._sync_status(key, created=created))
+
+    def _ensure_new(self, deployment: Body, new: Body | None, olds: list[Body]) -> Body:
+        """Create the ReplicaSet for the current template, or make it the newest revision."""
+        revision = str(max((revision_of(rs) for rs in olds), default=0) + 1)
+        if new is None:
+            new = self._create_replicaset(deployment, revision)
+        elif revision_of(new) < int(revision):
+            new["metadata"].setdefault("annotations", {})[REVISION] = revision
+            new = self._store.replace(self._replicasets, new)
+        else:
+            revision = str(revision_of(new))
+        deployment = self._store.get(
+            self._deployments, deployment["metadata"]["namespace"], deployment["metadata"]["name"]
+        )
+        annotations = deployment["metadata"].get("annotations") or {}
+        if annotations.get(REVISION) != revision:
+            deployment["metadata"]["annotations"] = {**annotations, REVISION: revision}
+            self._store.replace(self._deployments, deployment)
+        return new
+
+    def _create_replicaset(self, deployment: Body, revision: str) -> Body:
+        status = deployment.get("status") or {}
+        collisions = int(status.get("collisionCount", 0))
+        template = copy.deepcopy(deployment["spec"].get("template") or {})
+        name = ""
+        for _ in range(10):
+            pod_hash = podtemplates.template_hash(template, collisions)
+            name = f"{deployment['metadata']['name']}-{pod_hash}"
+            if not self._store.exists(self._replicasets, deployment["metadata"]["namespace"], name):
+                break
+            collisions += 1
+        if collisions != int(status.get("collisionCount", 0)):
+            fresh = self._store.get(
+                self._deployments, deployment["metadata"]["namespace"], deployment["metadata"]["name"]
+            )
+            fresh["status"] = {**(fresh.get("status") or {}), "collisionCount": collisions}
+            self._store.replace(self._deployments, fresh, subresource="status")
+        template.setdefault("metadata", {}).setdefault("labels", {})[podtemplates.POD_TEMPLATE_HASH_LABEL] = pod_hash
+        selector = copy.deepcopy(deployment["spec"]["selector"])
+        selector.setdefault("matchLabels", {})[podtemplates.POD_TEMPLATE_HASH_LABEL] = pod_hash
+        surge, _ = rollout_limits(deployment)
+        body: Body = {
+            "metadata": {
+                "name": name,
+                "namespace": deployment["metadata"]["namespace"],
+                "labels": dict(template["metadata"]["labels"]),
+                "annotations": {
+                    REVISION: revision,
+                    DESIRED_REPLICAS: str(replicas_of(deployment)),
+                    MAX_REPLICAS: str(replicas_of(deployment) + surge),
+                },
+                "ownerReferences": [podtemplates.controller_ref(deployment)],
+            },
+            "spec": {
+                "replicas": 0,
+                "minReadySeconds": int(deployment["spec"].get("minReadySeconds", 0)),
+                "selector": selector,
+                "template": template,
+            },
+        }
+        return self._store.create(self._replicasets, body)
+
+    def _scale(self, deployment: Body, rs: Body, replicas: int) -> Body:
+        """Set a ReplicaSet's size and the annotations recording the Deployment's intent."""
+        before = replicas_of(rs)
+        surge, _ = rollout_limits(deployment)
+        annotations = {
+            **(rs["metadata"].get("annotations") or {}),
+            DESIRED_REPLICAS: str(replicas_of(deployment)),
+            MAX_REPLICAS: str(replicas_of(deployment) + surge),
+        }
+        if before == replicas and annotations == rs["metadata"].get("annotations"):
+            return rs
+        rs["metadata"]["annotations"] = annotations
+        rs["spec"]["replicas"] = replicas
+        updated = self._store.replace(self._replicasets, rs)
+        if before != replicas:
+            direction = "up" if replicas > before else "down"
+            message = f"Scaled {direction} replica set {rs['metadata']['name']} from {before} to {replicas}"
+            self._recorder.event(deployment, "Normal", "ScalingReplicaSet", message)
+        return updated
+
+    def _roll(self, deployment: Body, new: Body, olds: list[Body]) -> None:
+        """One rolling-update step: surge the new ReplicaSet, then retire old pods as new ones become available."""
+        replicas = replicas_of(deployment)
+        surge, max_unavailable = rollout_limits(deployment)
+        total = replicas_of(new) + sum(replicas_of(rs) for rs in olds)
+        if replicas_of(new) > replicas or not olds:
+            new = self._scale(deployment, new, replicas)
+        elif replicas_of(new) < replicas:
+            grow = min(replicas + surge - total, replicas - replicas_of(new))
+            if grow > 0:
+                new = self._scale(deployment, new, replicas_of(new) + grow)
+        total = replicas_of(new) + sum(replicas_of(rs) for rs in olds)
+        min_available = replicas - max_unavailable
+        budget = total - min_available - max(0, replicas_of(new) - counter(new, "availableReplicas"))
+        for rs in olds:
+            unhealthy = max(0, replicas_of(rs) - counter(rs, "availableReplicas"))
+            cut = min(unhealthy, max(0, budget))
+            if cut:
+                self._scale(deployment, rs, replicas_of(rs) - cut)
+                budget -= cut
+        available = sum(min(counter(rs, "availableReplicas"), replicas_of(rs)) for rs in (new, *olds))
+        budget = available - min_available
+        for rs in olds:
+            fresh = self._store.get(self._replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"])
+            cut = min(replicas_of(fresh), max(0, budget))
+            if cut:
+                self._scale(deployment, fresh, replicas_of(fresh) - cut)
+                budget -= cut
+
+    def _recreate(self, deployment: Body, new: Body, olds: list[Body]) -> float | None:
+        """Scale every old ReplicaSet to 0, wait until their pods are gone, then scale up the new one."""
+        for rs in olds:
+            self._scale(deployment, rs, 0)
+        old_uids = {rs["metadata"]["uid"] for rs in olds}
+        lingering, _ = self._store.list(
+            self._pods,
+            deployment["metadata"]["namespace"],
+            lambda p: (
+                not podtemplates.is_finished(p)
+                and any(ref.get("uid") in old_uids for ref in p["metadata"].get("ownerReferences") or [])
+            ),
+        )
+        if lingering:
+            return RECREATE_POLL_SECONDS
+        self._scale(deployment, new, replicas_of(deployment))
+        return None
+
+    def _cleanup(self, deployment: Body, olds: list[Body]) -> None:
+        """Keep at most revisionHistoryLimit old, empty ReplicaSets (the oldest go first)."""
+        limit = int(deployment["spec"].get("revisionHistoryLimit", 10))
+        empty = [rs for rs in olds if replicas_of(rs) == 0 and counter(rs, "replicas") == 0]
+        for rs in empty[: max(0, len(empty) - limit)]:
+            namespace, name = rs["metadata"]["namespace"], rs["metadata"]["name"]
+            if not self._store.exists(self._replicasets, namespace, name):
+                continue
+            fresh = self._store.get(self._replicasets, namespace, name)
+            if replicas_of(fresh) == 0 and not is_being_deleted(fresh):
+                self._store.delete(self._replicasets, namespace, name)
+
+    def _sync_status(self, key: ObjectKey, *, created: bool) -> float | None:
+        deployment = self._store.get(self._deployments, key.namespace, key.name)
+        owned, _ = self._store.list(
+            self._replicasets, key.namespace, lambda rs: podtemplates.is_controlled_by(rs, deployment)
+        )
+        template = deployment["spec"].get("template") or {}
+        new = next((rs for rs in owned if template_without_hash(rs) == template), None)
+        olds = [rs for rs in owned if rs is not new]
+        progress = deploymentstatus.calculate(
+            deployment, new, olds, now=self._clock.now(), created=created, limits=rollout_limits(deployment)
+        )
+        if progress.status != deployment.get("status"):
+            self._store.replace(self._deployments, {**deployment, "status": progress.status}, subresource="status")
+        return progress.requeue_after
+
+
+def _earliest(*delays: float | None) -> float | None:
+    present = [d for d in delays if d is not None]
+    return min(present) if present else None

@@ -1,0 +1,1 @@
+"""The kubelet of the embedded cluster: runs each pod's containers as sandboxed local processes."""

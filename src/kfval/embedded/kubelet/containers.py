@@ -1,0 +1,94 @@
+"""The seams between the kubelet's pod lifecycle and the machinery that runs processes.
+
+Pod lifecycle code (pods.py) decides *what* runs; a :class:`Sandbox` decides *how* (bubblewrap,
+or plain processes where no sandbox can be had) and a :class:`Network` gives each pod an address.
+Tests inject their own implementations of these protocols instead of monkeypatching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+Stream = Literal["stdout", "stderr"]
+LogSink = Callable[[Stream, bytes], None]
+"""Receives each complete output line (without its newline) of a container, as it is written."""
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host path bound into the container at `target`."""
+
+    source: Path
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class PodNetwork:
+    """A pod's address, and the named network namespace to enter (None when pods share the host's)."""
+
+    ip: str
+    netns: str | None = None
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """Everything needed to start one container process."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    workdir: str
+    mounts: tuple[Mount, ...]
+    hostname: str
+    network: PodNetwork
+    memory_limit_bytes: int | None = None
+    scratch_dirs: tuple[str, ...] = field(default=("/tmp",))
+
+
+class RunningProcess(Protocol):
+    """A started container process."""
+
+    pid: int
+
+    async def wait(self) -> int:
+        """The exit code; a process killed by signal N reports 128 + N, as container runtimes do."""
+        ...
+
+    def signal(self, signum: int) -> None:
+        """Send a signal to the whole container (its process group), ignoring a process already gone."""
+        ...
+
+
+class Sandbox(Protocol):
+    """Starts container processes; the only thing in the cluster that creates processes."""
+
+    name: str
+
+    async def start(self, spec: ProcessSpec, sink: LogSink) -> RunningProcess:
+        """Start `spec`; raises ContainerStartError when the command cannot be started at all."""
+        ...
+
+    async def run(self, spec: ProcessSpec, timeout_seconds: float) -> tuple[int, bytes]:
+        """Run a short command to completion (exec probes): exit code and combined output."""
+        ...
+
+
+class Network(Protocol):
+    """Gives pods addresses; the host reaches every pod at its address (probes, port checks)."""
+
+    host_ip: str
+
+    async def setup(self, pod_uid: str) -> PodNetwork: ...
+
+    async def teardown(self, pod_uid: str) -> None: ...
+
+    async def close(self) -> None:
+        """Remove everything this network created (bridges, namespaces)."""
+        ...
+
+
+class ContainerStartError(Exception):
+    """The container's command could not be started (no such executable, bad working directory)."""

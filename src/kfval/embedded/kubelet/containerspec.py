@@ -1,0 +1,91 @@
+"""How a container's command, environment and working directory come out of its image and its spec.
+
+Kubernetes has precise rules for combining a container with its image (`command` replaces the
+ENTRYPOINT, `args` replace the CMD, `command` alone drops the CMD; the container's env wins over the
+image's) and workloads depend on them. Keeping the rules here, as pure functions, lets them be
+tested without starting anything. Image references are normalised the way containerd reports them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+
+from kfval.embedded.kubelet import quantities
+from kfval.embedded.kubelet.podservices import ImageContent
+from kfval.embedded.types import Body
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_TERMINATION_MESSAGE_PATH = "/dev/termination-log"
+Expander = Callable[[Sequence[str], Mapping[str, str]], list[str]]
+
+
+class MissingCommandError(Exception):
+    """Neither the container nor its image names a command: the runtime cannot create the container."""
+
+
+def normalized_reference(reference: str) -> str:
+    """`busybox` -> `docker.io/library/busybox:latest`, as containerd names images in statuses."""
+    name, _, digest = reference.partition("@")
+    first, _, rest = name.partition("/")
+    if not rest:
+        name = f"docker.io/library/{name}"
+    elif "." not in first and ":" not in first and first != "localhost":
+        name = f"docker.io/{name}"
+    if digest:
+        return f"{name}@{digest}"
+    if ":" not in name.rsplit("/", 1)[-1]:
+        name = f"{name}:latest"
+    return name
+
+
+def image_id(reference: str) -> str:
+    """A stable `repo@sha256:...` for `imageID`, derived from the normalised reference."""
+    full = normalized_reference(reference)
+    repository = full.split("@", 1)[0]
+    if ":" in repository.rsplit("/", 1)[-1]:
+        repository = repository.rsplit(":", 1)[0]
+    return f"{repository}@sha256:{hashlib.sha256(full.encode()).hexdigest()}"
+
+
+def argv(container: Body, image: ImageContent, *, env: Mapping[str, str], expand: Expander) -> tuple[str, ...]:
+    """The process argv: Kubernetes' command/args rules over the image's ENTRYPOINT/CMD, $(VAR) expanded."""
+    command = container.get("command")
+    args = container.get("args")
+    if command:
+        words = [*expand(command, env), *(expand(args, env) if args else [])]
+    else:
+        entrypoint = list(image.entrypoint or [])
+        words = [*entrypoint, *(expand(args, env) if args else list(image.cmd or []))]
+    if not words:
+        raise MissingCommandError("no command specified")
+    return tuple(words)
+
+
+def environment(image: ImageContent, container_env: Mapping[str, str], *, hostname: str) -> dict[str, str]:
+    """The image's ENV, then the container's (which wins), with the cluster's Python first on PATH."""
+    env = {"PATH": DEFAULT_PATH, "HOSTNAME": hostname, **image.env, **container_env}
+    python_dir = os.path.dirname(sys.executable)
+    parts = env["PATH"].split(":")
+    if python_dir not in parts:
+        env["PATH"] = ":".join([python_dir, *parts])
+    return env
+
+
+def working_dir(container: Body, image: ImageContent) -> str:
+    return str(container.get("workingDir") or image.workdir or "/")
+
+
+def memory_limit_bytes(container: Body) -> int | None:
+    limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+    return None if limit is None else quantities.to_bytes(limit)
+
+
+def termination_message_path(container: Body) -> str:
+    return str(container.get("terminationMessagePath") or DEFAULT_TERMINATION_MESSAGE_PATH)
+
+
+def falls_back_to_logs(container: Body) -> bool:
+    return container.get("terminationMessagePolicy") == "FallbackToLogsOnError"

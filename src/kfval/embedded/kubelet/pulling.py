@@ -1,0 +1,142 @@
+"""Image pulls as a node performs them: events, pull errors and the pull back-off.
+
+A workload whose image does not exist must look exactly like it does on a real node (Pulling, then
+ErrImagePull and ImagePullBackOff with back-off retries), because the suite fails a step at once on
+those reasons and QA reads the events. An image that appears later (pushed by the builder) is
+picked up at the next retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from kfval.embedded.clock import Clock
+from kfval.embedded.kubelet import backoff, containerspec, podstatus
+from kfval.embedded.kubelet.podservices import ImageContent, Images, PodServices
+from kfval.embedded.types import Body
+
+StateReport = Callable[[Body], None]
+
+
+def go_duration(seconds: float) -> str:
+    """Go's `time.Duration.String()`, which kubelet event messages print."""
+    nanos = round(seconds * 1e9)
+    if nanos == 0:
+        return "0s"
+    if nanos < 1_000:
+        return f"{nanos}ns"
+    if nanos < 1_000_000:
+        return f"{nanos / 1e3:.3f}".rstrip("0").rstrip(".") + "µs"
+    if nanos < 1_000_000_000:
+        return f"{nanos / 1e6:.6f}".rstrip("0").rstrip(".") + "ms"
+    minutes, rest = divmod(nanos, 60_000_000_000)
+    secs = f"{rest / 1e9:.9f}".rstrip("0").rstrip(".") + "s"
+    if not minutes:
+        return secs
+    hours, minutes = divmod(minutes, 60)
+    return (f"{hours}h" if hours else "") + f"{minutes}m{secs}"
+
+
+def image_size(content: ImageContent) -> int:
+    """Bytes of the files an image lays over the runtime (the `Image size` of the Pulled event)."""
+    total = 0
+    for item in content.mounts:
+        path = Path(item.source)
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        total += sum(f.stat().st_size for f in files)
+    return total
+
+
+def pull_policy(container: Body) -> str:
+    """imagePullPolicy, defaulted as the API server does: Always for `:latest` or no tag."""
+    policy = container.get("imagePullPolicy")
+    if policy:
+        return str(policy)
+    reference = containerspec.normalized_reference(container.get("image", ""))
+    return "Always" if reference.endswith(":latest") else "IfNotPresent"
+
+
+def pull_failure(reference: str) -> str:
+    """The message containerd gives for an image no registry has."""
+    full = containerspec.normalized_reference(reference)
+    return (
+        f'Failed to pull image "{reference}": rpc error: code = NotFound desc = failed to pull and unpack image '
+        f'"{full}": failed to resolve reference "{full}": {full}: not found'
+    )
+
+
+class ImagePuller:
+    """Resolves container images for every pod of the node, remembering what it already pulled."""
+
+    def __init__(self, services: PodServices, clock: Clock, back_off: backoff.BackOff) -> None:
+        self._images: Images = services.images
+        self._events = services.events
+        self._clock = clock
+        self._back_off = back_off
+        self._present: set[str] = set()
+
+    async def pull(
+        self, pod: Body, container: Body, *, field_path: str, report: StateReport, stopping: asyncio.Event
+    ) -> ImageContent | None:
+        """The container's image once it can be had; None when the pod stops first."""
+        reference = str(container.get("image", ""))
+        key = f"{pod['metadata'].get('uid')}_{reference}"
+        policy = pull_policy(container)
+        while not stopping.is_set():
+            content = self._images.resolve(reference)
+            if content is not None and (policy == "Never" or (policy != "Always" and reference in self._present)):
+                self._event(
+                    pod, field_path, "Normal", "Pulled", f'Container image "{reference}" already present on machine'
+                )
+                return content
+            if policy == "Never":
+                message = f'Container image "{reference}" is not present with pull policy of Never'
+                report(podstatus.waiting("ErrImageNeverPull", message))
+                self._event(pod, field_path, "Warning", "ErrImageNeverPull", message)
+            elif self._back_off.in_back_off_since(key, self._clock.monotonic()):
+                self._backing_off(pod, field_path, reference, report)
+            else:
+                content = self._attempt(pod, field_path, reference, report, key)
+                if content is not None:
+                    return content
+                continue
+            if await backoff.sleep_unless(stopping, self._back_off.remaining(key, self._clock.monotonic()) or 1.0):
+                return None
+        return None
+
+    def _backing_off(self, pod: Body, field_path: str, reference: str, report: StateReport) -> None:
+        message = f'Back-off pulling image "{reference}"'
+        report(podstatus.waiting("ImagePullBackOff", message))
+        self._event(pod, field_path, "Normal", "BackOff", message)
+        self._event(pod, field_path, "Warning", "Failed", "Error: ImagePullBackOff")
+
+    def _attempt(
+        self, pod: Body, field_path: str, reference: str, report: StateReport, key: str
+    ) -> ImageContent | None:
+        self._event(pod, field_path, "Normal", "Pulling", f'Pulling image "{reference}"')
+        began = self._clock.monotonic()
+        content = self._images.resolve(reference)
+        if content is None:
+            message = pull_failure(reference)
+            self._event(pod, field_path, "Warning", "Failed", message)
+            self._event(pod, field_path, "Warning", "Failed", "Error: ErrImagePull")
+            report(podstatus.waiting("ErrImagePull", message))
+            self._back_off.next(key, self._clock.monotonic())
+            return None
+        took = go_duration(self._clock.monotonic() - began)
+        self._present.add(reference)
+        self._back_off.forget(key)
+        self._event(
+            pod,
+            field_path,
+            "Normal",
+            "Pulled",
+            f'Successfully pulled image "{reference}" in {took} ({took} including waiting). '
+            f"Image size: {image_size(content)} bytes.",
+        )
+        return content
+
+    def _event(self, pod: Body, field_path: str, type_: str, reason: str, message: str) -> None:
+        self._events.event(pod, type_, reason, message, field_path=field_path)

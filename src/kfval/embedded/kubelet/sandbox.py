@@ -1,0 +1,389 @@
+"""The only place in the cluster that starts processes.
+
+Containers run as local processes: inside bubblewrap where it works (the host's root read-only
+as the runtime, volumes and image files bound at their paths, own PID/IPC/UTS namespaces), or
+as plain processes where it does not (said once, loudly). No process may outlive the cluster,
+even when the cluster is SIGKILLed, so every process is started through this chain, each link
+of which replaces itself with `exec` and keeps the same pid:
+
+    setpriv --pdeathsig KILL  ->  [sh: join memory cgroup]  ->  [ip netns exec <pod>]  ->  bwrap
+
+The parent-death signal kills the outer bwrap when the cluster dies; bwrap's
+`--die-with-parent` kills the PID namespace's init, which takes every container process with
+it. Each container is its own session and process group, and every started pid is recorded in
+the state directory so that `reaping.reap_leftovers` can finish what a killed cluster left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import hashlib
+import logging
+import os
+import shutil
+import signal as signals
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from kfval.embedded.kubelet import cgroups, rootfs
+from kfval.embedded.kubelet.containers import (
+    ContainerStartError,
+    LogSink,
+    PodNetwork,
+    ProcessSpec,
+    RunningProcess,
+    Stream,
+)
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_EXIT_CODE = 124
+"""What `run` reports for a command killed at its timeout (as GNU timeout does)."""
+HOST_COMMAND_TIMEOUT_SECONDS = 30.0
+READ_CHUNK_BYTES = 65536
+MAX_LINE_BYTES = 65536
+PID_FILE = "sandbox.pids"
+JOIN_CGROUP_SCRIPT = 'echo $$ >"$0" || exit 125; exec "$@"'
+
+
+def cluster_prefix(state_dir: Path) -> str:
+    """A short name prefix (`kf3a9c-`) for the host objects of the cluster that owns `state_dir`."""
+    digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()
+    return f"kf{digest[:4]}-"
+
+
+def process_start_time(pid: int) -> int | None:
+    """The start time of `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat), None if gone."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def process_group(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[2]) if fields else None
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state is [0])."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def group_members(pgid: int) -> list[int]:
+    """Every live process whose process group is `pgid`."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and process_group(int(entry)) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def run_host_sync(argv: Sequence[str], *, timeout_seconds: float = HOST_COMMAND_TIMEOUT_SECONDS) -> tuple[int, bytes]:
+    """Run a host administration command (`ip ...`) to completion: exit code and combined output."""
+    try:
+        done = subprocess.run(list(argv), capture_output=True, timeout=timeout_seconds, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return 127, str(error).encode()
+    return done.returncode, done.stdout + done.stderr
+
+
+async def run_host(argv: Sequence[str], *, timeout_seconds: float = HOST_COMMAND_TIMEOUT_SECONDS) -> tuple[int, bytes]:
+    """The asynchronous form of `run_host_sync`, for use on the cluster's event loop."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+    except OSError as error:
+        return 127, str(error).encode()
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout_seconds)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        return TIMEOUT_EXIT_CODE, b"timed out"
+    return process.returncode or 0, output
+
+
+class PidRegistry:
+    """The pids (with start times) of running containers, kept in a file for the reaper."""
+
+    def __init__(self, state_dir: Path | None) -> None:
+        self.path = state_dir / PID_FILE if state_dir is not None else None
+        self._entries: dict[int, int] = {}
+
+    def add(self, pid: int) -> None:
+        started = process_start_time(pid)
+        if started is not None:
+            self._entries[pid] = started
+            self._save()
+
+    def discard(self, pid: int) -> None:
+        if self._entries.pop(pid, None) is not None:
+            self._save()
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".tmp")
+        partial.write_text("".join(f"{pid} {started}\n" for pid, started in self._entries.items()))
+        partial.replace(self.path)
+
+
+class ContainerProcess:
+    """A started container: its output is pumped to the sink, its exit reported as a container runtime does."""
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        sink: LogSink,
+        *,
+        registry: PidRegistry,
+        cgroup: cgroups.MemoryCgroup | None,
+        wrapped: bool,
+    ) -> None:
+        self.pid = process.pid
+        self.oom_killed = False
+        self._process = process
+        self._registry = registry
+        self._cgroup = cgroup
+        self._wrapped = wrapped
+        self._exit_code: int | None = None
+        self._pumps = [
+            asyncio.get_running_loop().create_task(pump(stream, name, sink), name=f"container {self.pid} {name}")
+            for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))
+            if stream is not None
+        ]
+        registry.add(self.pid)
+
+    async def wait(self) -> int:
+        if self._exit_code is None:
+            returncode = await self._process.wait()
+            await asyncio.gather(*self._pumps, return_exceptions=True)
+            if self._exit_code is None:
+                self._finish(returncode)
+        assert self._exit_code is not None
+        return self._exit_code
+
+    def _finish(self, returncode: int) -> None:
+        self._exit_code = 128 - returncode if returncode < 0 else returncode
+        self._registry.discard(self.pid)
+        if self._cgroup is not None:
+            self.oom_killed = self._cgroup.oom_kills() > 0
+            self._cgroup.remove()
+
+    def signal(self, signum: int) -> None:
+        """Signal every process of the container; bubblewrap's own monitor only on SIGKILL.
+
+        bubblewrap's outer process dies of SIGTERM at once and takes the namespace down with
+        SIGKILL, so a graceful signal goes to the container's processes only.
+        """
+        if self._process.returncode is not None:
+            return
+        if signum == signals.SIGKILL or not self._wrapped:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signum)
+            return
+        for member in group_members(self.pid):
+            if member != self.pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(member, signum)
+
+
+async def pump(stream: asyncio.StreamReader, name: Stream, sink: LogSink) -> None:
+    """Hand each line of `stream` to the sink as it arrives; a partial last line is flushed at EOF."""
+    pending = b""
+    while chunk := await stream.read(READ_CHUNK_BYTES):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        if len(pending) > MAX_LINE_BYTES:
+            lines.append(pending)
+            pending = b""
+        for line in lines:
+            deliver(sink, name, line)
+    if pending:
+        deliver(sink, name, pending)
+
+
+def deliver(sink: LogSink, name: Stream, line: bytes) -> None:
+    try:
+        sink(name, line)
+    except Exception:
+        log.exception("log sink failed on a %s line", name)
+
+
+async def collect_output(process: RunningProcess, output: list[bytes], timeout_seconds: float) -> int:
+    """Wait for `process` within the timeout, killing it at the deadline; TIMEOUT_EXIT_CODE then."""
+    try:
+        return await asyncio.wait_for(asyncio.shield(process.wait()), timeout_seconds)
+    except TimeoutError:
+        process.signal(signals.SIGKILL)
+        await process.wait()
+        output.append(b"command timed out")
+        return TIMEOUT_EXIT_CODE
+
+
+class ProcessLauncher:
+    """Starts one process through the death-signal chain, optionally in a cgroup and a network namespace."""
+
+    def __init__(self, state_dir: Path | None) -> None:
+        self.state_dir = state_dir
+        self.registry = PidRegistry(state_dir)
+        self.prefix = cluster_prefix(state_dir) if state_dir is not None else "kf0000-"
+        self.memory = cgroups.MemoryCgroups(self.prefix)
+        self._setpriv = shutil.which("setpriv")
+        self._ip = shutil.which("ip") or "ip"
+        self._serial = 0
+
+    def chain(self, spec: ProcessSpec, cgroup: cgroups.MemoryCgroup | None) -> list[str]:
+        """The exec chain in front of the container's own command line."""
+        argv = [self._setpriv, "--pdeathsig", "KILL", "--"] if self._setpriv else []
+        if cgroup is not None:
+            argv += ["/bin/sh", "-c", JOIN_CGROUP_SCRIPT, str(cgroup.procs)]
+        if spec.network.netns is not None:
+            argv += [self._ip, "netns", "exec", spec.network.netns]
+        return argv
+
+    async def launch(
+        self, spec: ProcessSpec, command: list[str], sink: LogSink, *, wrapped: bool, cwd: str | None = None
+    ) -> ContainerProcess:
+        cgroup = None
+        if spec.memory_limit_bytes is not None:
+            self._serial += 1
+            cgroup = self.memory.create(f"c{os.getpid()}-{self._serial}", spec.memory_limit_bytes)
+        env = dict(spec.env)
+        env.setdefault("PATH", rootfs.DEFAULT_PATH)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self.chain(spec, cgroup),
+                *command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=None if self._setpriv else set_parent_death_signal,
+            )
+        except OSError as error:
+            if cgroup is not None:
+                cgroup.remove()
+            raise ContainerStartError(str(error)) from error
+        return ContainerProcess(process, sink, registry=self.registry, cgroup=cgroup, wrapped=wrapped)
+
+
+def set_parent_death_signal() -> None:
+    """Ask the kernel to SIGKILL this (child) process when its parent dies; fallback without setpriv."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signals.SIGKILL)
+
+
+def check_executable(spec: ProcessSpec, view: rootfs.ContainerView) -> None:
+    """Refuse a command whose executable the container cannot see, as the runtime does (exit 128 there)."""
+    if not spec.argv:
+        raise ContainerStartError("no command specified")
+    env = {"PATH": rootfs.DEFAULT_PATH, **spec.env}
+    if rootfs.find_executable(spec.argv[0], env=env, workdir=rootfs.normalized(spec.workdir), view=view) is None:
+        where = "" if "/" in spec.argv[0] else " in $PATH"
+        raise ContainerStartError(f'exec: "{spec.argv[0]}": executable file not found{where}')
+
+
+class BubblewrapSandbox:
+    """Runs each container in bubblewrap with the host's root read-only and its volumes bound."""
+
+    name = "bubblewrap"
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.launcher = ProcessLauncher(state_dir)
+        self._bwrap = shutil.which("bwrap") or "bwrap"
+
+    def command(self, spec: ProcessSpec) -> list[str]:
+        """The bwrap command line for `spec` (without the exec chain)."""
+        namespaces = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+        filesystem = rootfs.filesystem_args(spec, state_dir=self.state_dir)
+        return [self._bwrap, *namespaces, "--hostname", spec.hostname, *filesystem, "--", *spec.argv]
+
+    async def start(self, spec: ProcessSpec, sink: LogSink) -> ContainerProcess:
+        check_executable(spec, rootfs.full_view(spec, state_dir=self.state_dir))
+        return await self.launcher.launch(spec, self.command(spec), sink, wrapped=True)
+
+    async def run(self, spec: ProcessSpec, timeout_seconds: float) -> tuple[int, bytes]:
+        return await run_collecting(self, spec, timeout_seconds)
+
+    def close(self) -> None:
+        """Remove the memory cgroups this sandbox created (call after every container has exited)."""
+        self.launcher.memory.close()
+
+
+class PlainSandbox:
+    """Runs containers as plain processes: the degraded mode where bubblewrap is not available.
+
+    Mounts cannot be applied: the working directory and an absolute executable path are mapped
+    onto the volume (or image file) sources that back them, but the program's own accesses to
+    mount paths (`/etc/secret-volume/...`) see the host's filesystem. The hostname is the host's.
+    """
+
+    name = "plain"
+
+    def __init__(self, state_dir: Path | None = None) -> None:
+        self.state_dir = state_dir
+        self.launcher = ProcessLauncher(state_dir)
+
+    async def start(self, spec: ProcessSpec, sink: LogSink) -> ContainerProcess:
+        view = rootfs.full_view(spec, state_dir=None)
+        check_executable(spec, view)
+        workdir = view.host_path(rootfs.normalized(spec.workdir))
+        cwd = str(workdir) if workdir is not None and workdir.is_dir() else "/"
+        argv0 = spec.argv[0]
+        if argv0.startswith("/"):
+            argv0 = str(view.host_path(argv0) or argv0)
+        return await self.launcher.launch(spec, [argv0, *spec.argv[1:]], sink, wrapped=False, cwd=cwd)
+
+    async def run(self, spec: ProcessSpec, timeout_seconds: float) -> tuple[int, bytes]:
+        return await run_collecting(self, spec, timeout_seconds)
+
+    def close(self) -> None:
+        self.launcher.memory.close()
+
+
+async def run_collecting(
+    sandbox: BubblewrapSandbox | PlainSandbox, spec: ProcessSpec, timeout_seconds: float
+) -> tuple[int, bytes]:
+    """Start `spec` in `sandbox`, gather stdout and stderr interleaved, bounded by the timeout."""
+    output: list[bytes] = []
+
+    def gather(_stream: Stream, line: bytes) -> None:
+        output.append(line)
+
+    try:
+        process = await sandbox.start(spec, gather)
+    except ContainerStartError as error:
+        return 126, str(error).encode()
+    code = await collect_output(process, output, timeout_seconds)
+    return code, b"".join(line + b"\n" for line in output)
+
+
+SELF_TEST_SPEC = ProcessSpec(
+    argv=("/bin/true",), env={}, workdir="/", mounts=(), hostname="kfval-self-test", network=PodNetwork("")
+)
+
+
+async def detect_sandbox(state_dir: Path) -> BubblewrapSandbox | PlainSandbox:
+    """bubblewrap when it is installed and passes a self-test, else plain processes (with one warning)."""
+    if shutil.which("bwrap") is None:
+        log.warning("bubblewrap (bwrap) is not installed: containers run unsandboxed, without their mounts")
+        return PlainSandbox(state_dir)
+    sandbox = BubblewrapSandbox(state_dir)
+    code, output = await run_host(sandbox.command(SELF_TEST_SPEC), timeout_seconds=10.0)
+    if code != 0:
+        reason = output.decode(errors="replace").strip()
+        log.warning("bubblewrap fails its self-test (%s): containers run unsandboxed, without their mounts", reason)
+        return PlainSandbox(state_dir)
+    return sandbox

@@ -1,0 +1,216 @@
+"""The one door between the suite and the embedded cluster: start it, find it, stop it.
+
+The cluster runs in a process of its own (`python -m kfval.embedded.runner`), so a crash or a Go
+panic inside a workload library cannot take the suite down, and the suite meets it only through
+the kubeconfig this module hands back. `state_dir/cluster.json` records the running cluster;
+`state_dir/cluster.log` keeps its log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+DEFAULT_STATE_DIR = Path(".state") / "cluster"
+READY_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 30.0
+_PR_SET_PDEATHSIG = 1
+
+
+class LaunchError(RuntimeError):
+    """The cluster could not be started or found; the message says why and where its log is."""
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """A running cluster, as recorded in its state directory."""
+
+    state_dir: Path
+    server: str
+    pid: int
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "kubeconfig"
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "cluster.log"
+
+
+def _record(state_dir: Path) -> Path:
+    return state_dir / "cluster.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def find(state_dir: Path = DEFAULT_STATE_DIR) -> ClusterInfo | None:
+    """The cluster recorded in `state_dir`, if its process is still alive."""
+    try:
+        record = json.loads(_record(state_dir).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    info = ClusterInfo(state_dir=state_dir.resolve(), server=record["server"], pid=int(record["pid"]))
+    return info if _alive(info.pid) else None
+
+
+def is_ready(info: ClusterInfo) -> bool:
+    request = urllib.request.Request(f"{info.server}/readyz")
+    try:
+        with urllib.request.urlopen(request, timeout=2, context=_insecure_context(info.server)) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _insecure_context(server: str) -> object | None:
+    """Readiness only: the CA is in the kubeconfig for real clients, this probe carries no token."""
+    if not server.startswith("https"):
+        return None
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _command(state_dir: Path, *, port: int, tls: bool, images_dir: Path | None) -> list[str]:
+    argv = [sys.executable, "-m", "kfval.embedded.runner", "--state-dir", str(state_dir), "--port", str(port)]
+    if tls:
+        argv.append("--tls")
+    if images_dir is not None:
+        argv += ["--images-dir", str(images_dir)]
+    return argv
+
+
+def start(
+    state_dir: Path = DEFAULT_STATE_DIR,
+    *,
+    port: int = 0,
+    tls: bool = False,
+    images_dir: Path | None = None,
+    die_with_parent: bool = False,
+    timeout_seconds: float = READY_TIMEOUT_SECONDS,
+) -> ClusterInfo:
+    """Start a cluster in the background and return once `/readyz` answers."""
+    state_dir = state_dir.resolve()
+    running = find(state_dir)
+    if running is not None:
+        raise LaunchError(f"a cluster is already running from {state_dir} (pid {running.pid}); "
+                          f"stop it with `kfval cluster down --state-dir {state_dir}`")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    _record(state_dir).unlink(missing_ok=True)
+    log_path = state_dir / "cluster.log"
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            _command(state_dir, port=port, tls=tls, images_dir=images_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if die_with_parent else None,  # noqa: PLW1509
+        )
+    return _await_ready(state_dir, process, log_path, timeout_seconds)
+
+
+def _await_ready(state_dir: Path, process: subprocess.Popen[bytes], log_path: Path, timeout: float) -> ClusterInfo:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            raise LaunchError(f"the embedded cluster exited with code {code} while starting; see {log_path}:\n"
+                              + _tail(log_path))
+        info = find(state_dir)
+        if info is not None and is_ready(info):
+            return info
+        time.sleep(0.05)
+    process.terminate()
+    raise LaunchError(f"the embedded cluster did not become ready within {timeout:.0f} s; see {log_path}:\n"
+                      + _tail(log_path))
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def stop(state_dir: Path = DEFAULT_STATE_DIR, *, timeout_seconds: float = STOP_TIMEOUT_SECONDS) -> bool:
+    """Stop the cluster recorded in `state_dir` (SIGTERM, then SIGKILL); False if none was running."""
+    info = find(state_dir)
+    if info is None:
+        return False
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if not _alive(info.pid):
+            return True
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(info.pid, os.WNOHANG)
+        time.sleep(0.05)
+    os.kill(info.pid, signal.SIGKILL)
+    return True
+
+
+class Cluster:
+    """A started cluster as a context manager: `with Cluster(path) as info: ...` stops it on exit."""
+
+    def __init__(self, state_dir: Path = DEFAULT_STATE_DIR, **options: object) -> None:
+        self.state_dir = state_dir
+        self.options = options
+        self.info: ClusterInfo | None = None
+
+    def __enter__(self) -> ClusterInfo:
+        self.info = start(self.state_dir, **self.options)  # type: ignore[arg-type]
+        return self.info
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        stop(self.state_dir)
+
+
+def run_foreground(state_dir: Path = DEFAULT_STATE_DIR, *, port: int = 0, tls: bool = False,
+                   images_dir: Path | None = None) -> int:
+    """`kfval cluster up` without --detach: serve until Ctrl-C or SIGTERM, then stop every pod."""
+    state_dir = state_dir.resolve()
+    if find(state_dir) is not None:
+        raise LaunchError(f"a cluster is already running from {state_dir}; stop it with `kfval cluster down`")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    _record(state_dir).unlink(missing_ok=True)
+    process = subprocess.Popen(_command(state_dir, port=port, tls=tls, images_dir=images_dir),
+                               stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)  # noqa: PLW1509
+    previous = signal.signal(signal.SIGTERM, lambda *_: process.terminate())
+    try:
+        info = _await_ready(state_dir, process, state_dir / "cluster.log", READY_TIMEOUT_SECONDS)
+        print(f"embedded cluster ready at {info.server}\nexport KUBECONFIG={info.kubeconfig}", flush=True)
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        return process.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)

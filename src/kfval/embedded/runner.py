@@ -1,0 +1,184 @@
+"""The composition root: builds the store, admission, API server, controllers and kubelet, serves
+until SIGTERM or SIGINT, then stops every pod before it exits.
+
+Run as `python -m kfval.embedded.runner --state-dir DIR [--port N] [--tls] [--images-dir DIR]`;
+kfval.embedded.launch starts it this way. A crash of any background task is re-raised here when
+the cluster stops, so a broken controller fails loudly instead of leaving a cluster that never
+reconciles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from importlib import resources as package_files
+from pathlib import Path
+
+import yaml
+from aiohttp import web
+
+from kfval.embedded import kubeconfig
+from kfval.embedded.admission.chain import Admission
+from kfval.embedded.apiserver import auth
+from kfval.embedded.apiserver.app import build_app
+from kfval.embedded.clock import SystemClock
+from kfval.embedded.controllers import (
+    crd,
+    deployment,
+    endpoints,
+    garbagecollector,
+    job,
+    namespace,
+    pvcbinder,
+    replicaset,
+    serviceaccount,
+    statefulset,
+)
+from kfval.embedded.controllers.reactor import Reactor
+from kfval.embedded.images.resolving import ImageResolver
+from kfval.embedded.kubelet import hosts, logs, network, pods, reaping, sandbox
+from kfval.embedded.store.catalog import Catalog
+from kfval.embedded.store.objects import Store
+from kfval.embedded.tasks import TaskGroup
+
+log = logging.getLogger("kfval.embedded")
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kubeflow")
+
+
+@dataclass(frozen=True)
+class Options:
+    state_dir: Path
+    port: int
+    tls: bool
+    images_dir: Path
+
+
+def _parse(argv: list[str]) -> Options:
+    parser = argparse.ArgumentParser(prog="kfval.embedded.runner")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls", action="store_true")
+    parser.add_argument("--images-dir", type=Path, default=Path.cwd() / "images")
+    args = parser.parse_args(argv)
+    return Options(args.state_dir.resolve(), args.port, args.tls, args.images_dir.resolve())
+
+
+def _seed(store: Store, admission: Admission) -> None:
+    """What every cluster has before anyone asks: system namespaces and the Kubeflow CRDs."""
+    ns_type = store.catalog.lookup("", "v1", "namespaces")
+    for name in SYSTEM_NAMESPACES:
+        store.create(ns_type, admission.admit(ns_type, {"metadata": {"name": name}}, operation="CREATE", old=None))
+    crd_type = store.catalog.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    for entry in sorted(package_files.files("kfval.embedded").joinpath("crds").iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".yaml"):
+            body = yaml.safe_load(entry.read_text())
+            store.create(crd_type, admission.admit(crd_type, body, operation="CREATE", old=None))
+
+
+class Cluster:
+    """Everything one running cluster owns."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.clock = SystemClock()
+        self.store = Store(Catalog(), self.clock)
+        self.store.register_catalog_hook()
+        self.admission = Admission()
+        self.tasks = TaskGroup()
+        self.token = auth.new_token()
+        self.runner: web.AppRunner | None = None
+
+    async def start(self) -> str:
+        options = self.options
+        reaping.reap_leftovers(options.state_dir)
+        _seed(self.store, self.admission)
+        reactor = Reactor(self.store, self.clock, self.tasks)
+        volumes_dir = options.state_dir / "volumes"
+        for controller in (
+            namespace.NamespaceController(self.store, self.clock),
+            garbagecollector.GarbageCollectorController(self.store, self.clock),
+            serviceaccount.ServiceAccountController(self.store, self.clock),
+            crd.CrdController(self.store, self.clock),
+            endpoints.EndpointsController(self.store, self.clock),
+            pvcbinder.PvcBinderController(self.store, self.clock, volumes_dir),
+            deployment.DeploymentController(self.store, self.clock),
+            replicaset.ReplicaSetController(self.store, self.clock),
+            statefulset.StatefulSetController(self.store, self.clock),
+            job.JobController(self.store, self.clock),
+        ):
+            reactor.start(controller)
+        prefix = reaping.prefix_for(options.state_dir)
+        self.network = await network.detect_network(prefix)
+        self.logs = logs.ContainerLogs(options.state_dir / "pods", self.clock, self.store)
+        self.hosts = hosts.HostsFiles(self.store, options.state_dir)
+        self.kubelet = pods.Kubelet(
+            self.store,
+            self.clock,
+            sandbox=sandbox.detect_sandbox(options.state_dir),
+            network=self.network,
+            images=ImageResolver(options.images_dir),
+            hosts=self.hosts,
+            logs=self.logs,
+            pods_root=options.state_dir / "pods",
+        )
+        self.tasks.spawn("hosts", self.hosts.run())
+        self.tasks.spawn("kubelet", self.kubelet.run())
+        return await self._serve()
+
+    async def _serve(self) -> str:
+        app = build_app(store=self.store, admission=self.admission, logs=self.logs, token=self.token)
+        self.runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", self.options.port)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+        server = f"http://127.0.0.1:{port}"
+        state_dir = self.options.state_dir
+        kubeconfig.write(state_dir / "kubeconfig", kubeconfig.render(server, self.token))
+        record = {"server": server, "pid": os.getpid()}
+        kubeconfig.write(state_dir / "cluster.json", json.dumps(record))
+        return server
+
+    async def stop(self) -> None:
+        (self.options.state_dir / "cluster.json").unlink(missing_ok=True)
+        await self.kubelet.close()
+        if self.runner is not None:
+            await self.runner.cleanup()
+        self.store.fanout.close_all()
+        await self.tasks.close()
+        await self.network.close()
+
+
+async def serve(options: Options) -> None:
+    cluster = Cluster(options)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    server = await cluster.start()
+    log.info("embedded cluster serving at %s; kubeconfig %s", server, options.state_dir / "kubeconfig")
+    await stopping.wait()
+    log.info("stopping the embedded cluster")
+    await cluster.stop()
+    if cluster.tasks.crash is not None:
+        raise cluster.tasks.crash
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = _parse(sys.argv[1:] if argv is None else argv)
+    options.state_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(options))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
