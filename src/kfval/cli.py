@@ -18,7 +18,8 @@ def _cluster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     verbs = cluster.add_subparsers(dest="verb", required=True)
     up = verbs.add_parser("up", help="start the embedded cluster (foreground unless --detach)")
     up.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    up.add_argument("--tls", action="store_true", help="serve https with a self-signed CA")
+    up.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
+                    help="serve https with a self-signed CA (default; kubectl and Helm send the token only over TLS)")
     up.add_argument("--detach", action="store_true", help="start in the background and return once ready")
     up.add_argument("--images-dir", type=Path, default=None, help="folder of workload images (default ./images)")
     for name, text in (("down", "stop the embedded cluster and every pod it runs"),
@@ -34,8 +35,8 @@ def _cluster(args: argparse.Namespace) -> int:
     if args.verb == "up":
         if not args.detach:
             return launch.run_foreground(args.state_dir, port=args.port, tls=args.tls, images_dir=args.images_dir)
-        info = launch.start(args.state_dir, port=args.port, tls=args.tls, images_dir=args.images_dir)
-        print(f"embedded cluster ready at {info.server} (pid {info.pid})\nexport KUBECONFIG={info.kubeconfig}")
+        started = launch.start(args.state_dir, port=args.port, tls=args.tls, images_dir=args.images_dir)
+        print(f"embedded cluster ready at {started.server} (pid {started.pid})\nexport KUBECONFIG={started.kubeconfig}")
         return 0
     if args.verb == "down":
         stopped = launch.stop(args.state_dir)

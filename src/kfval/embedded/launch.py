@@ -13,6 +13,7 @@ import ctypes
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -82,12 +83,10 @@ def is_ready(info: ClusterInfo) -> bool:
         return False
 
 
-def _insecure_context(server: str) -> object | None:
+def _insecure_context(server: str) -> ssl.SSLContext | None:
     """Readiness only: the CA is in the kubeconfig for real clients, this probe carries no token."""
     if not server.startswith("https"):
         return None
-    import ssl
-
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -101,8 +100,7 @@ def _die_with_parent() -> None:
 
 def _command(state_dir: Path, *, port: int, tls: bool, images_dir: Path | None) -> list[str]:
     argv = [sys.executable, "-m", "kfval.embedded.runner", "--state-dir", str(state_dir), "--port", str(port)]
-    if tls:
-        argv.append("--tls")
+    argv.append("--tls" if tls else "--no-tls")
     if images_dir is not None:
         argv += ["--images-dir", str(images_dir)]
     return argv
@@ -112,7 +110,7 @@ def start(
     state_dir: Path = DEFAULT_STATE_DIR,
     *,
     port: int = 0,
-    tls: bool = False,
+    tls: bool = True,
     images_dir: Path | None = None,
     die_with_parent: bool = False,
     timeout_seconds: float = READY_TIMEOUT_SECONDS,
@@ -194,7 +192,7 @@ class Cluster:
         stop(self.state_dir)
 
 
-def run_foreground(state_dir: Path = DEFAULT_STATE_DIR, *, port: int = 0, tls: bool = False,
+def run_foreground(state_dir: Path = DEFAULT_STATE_DIR, *, port: int = 0, tls: bool = True,
                    images_dir: Path | None = None) -> int:
     """`kfval cluster up` without --detach: serve until Ctrl-C or SIGTERM, then stop every pod."""
     state_dir = state_dir.resolve()

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 from aiohttp import web
 
-from kfval.embedded import kubeconfig
+from kfval.embedded import certificates, kubeconfig
 from kfval.embedded.admission.chain import Admission
 from kfval.embedded.apiserver import auth
 from kfval.embedded.apiserver.app import build_app
@@ -40,10 +40,24 @@ from kfval.embedded.controllers import (
     replicaset,
     serviceaccount,
     statefulset,
+    ttl,
 )
 from kfval.embedded.controllers.reactor import Reactor
+from kfval.embedded.controllers.recorder import Recorder
 from kfval.embedded.images.resolving import ImageResolver
-from kfval.embedded.kubelet import hosts, logs, network, pods, reaping, sandbox
+from kfval.embedded.kubelet import (
+    environment,
+    hosts,
+    logs,
+    network,
+    node,
+    podservices,
+    pods,
+    probes,
+    reaping,
+    sandbox,
+    volumes,
+)
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
 from kfval.embedded.tasks import TaskGroup
@@ -64,7 +78,7 @@ def _parse(argv: list[str]) -> Options:
     parser = argparse.ArgumentParser(prog="kfval.embedded.runner")
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--tls", action="store_true")
+    parser.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--images-dir", type=Path, default=Path.cwd() / "images")
     args = parser.parse_args(argv)
     return Options(args.state_dir.resolve(), args.port, args.tls, args.images_dir.resolve())
@@ -112,21 +126,31 @@ class Cluster:
             replicaset.ReplicaSetController(self.store, self.clock),
             statefulset.StatefulSetController(self.store, self.clock),
             job.JobController(self.store, self.clock),
+            ttl.TTLAfterFinishedController(self.store, self.clock),
         ):
             reactor.start(controller)
-        prefix = reaping.prefix_for(options.state_dir)
-        self.network = await network.detect_network(prefix)
+        self.network = await network.detect_network(sandbox.cluster_prefix(options.state_dir))
         self.logs = logs.ContainerLogs(options.state_dir / "pods", self.clock, self.store)
         self.hosts = hosts.HostsFiles(self.store, options.state_dir)
+        services = podservices.PodServices(
+            images=ImageResolver(options.images_dir),
+            volumes=volumes,
+            environment=environment,
+            probes=probes,
+            hosts=self.hosts,
+            logs=self.logs,
+            events=Recorder(self.store, self.clock, "kubelet", node.DEFAULT_NODE_NAME),
+            scheduler_events=Recorder(self.store, self.clock, "default-scheduler"),
+        )
+        self.sandbox = await sandbox.detect_sandbox(options.state_dir)
         self.kubelet = pods.Kubelet(
             self.store,
             self.clock,
-            sandbox=sandbox.detect_sandbox(options.state_dir),
+            sandbox=self.sandbox,
             network=self.network,
-            images=ImageResolver(options.images_dir),
-            hosts=self.hosts,
-            logs=self.logs,
+            services=services,
             pods_root=options.state_dir / "pods",
+            tasks=self.tasks,
         )
         self.tasks.spawn("hosts", self.hosts.run())
         self.tasks.spawn("kubelet", self.kubelet.run())
@@ -136,12 +160,15 @@ class Cluster:
         app = build_app(store=self.store, admission=self.admission, logs=self.logs, token=self.token)
         self.runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", self.options.port)
+        state_dir = self.options.state_dir
+        serving = certificates.ensure(state_dir / "pki", self.clock.now()) if self.options.tls else None
+        site = web.TCPSite(self.runner, "127.0.0.1", self.options.port,
+                           ssl_context=serving.server_context() if serving else None)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
-        server = f"http://127.0.0.1:{port}"
-        state_dir = self.options.state_dir
-        kubeconfig.write(state_dir / "kubeconfig", kubeconfig.render(server, self.token))
+        server = f"{'https' if serving else 'http'}://127.0.0.1:{port}"
+        ca_pem = serving.ca_pem if serving else None
+        kubeconfig.write(state_dir / "kubeconfig", kubeconfig.render(server, self.token, ca_pem=ca_pem))
         record = {"server": server, "pid": os.getpid()}
         kubeconfig.write(state_dir / "cluster.json", json.dumps(record))
         return server
@@ -154,6 +181,7 @@ class Cluster:
         self.store.fanout.close_all()
         await self.tasks.close()
         await self.network.close()
+        self.sandbox.close()
 
 
 async def serve(options: Options) -> None:

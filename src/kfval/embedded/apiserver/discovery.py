@@ -75,13 +75,13 @@ def api_versions(*, server_address: str = "") -> Body:
     return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": cidrs}
 
 
-def version_priority(version: str) -> tuple[int, int, int, str]:
+def version_priority(version: str) -> tuple[int, int, int, int, str]:
     """Sort key putting the preferred version first: v2 > v1 > v1beta2 > v1beta1 > v1alpha1 > others."""
     match = _VERSION_PATTERN.match(version)
     if match is None:
-        return (1, 0, 0, version)
+        return (1, 0, 0, 0, version)
     major, stability, minor = match.groups()
-    return (0, -_STABILITY_RANK[stability], -int(major), f"{-int(minor or 0):08d}")
+    return (0, -_STABILITY_RANK[stability], -int(major), -int(minor or 0), "")
 
 
 def _group_versions(catalog: Catalog) -> dict[str, list[str]]:

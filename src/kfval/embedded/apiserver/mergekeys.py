@@ -77,7 +77,6 @@ SHAPES: dict[str, dict[str, Field]] = {
         "hostIPs": keyed("ip"),
     },
     "ServiceSpec": {"ports": keyed("port", keys=("port", "protocol"))},
-    "ServiceAccount": {"secrets": keyed("name")},
     "ConditionedStatus": {"conditions": CONDITIONS},
     "NodeStatus": {"conditions": CONDITIONS, "addresses": keyed("type")},
     "TemplatedSpec": {"template": struct("PodTemplateSpec")},

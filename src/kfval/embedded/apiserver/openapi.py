@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from kfval.embedded.errors import NotFoundError
-from kfval.embedded.store.catalog import Catalog
+from kfval.embedded.store.catalog import BUILTINS, Catalog
 from kfval.embedded.types import CORE_GROUP, Body, ResourceType
 
 OPENAPI_VERSION = "3.0.0"
@@ -27,8 +27,18 @@ DOCUMENT_VERSION = "v1.32.0"
 HASH_HEX_DIGITS = 32
 
 _WRITE_PARAMS = ("dryRun", "fieldManager", "fieldValidation")
-_LIST_PARAMS = ("labelSelector", "fieldSelector", "resourceVersion", "resourceVersionMatch", "limit", "continue",
-                "watch", "allowWatchBookmarks", "sendInitialEvents", "timeoutSeconds")
+_LIST_PARAMS = (
+    "labelSelector",
+    "fieldSelector",
+    "resourceVersion",
+    "resourceVersionMatch",
+    "limit",
+    "continue",
+    "watch",
+    "allowWatchBookmarks",
+    "sendInitialEvents",
+    "timeoutSeconds",
+)
 _DELETE_PARAMS = ("dryRun", "gracePeriodSeconds", "propagationPolicy")
 _TYPED_PARAMS = {
     "limit": "integer",
@@ -39,6 +49,116 @@ _TYPED_PARAMS = {
     "sendInitialEvents": "boolean",
     "force": "boolean",
 }
+
+OBJECT_META_SCHEMA_NAME = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+SCALE_SCHEMA_NAME = "io.k8s.api.autoscaling.v1.Scale"
+_POD_TEMPLATE = "io.k8s.api.core.v1.PodTemplateSpec"
+_POD_SPEC = "io.k8s.api.core.v1.PodSpec"
+_CONTAINER = "io.k8s.api.core.v1.Container"
+_BUILTIN_TYPES = frozenset(BUILTINS)
+_CRD_SCHEMA_PREFIX = "io.k8s.apiextensions-apiserver.pkg.apis"
+
+
+def _open(properties: Body | None = None) -> Body:
+    """An object that accepts any field, describing a few: never the cause of an "unknown field" error."""
+    schema: Body = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    if properties:
+        schema["properties"] = properties
+    return schema
+
+
+def _ref(name: str) -> Body:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _keyed_list(key: str, items: Body | None = None) -> Body:
+    """A list merged by key in a strategic merge patch (containers by name, ports by containerPort...)."""
+    return {
+        "type": "array",
+        "items": items or _open(),
+        "x-kubernetes-patch-merge-key": key,
+        "x-kubernetes-patch-strategy": "merge",
+    }
+
+
+def _shared_schemas() -> Body:
+    """ObjectMeta and the pod template pieces, with the patch metadata of their well-known lists."""
+    container = _ref(_CONTAINER)
+    merged_strings = {"type": "array", "items": {"type": "string"}, "x-kubernetes-patch-strategy": "merge"}
+    return {
+        OBJECT_META_SCHEMA_NAME: _open({"ownerReferences": _keyed_list("uid"), "finalizers": merged_strings}),
+        _CONTAINER: _open(
+            {
+                "env": _keyed_list("name"),
+                "ports": _keyed_list("containerPort"),
+                "volumeMounts": _keyed_list("mountPath"),
+                "volumeDevices": _keyed_list("devicePath"),
+            }
+        ),
+        _POD_SPEC: _open(
+            {
+                "containers": _keyed_list("name", container),
+                "initContainers": _keyed_list("name", container),
+                "ephemeralContainers": _keyed_list("name"),
+                "volumes": _keyed_list("name"),
+                "imagePullSecrets": _keyed_list("name"),
+                "hostAliases": _keyed_list("ip"),
+            }
+        ),
+        _POD_TEMPLATE: _open({"metadata": _ref(OBJECT_META_SCHEMA_NAME), "spec": _ref(_POD_SPEC)}),
+    }
+
+
+def _builtin_properties(kind: str) -> Body:
+    """The spec/status outline of the built-in kinds whose lists a strategic merge patch merges by key."""
+    status = _open({"conditions": _keyed_list("type")})
+    with_template = {"spec": _open({"template": _ref(_POD_TEMPLATE)}), "status": status}
+    outlines: dict[str, Body] = {
+        "Pod": {"spec": _ref(_POD_SPEC), "status": status},
+        "PodTemplate": {"template": _ref(_POD_TEMPLATE)},
+        "Deployment": with_template,
+        "ReplicaSet": with_template,
+        "StatefulSet": with_template,
+        "DaemonSet": with_template,
+        "Job": with_template,
+        "ReplicationController": with_template,
+        "CronJob": {"spec": _open({"jobTemplate": _open({"spec": _open({"template": _ref(_POD_TEMPLATE)})})})},
+        "Service": {"spec": _open({"ports": _keyed_list("port")}), "status": status},
+        "Node": {"status": status},
+        "Namespace": {"status": status},
+        "PersistentVolumeClaim": {"status": status},
+    }
+    return outlines.get(kind, {})
+
+
+def _schema_name(rt: ResourceType) -> str:
+    """The real server's component names: io.k8s.api.<group>.<v>.<Kind>, reversed group for CRDs."""
+    if rt not in _BUILTIN_TYPES:
+        return ".".join([*reversed(rt.group.split(".")), rt.version, rt.kind])
+    if rt.group == "apiextensions.k8s.io":
+        return f"{_CRD_SCHEMA_PREFIX}.apiextensions.{rt.version}.{rt.kind}"
+    return f"io.k8s.api.{rt.group.split('.')[0] or 'core'}.{rt.version}.{rt.kind}"
+
+
+def _kind_schema(rt: ResourceType) -> tuple[str, Body]:
+    """A CRD's own openAPIV3Schema, or an open outline for a built-in; metadata is always ObjectMeta."""
+    if rt in _BUILTIN_TYPES or rt.schema is None:
+        schema = _open(_builtin_properties(rt.kind) if rt in _BUILTIN_TYPES else None)
+    else:
+        schema = copy.deepcopy(dict(rt.schema))
+        schema.setdefault("type", "object")
+    properties = schema.setdefault("properties", {})
+    properties["apiVersion"] = {"type": "string"}
+    properties["kind"] = {"type": "string"}
+    properties["metadata"] = _ref(OBJECT_META_SCHEMA_NAME)
+    schema["x-kubernetes-group-version-kind"] = [_gvk(rt.group, rt.version, rt.kind)]
+    return _schema_name(rt), schema
+
+
+def _scale_schema() -> Body:
+    schema = _open({"metadata": _ref(OBJECT_META_SCHEMA_NAME), "spec": _open(), "status": _open()})
+    schema["x-kubernetes-group-version-kind"] = [_gvk("autoscaling", "v1", "Scale")]
+    return schema
 
 
 def _gv_path(group: str, version: str) -> str:
@@ -55,7 +175,9 @@ def _query(names: tuple[str, ...]) -> list[Body]:
 
 def _path_params(*, namespaced: bool, item: bool) -> list[Body]:
     names = (["namespace"] if namespaced else []) + (["name"] if item else [])
-    return [{"name": n, "in": "path", "required": True, "schema": {"type": "string", "uniqueItems": True}} for n in names]
+    return [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string", "uniqueItems": True}} for n in names
+    ]
 
 
 def _gvk(group: str, version: str, kind: str) -> Body:
@@ -77,7 +199,7 @@ def _operation(action: str, gvk: Body, params: tuple[str, ...], schema_ref: str)
     return op
 
 
-def _item_operations(rt: ResourceType, gvk: Body, ref: str, verbs: tuple[str, ...]) -> Body:
+def _item_operations(gvk: Body, ref: str, verbs: tuple[str, ...]) -> Body:
     ops: Body = {}
     if "get" in verbs:
         ops["get"] = _operation("get", gvk, (), ref)
@@ -118,15 +240,15 @@ def _resource_paths(rt: ResourceType, schema_names: dict[str, str]) -> Body:
     if rt.namespaced and "list" in rt.verbs:
         paths[f"{prefix}/{rt.resource}"] = {"get": _operation("list", gvk, _LIST_PARAMS, ref)}
     item_params = _path_params(namespaced=rt.namespaced, item=True)
-    item = _item_operations(rt, gvk, ref, rt.verbs)
+    item = _item_operations(gvk, ref, rt.verbs)
     if item:
         paths[base + "/{name}"] = _with_params(item, item_params)
     if "status" in rt.subresources:
-        status = _item_operations(rt, gvk, ref, ("get", "update", "patch"))
+        status = _item_operations(gvk, ref, ("get", "update", "patch"))
         paths[base + "/{name}/status"] = _with_params(status, item_params)
     if "scale" in rt.subresources:
         scale_ref = "#/components/schemas/" + SCALE_SCHEMA_NAME
-        scale = _item_operations(rt, _gvk("autoscaling", "v1", "Scale"), scale_ref, ("get", "update", "patch"))
+        scale = _item_operations(_gvk("autoscaling", "v1", "Scale"), scale_ref, ("get", "update", "patch"))
         paths[base + "/{name}/scale"] = _with_params(scale, item_params)
     return paths
 

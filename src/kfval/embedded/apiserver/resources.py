@@ -140,8 +140,7 @@ async def patch_object(request: web.Request, target: Target, ctx: Context) -> we
     if content_type == "application/apply-patch+yaml":
         return _server_side_apply(request, target, ctx, data)
     if content_type not in decoding.PATCH_TYPES:
-        raise decoding.UnsupportedMediaError(f"the body of the request was in an unknown format - accepted media "
-                                             f"types include: {', '.join(sorted(decoding.PATCH_TYPES))}")
+        raise patching.unsupported(is_custom=is_custom)
     current = ctx.store.get(rt, target.namespace, target.name)
     patched = patching.apply_patch(current, data, content_type, kind=rt.kind, is_custom=is_custom)
     return json_response(_update(ctx, target, patched, dry_run=_dry_run(request)))

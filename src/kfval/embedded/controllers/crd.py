@@ -26,7 +26,7 @@ CLEANUP_RECHECK_SECONDS = 0.25
 
 def accepted_names(spec: Body) -> Body:
     """spec.names completed with the defaults the server fills in (singular, listKind)."""
-    names = copy.deepcopy(spec["names"])
+    names: Body = copy.deepcopy(spec["names"])
     names.setdefault("singular", names["kind"].lower())
     names.setdefault("listKind", f"{names['kind']}List")
     return names
@@ -62,7 +62,7 @@ def _conditions(terminating: bool) -> list[Body]:
     return conditions
 
 
-class CRDController:
+class CrdController:
     """Keeps CRD status current and removes a deleted CRD's custom resources before releasing it."""
 
     name = "apiextensions-controller"

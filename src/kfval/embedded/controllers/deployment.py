@@ -89,7 +89,7 @@ class DeploymentController:
         """Create the ReplicaSet for the current template, or make it the newest revision."""
         revision = str(max((revision_of(rs) for rs in olds), default=0) + 1)
         if new is None:
-            new = self._create_replicaset(deployment, revision)
+            new = self._create_replicaset(deployment, revision, olds)
         elif revision_of(new) < int(revision):
             new["metadata"].setdefault("annotations", {})[REVISION] = revision
             new = self._store.replace(self._replicasets, new)
@@ -104,47 +104,46 @@ class DeploymentController:
             self._store.replace(self._deployments, deployment)
         return new
 
-    def _create_replicaset(self, deployment: Body, revision: str) -> Body:
-        status = deployment.get("status") or {}
-        collisions = int(status.get("collisionCount", 0))
+    def _create_replicaset(self, deployment: Body, revision: str, olds: list[Body]) -> Body:
+        pod_hash = self._free_hash(deployment)
         template = copy.deepcopy(deployment["spec"].get("template") or {})
-        name = ""
-        for _ in range(10):
-            pod_hash = podtemplates.template_hash(template, collisions)
-            name = f"{deployment['metadata']['name']}-{pod_hash}"
-            if not self._store.exists(self._replicasets, deployment["metadata"]["namespace"], name):
-                break
-            collisions += 1
-        if collisions != int(status.get("collisionCount", 0)):
-            fresh = self._store.get(
-                self._deployments, deployment["metadata"]["namespace"], deployment["metadata"]["name"]
-            )
-            fresh["status"] = {**(fresh.get("status") or {}), "collisionCount": collisions}
-            self._store.replace(self._deployments, fresh, subresource="status")
         template.setdefault("metadata", {}).setdefault("labels", {})[podtemplates.POD_TEMPLATE_HASH_LABEL] = pod_hash
         selector = copy.deepcopy(deployment["spec"]["selector"])
         selector.setdefault("matchLabels", {})[podtemplates.POD_TEMPLATE_HASH_LABEL] = pod_hash
-        surge, _ = rollout_limits(deployment)
-        body: Body = {
-            "metadata": {
-                "name": name,
-                "namespace": deployment["metadata"]["namespace"],
-                "labels": dict(template["metadata"]["labels"]),
-                "annotations": {
-                    REVISION: revision,
-                    DESIRED_REPLICAS: str(replicas_of(deployment)),
-                    MAX_REPLICAS: str(replicas_of(deployment) + surge),
-                },
-                "ownerReferences": [podtemplates.controller_ref(deployment)],
-            },
-            "spec": {
-                "replicas": 0,
-                "minReadySeconds": int(deployment["spec"].get("minReadySeconds", 0)),
-                "selector": selector,
-                "template": template,
-            },
+        replicas, (surge, _) = deploymentstatus.initial_replicas(deployment, olds), rollout_limits(deployment)
+        annotations = {
+            REVISION: revision,
+            DESIRED_REPLICAS: str(replicas_of(deployment)),
+            MAX_REPLICAS: str(replicas_of(deployment) + surge),
         }
-        return self._store.create(self._replicasets, body)
+        name = f"{deployment['metadata']['name']}-{pod_hash}"
+        meta = {"name": name, "namespace": deployment["metadata"]["namespace"], "annotations": annotations}
+        meta["labels"] = dict(template["metadata"]["labels"])
+        meta["ownerReferences"] = [podtemplates.controller_ref(deployment)]
+        spec = {"replicas": replicas, "minReadySeconds": int(deployment["spec"].get("minReadySeconds", 0))}
+        created = self._store.create(
+            self._replicasets, {"metadata": meta, "spec": {**spec, "selector": selector, "template": template}}
+        )
+        if replicas:
+            message = f"Scaled up replica set {name} from 0 to {replicas}"
+            self._recorder.event(deployment, "Normal", "ScalingReplicaSet", message)
+        return created
+
+    def _free_hash(self, deployment: Body) -> str:
+        """The template hash, bumping status.collisionCount while the name is taken by a stranger."""
+        namespace, name = deployment["metadata"]["namespace"], deployment["metadata"]["name"]
+        known = int((deployment.get("status") or {}).get("collisionCount", 0))
+        collisions = known
+        template = deployment["spec"].get("template") or {}
+        while self._store.exists(
+            self._replicasets, namespace, f"{name}-{podtemplates.template_hash(template, collisions)}"
+        ):
+            collisions += 1
+        if collisions != known:
+            fresh = self._store.get(self._deployments, namespace, name)
+            fresh["status"] = {**(fresh.get("status") or {}), "collisionCount": collisions}
+            self._store.replace(self._deployments, fresh, subresource="status")
+        return podtemplates.template_hash(template, collisions)
 
     def _scale(self, deployment: Body, rs: Body, replicas: int) -> Body:
         """Set a ReplicaSet's size and the annotations recording the Deployment's intent."""

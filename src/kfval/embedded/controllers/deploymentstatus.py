@@ -62,6 +62,18 @@ def counter(body: Body | None, field: str) -> int:
     return int(((body or {}).get("status") or {}).get(field, 0))
 
 
+def initial_replicas(deployment: Body, olds: list[Body]) -> int:
+    """The size a new ReplicaSet starts at: all of it, or what maxSurge leaves room for."""
+    replicas = replicas_of(deployment)
+    old_total = sum(replicas_of(rs) for rs in olds)
+    if old_total == 0:
+        return replicas
+    if (deployment["spec"].get("strategy") or {}).get("type") == "Recreate":
+        return 0
+    surge, _ = rollout_limits(deployment)
+    return max(0, min(replicas, replicas + surge - old_total))
+
+
 def calculate(
     deployment: Body, new: Body | None, olds: list[Body], *, now: datetime, created: bool, limits: tuple[int, int]
 ) -> Progress:
@@ -138,15 +150,9 @@ def _progressing(
     spec = deployment["spec"]
     if spec.get("progressDeadlineSeconds") is None:
         return conditions
-    current = next((c for c in conditions if c.get("type") == "Progressing"), None)
+    conditions = _pause_condition(conditions, paused=bool(spec.get("paused")), now=now)
     if spec.get("paused"):
-        return set_condition(
-            conditions, "Progressing", "Unknown", reason=PAUSED, message="Deployment is paused", now=now
-        )
-    if current is not None and current.get("reason") == PAUSED:
-        conditions = set_condition(
-            conditions, "Progressing", "Unknown", reason="DeploymentResumed", message="Deployment is resumed", now=now
-        )
+        return conditions
     if new is None:
         return conditions
     name = new["metadata"]["name"]
@@ -171,6 +177,19 @@ def _progressing(
     if _deadline_passed(current, int(spec["progressDeadlineSeconds"]), now):
         message = f'ReplicaSet "{name}" has timed out progressing.'
         return set_condition(conditions, "Progressing", "False", reason=TIMED_OUT, message=message, now=now)
+    return conditions
+
+
+def _pause_condition(conditions: list[dict[str, Any]], *, paused: bool, now: datetime) -> list[dict[str, Any]]:
+    """Progressing=Unknown while paused (DeploymentPaused), and once more on resume (DeploymentResumed)."""
+    current = next((c for c in conditions if c.get("type") == "Progressing"), None)
+    if paused:
+        return set_condition(
+            conditions, "Progressing", "Unknown", reason=PAUSED, message="Deployment is paused", now=now
+        )
+    if current is not None and current.get("reason") == PAUSED:
+        message = "Deployment is resumed"
+        return set_condition(conditions, "Progressing", "Unknown", reason="DeploymentResumed", message=message, now=now)
     return conditions
 
 

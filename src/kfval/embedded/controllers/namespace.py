@@ -26,49 +26,34 @@ def _condition(type_: str, status: str, reason: str, message: str) -> Body:
     return {"type": type_, "status": status, "reason": reason, "message": message}
 
 
+_SETTLED_CONDITIONS = (
+    ("NamespaceDeletionDiscoveryFailure", "ResourcesDiscovered", "All resources successfully discovered"),
+    ("NamespaceDeletionGroupVersionParsingFailure", "ParsedGroupVersions", "All legacy kube types successfully parsed"),
+    (
+        "NamespaceDeletionContentFailure",
+        "ContentDeleted",
+        "All content successfully deleted, may be waiting on finalization",
+    ),
+)
+
+
 def _remaining_conditions(remaining: Counter[str], finalizers: Counter[str]) -> list[Body]:
     """The status conditions a terminating namespace carries, worded like the real controller's."""
-    conditions = [
-        _condition(
-            "NamespaceDeletionDiscoveryFailure", "False", "ResourcesDiscovered", "All resources successfully discovered"
-        ),
-        _condition(
-            "NamespaceDeletionGroupVersionParsingFailure",
-            "False",
-            "ParsedGroupVersions",
-            "All legacy kube types successfully parsed",
-        ),
-        _condition(
-            "NamespaceDeletionContentFailure",
-            "False",
-            "ContentDeleted",
-            "All content successfully deleted, may be waiting on finalization",
-        ),
-    ]
+    conditions = [_condition(type_, "False", reason, message) for type_, reason, message in _SETTLED_CONDITIONS]
     if remaining:
         counts = ", ".join(f"{gr} has {n} resource instances" for gr, n in sorted(remaining.items()))
-        conditions.append(
-            _condition(
-                "NamespaceContentRemaining", "True", "SomeResourcesRemain", f"Some resources are remaining: {counts}"
-            )
-        )
+        message = f"Some resources are remaining: {counts}"
+        conditions.append(_condition("NamespaceContentRemaining", "True", "SomeResourcesRemain", message))
     else:
-        conditions.append(
-            _condition("NamespaceContentRemaining", "False", "ContentRemoved", "All content successfully removed")
-        )
+        message = "All content successfully removed"
+        conditions.append(_condition("NamespaceContentRemaining", "False", "ContentRemoved", message))
     if finalizers:
         held = ", ".join(f"{f} in {n} resource instances" for f, n in sorted(finalizers.items()))
         message = f"Some content in the namespace has finalizers remaining: {held}"
         conditions.append(_condition("NamespaceFinalizersRemaining", "True", "SomeFinalizersRemain", message))
     else:
-        conditions.append(
-            _condition(
-                "NamespaceFinalizersRemaining",
-                "False",
-                "ContentHasNoFinalizers",
-                "All content-preserving finalizers finished",
-            )
-        )
+        message = "All content-preserving finalizers finished"
+        conditions.append(_condition("NamespaceFinalizersRemaining", "False", "ContentHasNoFinalizers", message))
     return conditions
 
 

@@ -89,6 +89,7 @@ class ReplicaSetController:
         while self._store.exists(self._pods, rs["metadata"]["namespace"], name):
             name = f"{rs['metadata']['name']}-{generate_suffix()}"
         pod = podtemplates.pod_from_template(rs["spec"].get("template") or {}, rs, name=name)
+        pod["metadata"]["generateName"] = f"{rs['metadata']['name']}-"
         self._store.create(self._pods, pod)
         self._recorder.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {name}")
 

@@ -67,13 +67,23 @@ class BackOff:
         self._entries.pop(key, None)
 
 
-def format_back_off(seconds: float) -> str:
-    """Go's rendering of a back-off duration in kubelet messages: `10s`, `5m0s`, `2.5s`."""
-    whole = int(seconds)
-    if whole != seconds:
-        return f"{seconds:g}s"
-    minutes, rest = divmod(whole, 60)
-    return f"{minutes}m{rest}s" if minutes else f"{rest}s"
+def go_duration(seconds: float) -> str:
+    """Go's `time.Duration.String()`, which kubelet event messages print."""
+    nanos = round(seconds * 1e9)
+    if nanos == 0:
+        return "0s"
+    if nanos < 1_000:
+        return f"{nanos}ns"
+    if nanos < 1_000_000:
+        return f"{nanos / 1e3:.3f}".rstrip("0").rstrip(".") + "µs"
+    if nanos < 1_000_000_000:
+        return f"{nanos / 1e6:.6f}".rstrip("0").rstrip(".") + "ms"
+    minutes, rest = divmod(nanos, 60_000_000_000)
+    secs = f"{rest / 1e9:.9f}".rstrip("0").rstrip(".") + "s"
+    if not minutes:
+        return secs
+    hours, minutes = divmod(minutes, 60)
+    return (f"{hours}h" if hours else "") + f"{minutes}m{secs}"
 
 
 async def sleep_unless(stopping: asyncio.Event, seconds: float) -> bool:

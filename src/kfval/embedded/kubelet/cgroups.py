@@ -41,9 +41,15 @@ class MemoryCgroup:
                     return int(value)
         return 0
 
-    def remove(self) -> None:
-        with contextlib.suppress(OSError):
+    def remove(self) -> bool:
+        """Remove the cgroup; False while exiting processes still hold it (the caller retries)."""
+        try:
             self.path.rmdir()
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return True
 
 
 def own_v1_memory_path() -> Path | None:

@@ -120,8 +120,9 @@ def _container(pod: Body, name: str) -> Body:
     raise DownwardError(f"container {name} not found")
 
 
-def _amount(container: Body, kind: str, name: str, node_allocatable: Mapping[str, str]) -> Decimal:
+def _amount(container: Body, resource: str, *, node_allocatable: Mapping[str, str]) -> Decimal:
     """A request or limit, with the defaults the kubelet and API server apply when it is unset."""
+    kind, _, name = resource.partition(".")
     resources = container.get("resources") or {}
     limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
     if kind == "limits":
@@ -134,8 +135,8 @@ def _amount(container: Body, kind: str, name: str, node_allocatable: Mapping[str
 def resource_value(
     pod: Body,
     container_name: str,
-    resource: str,
     *,
+    resource: str,
     divisor: str | int | None = None,
     node_allocatable: Mapping[str, str] = DEFAULT_NODE_ALLOCATABLE,
 ) -> str:
@@ -143,7 +144,7 @@ def resource_value(
     kind, _, name = resource.partition(".")
     if kind not in ("limits", "requests") or name not in ("cpu", "memory", "ephemeral-storage"):
         raise DownwardError(f"unsupported container resource : {resource}")
-    amount = _amount(_container(pod, container_name), kind, name, node_allocatable)
+    amount = _amount(_container(pod, container_name), resource, node_allocatable=node_allocatable)
     by = parse_quantity(divisor) if divisor not in (None, "", 0, "0") else Decimal(1)
     assert by is not None
     if name == "cpu":

@@ -209,7 +209,7 @@ def _env_from(container: Body, sources: _Sources) -> dict[str, str]:
 
 
 def _value_from(
-    pod: Body, container: Body, source: Mapping[str, Any], sources: _Sources, options: Mapping[str, Any]
+    container: Body, source: Mapping[str, Any], *, pod: Body, sources: _Sources, options: Mapping[str, Any]
 ) -> str | None:
     try:
         if "fieldRef" in source:
@@ -220,7 +220,7 @@ def _value_from(
             return downward.resource_value(
                 pod,
                 ref.get("containerName") or container.get("name", ""),
-                ref.get("resource", ""),
+                resource=ref.get("resource", ""),
                 divisor=ref.get("divisor"),
                 node_allocatable=options["node_allocatable"],
             )
@@ -259,7 +259,7 @@ def resolve_env(
         if value:
             value = expand_one(value, mapping)
         elif var.get("valueFrom"):
-            resolved = _value_from(pod, container, var["valueFrom"], sources, options)
+            resolved = _value_from(container, var["valueFrom"], pod=pod, sources=sources, options=options)
             if resolved is None:
                 continue
             value = resolved

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from kfval.embedded.kubelet.containers import Mount, Stream
 from kfval.embedded.store.objects import Store
@@ -60,17 +60,29 @@ class Images(Protocol):
 class Volumes(Protocol):
     async def prepare_volumes(self, pod: Body, *, store: Store, pod_dir: Path) -> dict[str, Path]: ...
 
-    def mounts_for(self, container: Body, volumes: Mapping[str, Path]) -> tuple[Mount, ...]: ...
+    def mounts_for(
+        self, container: Body, volumes: Mapping[str, Path], *, env: Mapping[str, str] | None = None
+    ) -> tuple[Mount, ...]: ...
 
 
 class Environment(Protocol):
-    def resolve_env(self, pod: Body, container: Body, *, store: Store) -> dict[str, str]: ...
+    def resolve_env(
+        self,
+        pod: Body,
+        container: Body,
+        *,
+        store: Store,
+        pod_ips: Sequence[str] | None = None,
+        host_ip: str | None = None,
+    ) -> dict[str, str]: ...
 
     def expand(self, values: Sequence[str], env: Mapping[str, str]) -> list[str]: ...
 
 
 class HostsFiles(Protocol):
-    def path_for(self, pod: Body) -> Path: ...
+    def path_for(self, pod: Body, *, pod_ip: str | None = None) -> Path: ...
+
+    def forget(self, pod_uid: str) -> None: ...
 
 
 class ProbeResult(Protocol):
@@ -82,7 +94,9 @@ class ProbeResult(Protocol):
 
 
 class Probes(Protocol):
-    async def run_probe(self, probe: Body, *, pod_ip: str, exec_in: ExecIn) -> ProbeResult: ...
+    async def run_probe(
+        self, probe: Mapping[str, Any], *, pod_ip: str, exec_in: ExecIn, ports: Mapping[str, int] | None = None
+    ) -> ProbeResult: ...
 
 
 class LogWriter(Protocol):
@@ -92,7 +106,7 @@ class LogWriter(Protocol):
 
 
 class ContainerLogs(Protocol):
-    def writer(self, pod_uid: str, container: str, restart_count: int) -> LogWriter: ...
+    def writer(self, pod_uid: str, container: str, restart_count: int, /) -> LogWriter: ...
 
 
 class EventRecording(Protocol):

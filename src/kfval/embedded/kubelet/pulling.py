@@ -20,25 +20,6 @@ from kfval.embedded.types import Body
 StateReport = Callable[[Body], None]
 
 
-def go_duration(seconds: float) -> str:
-    """Go's `time.Duration.String()`, which kubelet event messages print."""
-    nanos = round(seconds * 1e9)
-    if nanos == 0:
-        return "0s"
-    if nanos < 1_000:
-        return f"{nanos}ns"
-    if nanos < 1_000_000:
-        return f"{nanos / 1e3:.3f}".rstrip("0").rstrip(".") + "µs"
-    if nanos < 1_000_000_000:
-        return f"{nanos / 1e6:.6f}".rstrip("0").rstrip(".") + "ms"
-    minutes, rest = divmod(nanos, 60_000_000_000)
-    secs = f"{rest / 1e9:.9f}".rstrip("0").rstrip(".") + "s"
-    if not minutes:
-        return secs
-    hours, minutes = divmod(minutes, 60)
-    return (f"{hours}h" if hours else "") + f"{minutes}m{secs}"
-
-
 def image_size(content: ImageContent) -> int:
     """Bytes of the files an image lays over the runtime (the `Image size` of the Pulled event)."""
     total = 0
@@ -125,7 +106,7 @@ class ImagePuller:
             report(podstatus.waiting("ErrImagePull", message))
             self._back_off.next(key, self._clock.monotonic())
             return None
-        took = go_duration(self._clock.monotonic() - began)
+        took = backoff.go_duration(self._clock.monotonic() - began)
         self._present.add(reference)
         self._back_off.forget(key)
         self._event(

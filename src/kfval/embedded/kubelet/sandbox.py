@@ -17,7 +17,6 @@ the state directory so that `reaping.reap_leftovers` can finish what a killed cl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import hashlib
 import logging
@@ -28,7 +27,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from kfval.embedded.kubelet import cgroups, rootfs
+from kfval.embedded.kubelet import cgroups, processes, rootfs
 from kfval.embedded.kubelet.containers import (
     ContainerStartError,
     LogSink,
@@ -43,9 +42,6 @@ log = logging.getLogger(__name__)
 TIMEOUT_EXIT_CODE = 124
 """What `run` reports for a command killed at its timeout (as GNU timeout does)."""
 HOST_COMMAND_TIMEOUT_SECONDS = 30.0
-READ_CHUNK_BYTES = 65536
-MAX_LINE_BYTES = 65536
-PID_FILE = "sandbox.pids"
 JOIN_CGROUP_SCRIPT = 'echo $$ >"$0" || exit 125; exec "$@"'
 
 
@@ -53,35 +49,6 @@ def cluster_prefix(state_dir: Path) -> str:
     """A short name prefix (`kf3a9c-`) for the host objects of the cluster that owns `state_dir`."""
     digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()
     return f"kf{digest[:4]}-"
-
-
-def process_start_time(pid: int) -> int | None:
-    """The start time of `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat), None if gone."""
-    fields = _stat_fields(pid)
-    return int(fields[19]) if fields else None
-
-
-def process_group(pid: int) -> int | None:
-    fields = _stat_fields(pid)
-    return int(fields[2]) if fields else None
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name (state is [0])."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2 :].split()
-
-
-def group_members(pgid: int) -> list[int]:
-    """Every live process whose process group is `pgid`."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and process_group(int(entry)) == pgid:
-            members.append(int(entry))
-    return members
 
 
 def run_host_sync(argv: Sequence[str], *, timeout_seconds: float = HOST_COMMAND_TIMEOUT_SECONDS) -> tuple[int, bytes]:
@@ -110,114 +77,6 @@ async def run_host(argv: Sequence[str], *, timeout_seconds: float = HOST_COMMAND
     return process.returncode or 0, output
 
 
-class PidRegistry:
-    """The pids (with start times) of running containers, kept in a file for the reaper."""
-
-    def __init__(self, state_dir: Path | None) -> None:
-        self.path = state_dir / PID_FILE if state_dir is not None else None
-        self._entries: dict[int, int] = {}
-
-    def add(self, pid: int) -> None:
-        started = process_start_time(pid)
-        if started is not None:
-            self._entries[pid] = started
-            self._save()
-
-    def discard(self, pid: int) -> None:
-        if self._entries.pop(pid, None) is not None:
-            self._save()
-
-    def _save(self) -> None:
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".tmp")
-        partial.write_text("".join(f"{pid} {started}\n" for pid, started in self._entries.items()))
-        partial.replace(self.path)
-
-
-class ContainerProcess:
-    """A started container: its output is pumped to the sink, its exit reported as a container runtime does."""
-
-    def __init__(
-        self,
-        process: asyncio.subprocess.Process,
-        sink: LogSink,
-        *,
-        registry: PidRegistry,
-        cgroup: cgroups.MemoryCgroup | None,
-        wrapped: bool,
-    ) -> None:
-        self.pid = process.pid
-        self.oom_killed = False
-        self._process = process
-        self._registry = registry
-        self._cgroup = cgroup
-        self._wrapped = wrapped
-        self._exit_code: int | None = None
-        self._pumps = [
-            asyncio.get_running_loop().create_task(pump(stream, name, sink), name=f"container {self.pid} {name}")
-            for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))
-            if stream is not None
-        ]
-        registry.add(self.pid)
-
-    async def wait(self) -> int:
-        if self._exit_code is None:
-            returncode = await self._process.wait()
-            await asyncio.gather(*self._pumps, return_exceptions=True)
-            if self._exit_code is None:
-                self._finish(returncode)
-        assert self._exit_code is not None
-        return self._exit_code
-
-    def _finish(self, returncode: int) -> None:
-        self._exit_code = 128 - returncode if returncode < 0 else returncode
-        self._registry.discard(self.pid)
-        if self._cgroup is not None:
-            self.oom_killed = self._cgroup.oom_kills() > 0
-            self._cgroup.remove()
-
-    def signal(self, signum: int) -> None:
-        """Signal every process of the container; bubblewrap's own monitor only on SIGKILL.
-
-        bubblewrap's outer process dies of SIGTERM at once and takes the namespace down with
-        SIGKILL, so a graceful signal goes to the container's processes only.
-        """
-        if self._process.returncode is not None:
-            return
-        if signum == signals.SIGKILL or not self._wrapped:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signum)
-            return
-        for member in group_members(self.pid):
-            if member != self.pid:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(member, signum)
-
-
-async def pump(stream: asyncio.StreamReader, name: Stream, sink: LogSink) -> None:
-    """Hand each line of `stream` to the sink as it arrives; a partial last line is flushed at EOF."""
-    pending = b""
-    while chunk := await stream.read(READ_CHUNK_BYTES):
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        if len(pending) > MAX_LINE_BYTES:
-            lines.append(pending)
-            pending = b""
-        for line in lines:
-            deliver(sink, name, line)
-    if pending:
-        deliver(sink, name, pending)
-
-
-def deliver(sink: LogSink, name: Stream, line: bytes) -> None:
-    try:
-        sink(name, line)
-    except Exception:
-        log.exception("log sink failed on a %s line", name)
-
-
 async def collect_output(process: RunningProcess, output: list[bytes], timeout_seconds: float) -> int:
     """Wait for `process` within the timeout, killing it at the deadline; TIMEOUT_EXIT_CODE then."""
     try:
@@ -234,7 +93,7 @@ class ProcessLauncher:
 
     def __init__(self, state_dir: Path | None) -> None:
         self.state_dir = state_dir
-        self.registry = PidRegistry(state_dir)
+        self.registry = processes.PidRegistry(state_dir)
         self.prefix = cluster_prefix(state_dir) if state_dir is not None else "kf0000-"
         self.memory = cgroups.MemoryCgroups(self.prefix)
         self._setpriv = shutil.which("setpriv")
@@ -252,7 +111,7 @@ class ProcessLauncher:
 
     async def launch(
         self, spec: ProcessSpec, command: list[str], sink: LogSink, *, wrapped: bool, cwd: str | None = None
-    ) -> ContainerProcess:
+    ) -> processes.ContainerProcess:
         cgroup = None
         if spec.memory_limit_bytes is not None:
             self._serial += 1
@@ -275,7 +134,7 @@ class ProcessLauncher:
             if cgroup is not None:
                 cgroup.remove()
             raise ContainerStartError(str(error)) from error
-        return ContainerProcess(process, sink, registry=self.registry, cgroup=cgroup, wrapped=wrapped)
+        return processes.ContainerProcess(process, sink, registry=self.registry, cgroup=cgroup, wrapped=wrapped)
 
 
 def set_parent_death_signal() -> None:
@@ -310,7 +169,7 @@ class BubblewrapSandbox:
         filesystem = rootfs.filesystem_args(spec, state_dir=self.state_dir)
         return [self._bwrap, *namespaces, "--hostname", spec.hostname, *filesystem, "--", *spec.argv]
 
-    async def start(self, spec: ProcessSpec, sink: LogSink) -> ContainerProcess:
+    async def start(self, spec: ProcessSpec, sink: LogSink) -> processes.ContainerProcess:
         check_executable(spec, rootfs.full_view(spec, state_dir=self.state_dir))
         return await self.launcher.launch(spec, self.command(spec), sink, wrapped=True)
 
@@ -336,7 +195,7 @@ class PlainSandbox:
         self.state_dir = state_dir
         self.launcher = ProcessLauncher(state_dir)
 
-    async def start(self, spec: ProcessSpec, sink: LogSink) -> ContainerProcess:
+    async def start(self, spec: ProcessSpec, sink: LogSink) -> processes.ContainerProcess:
         view = rootfs.full_view(spec, state_dir=None)
         check_executable(spec, view)
         workdir = view.host_path(rootfs.normalized(spec.workdir))

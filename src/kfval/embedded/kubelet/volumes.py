@@ -64,7 +64,7 @@ def _decoded(value: str) -> bytes:
         return value.encode()
 
 
-def _object_data(store: Store, resource: str, namespace: str, name: str) -> dict[str, bytes] | None:
+def _object_data(store: Store, resource: str, *, namespace: str, name: str) -> dict[str, bytes] | None:
     """A Secret's or ConfigMap's keys as bytes, None when it does not exist."""
     try:
         body = store.get(store.catalog.lookup("", "v1", resource), namespace, name)
@@ -84,7 +84,7 @@ def _keyed_payload(source: Mapping[str, Any], *, kind: str, store: Store, namesp
     """configMap or secret source: one file per key, or per `items` entry."""
     name = source.get("secretName") or source.get("name") or ""
     resource = "secrets" if kind == "secret" else "configmaps"
-    data = _object_data(store, resource, namespace, name)
+    data = _object_data(store, resource, namespace=namespace, name=name)
     optional = bool(source.get("optional"))
     if data is None:
         if optional:
@@ -117,7 +117,7 @@ def _downward_payload(pod: Body, items: list[Mapping[str, Any]], *, mode: int) -
             else:
                 ref = item.get("resourceFieldRef") or {}
                 value = downward.resource_value(
-                    pod, ref.get("containerName", ""), ref.get("resource", ""), divisor=ref.get("divisor")
+                    pod, ref.get("containerName", ""), resource=ref.get("resource", ""), divisor=ref.get("divisor")
                 )
         except downward.DownwardError as error:
             raise _SetUpError(error.message) from error
@@ -143,7 +143,7 @@ def _projected_payload(pod: Body, source: Mapping[str, Any], *, store: Store, na
     return payload
 
 
-def _payload(pod: Body, kind: str, source: Mapping[str, Any], *, store: Store) -> Payload:
+def _payload(pod: Body, kind: str, *, source: Mapping[str, Any], store: Store) -> Payload:
     namespace = pod["metadata"].get("namespace", "")
     mode = int(source.get("defaultMode", DEFAULT_FILE_MODE))
     if kind == "configMap":
@@ -193,7 +193,7 @@ def _host_path(source: Mapping[str, Any]) -> Path:
     return path
 
 
-def _claim_path(store: Store, namespace: str, claim: str, volume: str) -> Path:
+def _claim_path(store: Store, namespace: str, *, claim: str, volume: str) -> Path:
     """The bound PersistentVolume's directory; VolumeError while the claim is missing or Pending."""
     prefix = (
         f"Unable to attach or mount volumes: unmounted volumes=[{volume}]: error processing PVC {namespace}/{claim}"
@@ -227,14 +227,14 @@ def _prepare_one(pod: Body, volume: Body, *, store: Store, pod_dir: Path) -> Pat
             if kind == "emptyDir":
                 directory.mkdir(parents=True, exist_ok=True)
             else:
-                write_payload(directory, _payload(pod, kind, volume[kind] or {}, store=store))
+                write_payload(directory, _payload(pod, kind, source=volume[kind] or {}, store=store))
             return directory
     if "hostPath" in volume:
         return _host_path(volume["hostPath"])
     if "persistentVolumeClaim" in volume:
-        return _claim_path(store, namespace, volume["persistentVolumeClaim"].get("claimName", ""), name)
+        return _claim_path(store, namespace, claim=volume["persistentVolumeClaim"].get("claimName", ""), volume=name)
     if "ephemeral" in volume:
-        return _claim_path(store, namespace, f"{pod['metadata']['name']}-{name}", name)
+        return _claim_path(store, namespace, claim=f"{pod['metadata']['name']}-{name}", volume=name)
     kinds = sorted(key for key in volume if key != "name")
     raise _SetUpError(f"volume type {kinds} is not supported by the embedded kubelet")
 

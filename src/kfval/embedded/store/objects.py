@@ -163,8 +163,11 @@ class Store:
                 details={"name": namespace, "kind": "namespaces"},
             )
 
-    def create(self, rt: ResourceType, body: Body, *, namespace: str | None = None) -> Body:
-        """Store a new object: server-set metadata, 409 when it exists, 404 when its namespace does not."""
+    def create(self, rt: ResourceType, body: Body, *, namespace: str | None = None, uid: str | None = None) -> Body:
+        """Store a new object: server-set metadata, 409 when it exists, 404 when its namespace does not.
+
+        `uid` is the one admission already chose (a Job's selector is built from it); otherwise a new one.
+        """
         obj = copy.deepcopy(body)
         meta = _meta(obj)
         for field in (*_SERVER_METADATA, "resourceVersion"):
@@ -192,7 +195,7 @@ class Store:
             raise AlreadyExistsError.object(rt, meta["name"])
         if "status" in rt.subresources and rt.group not in ("", "apiextensions.k8s.io") and rt.key != POD_KEY:
             obj.pop("status", None)
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = uid or str(uuid.uuid4())
         meta["creationTimestamp"] = rfc3339(self.clock.now())
         meta["generation"] = 1
         meta["resourceVersion"] = str(self.history.next_version())

@@ -1,0 +1,166 @@
+"""From an image reference in a pod spec to what the container gets from that image.
+
+The embedded node pulls nothing. A reference names either a project image (the folder
+`images/<name>/` with its Dockerfile, as `kfval/<name>[:tag]` or `localhost/kfval/<name>`), a
+well-known base image that the host's runtime stands in for (busybox, alpine, debian, ubuntu,
+python: no files of their own), or an alias from the configuration (a reference prefix mapped
+to a project image, or to "host"). Anything else is unknown, and the kubelet reports
+ErrImagePull as a node would for an image no registry has.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import posixpath
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kfval.embedded.images import dockerfile
+
+log = logging.getLogger(__name__)
+
+HOST = "host"
+"""Alias target meaning "the host's runtime stands in for this image": no files of its own."""
+HOST_IMAGE_COMMANDS: Mapping[str, tuple[str, ...]] = {
+    "busybox": ("sh",),
+    "alpine": ("/bin/sh",),
+    "debian": ("bash",),
+    "ubuntu": ("/bin/bash",),
+    "python": ("python3",),
+}
+"""The base images the host stands in for, with the CMD their real images declare."""
+REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/", "library/")
+PROJECT_PREFIXES = ("kfval/", "localhost/kfval/")
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """A file or directory of the image folder, laid over the runtime at `target`."""
+
+    source: Path
+    target: str
+
+
+@dataclass(frozen=True)
+class ImageContent:
+    """What an image gives a container: its files, and the config a container inherits."""
+
+    name: str
+    mounts: tuple[ImageFile, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    workdir: str | None = None
+    entrypoint: tuple[str, ...] | None = None
+    cmd: tuple[str, ...] | None = None
+
+
+def repository(reference: str) -> str:
+    """The reference without tag, digest and Docker Hub prefixes: `docker.io/library/python:3.11` -> `python`."""
+    name = reference.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        name = name[:colon]
+    for prefix in REGISTRY_PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+class ImageResolver:
+    """Resolves image references against the project's `images/` folder, the host and the aliases."""
+
+    def __init__(self, images_dir: Path, aliases: Mapping[str, str] | None = None) -> None:
+        self.images_dir = images_dir
+        self.aliases = dict(aliases or {})
+
+    def resolve(self, reference: str) -> ImageContent | None:
+        """The content of `reference`; None for an unknown image or a project image that cannot be used."""
+        try:
+            return self._resolve(reference)
+        except dockerfile.DockerfileError as error:
+            log.error("image %s cannot be used: %s", reference, error)
+            return None
+
+    def _resolve(self, reference: str) -> ImageContent | None:
+        name = repository(reference)
+        target = self.alias_for(reference, name)
+        if target == HOST:
+            return ImageContent(name=reference)
+        if target is not None:
+            return self.load(target)
+        for prefix in PROJECT_PREFIXES:
+            if name.startswith(prefix) and (self.images_dir / name[len(prefix) :] / "Dockerfile").is_file():
+                return self.load(name[len(prefix) :])
+        if name in HOST_IMAGE_COMMANDS:
+            return ImageContent(name=reference, cmd=HOST_IMAGE_COMMANDS[name])
+        return None
+
+    def alias_for(self, reference: str, name: str) -> str | None:
+        """The alias target of the longest matching prefix (raw, or without Docker Hub prefixes)."""
+        for prefix in sorted(self.aliases, key=len, reverse=True):
+            if reference.startswith(prefix) or name.startswith(repository(prefix)):
+                return self.aliases[prefix]
+        return None
+
+    def load(self, name: str) -> ImageContent:
+        """The project image `images/<name>/`; DockerfileError when its Dockerfile cannot be applied."""
+        folder = self.images_dir / name
+        try:
+            text = (folder / "Dockerfile").read_text()
+        except OSError as error:
+            raise dockerfile.DockerfileError(f"no Dockerfile for project image {name!r}: {error}") from error
+        parsed = dockerfile.parse(text)
+        mounts: list[ImageFile] = []
+        for copy in parsed.copies:
+            if copy.from_stage is not None:
+                log.warning("image %s: COPY --from=%s skipped (no other stages here)", name, copy.from_stage)
+                continue
+            mounts.extend(copied_files(folder, copy))
+        return ImageContent(
+            name=name,
+            mounts=tuple(mounts),
+            env=parsed.env,
+            workdir=parsed.workdir,
+            entrypoint=parsed.entrypoint,
+            cmd=parsed.cmd,
+        )
+
+
+def copied_files(folder: Path, copy: dockerfile.Copy) -> Iterator[ImageFile]:
+    """The files one COPY lays over the runtime, following Docker's rules for where each one lands."""
+    context = folder.resolve()
+    for source in copy.sources:
+        matches = sorted(glob.glob(str(context / source.lstrip("/")))) if glob.has_magic(source) else []
+        paths = [Path(match) for match in matches] or [context / source.lstrip("/")]
+        for path in paths:
+            resolved = path.resolve()
+            if not resolved.is_relative_to(context):
+                raise dockerfile.DockerfileError(f"line {copy.line}: COPY {source}: outside the image folder")
+            if not resolved.exists():
+                raise dockerfile.DockerfileError(f"line {copy.line}: COPY {source}: no such file in {folder}")
+            if resolved.is_dir():
+                yield from merged(resolved, copy.destination.rstrip("/") or "/")
+            elif copy.into_directory or len(paths) > 1:
+                yield ImageFile(resolved, posixpath.join(copy.destination, resolved.name))
+            else:
+                yield ImageFile(resolved, copy.destination)
+
+
+def merged(directory: Path, target: str) -> Iterator[ImageFile]:
+    """A directory's contents at `target`: bound whole where the host has nothing there, else entry by entry.
+
+    Binding a folder over an existing host directory (`COPY bin/ /usr/local/bin/`) would hide
+    the runtime's own files; Docker merges, so existing directories are descended into.
+    """
+    if target == "/" or os.path.isdir(target):
+        for entry in sorted(directory.iterdir()):
+            child = posixpath.join(target, entry.name)
+            if entry.is_dir():
+                yield from merged(entry, child)
+            else:
+                yield ImageFile(entry, child)
+    else:
+        yield ImageFile(directory, target)

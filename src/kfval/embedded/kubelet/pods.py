@@ -1,0 +1,145 @@
+"""The kubelet: the node's agent that turns pods in the store into running local processes.
+
+It watches every pod, hands unbound ones to the single-node scheduler, and gives each pod bound to
+this node its own worker (podworker.py), so that pods progress independently. It also registers
+the Node and keeps it alive. Everything it learns or decides reaches clients only through the
+store, exactly as a real kubelet talks only to the API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from kfval.embedded.clock import Clock
+from kfval.embedded.errors import ApiError
+from kfval.embedded.kubelet import backoff
+from kfval.embedded.kubelet.containers import Network, Sandbox
+from kfval.embedded.kubelet.node import DEFAULT_NODE_NAME, NodeAgent, Scheduler
+from kfval.embedded.kubelet.podservices import PodServices
+from kfval.embedded.kubelet.podworker import NodeRuntime, PodWorker
+from kfval.embedded.kubelet.pulling import ImagePuller
+from kfval.embedded.store.objects import Store
+from kfval.embedded.tasks import TaskGroup
+from kfval.embedded.types import Body, WatchEvent
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 10.0
+SCHEDULE_RETRY_SECONDS = 1.0
+CLOSE_TIMEOUT_SECONDS = 5.0
+
+
+class Kubelet:
+    """Runs the pods of node `node_name`; `run()` until cancelled, then `close()`."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        sandbox: Sandbox,
+        network: Network,
+        services: PodServices,
+        pods_root: Path,
+        tasks: TaskGroup,
+        node_name: str = DEFAULT_NODE_NAME,
+        back_off_initial_seconds: float = backoff.DEFAULT_INITIAL_SECONDS,
+        back_off_max_seconds: float = backoff.DEFAULT_MAX_SECONDS,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        schedule_retry_seconds: float = SCHEDULE_RETRY_SECONDS,
+    ) -> None:
+        self._store = store
+        self._tasks = tasks
+        self.node_name = node_name
+        self._heartbeat_seconds = heartbeat_seconds
+        self._schedule_retry_seconds = schedule_retry_seconds
+        self._pods = store.catalog.lookup("", "v1", "pods")
+        self.node = NodeAgent(store, clock, name=node_name, host_ip=network.host_ip, storage_dir=pods_root)
+        self.scheduler = Scheduler(store, clock, services.scheduler_events, node_name=node_name)
+        self._runtime = NodeRuntime(
+            store=store,
+            clock=clock,
+            sandbox=sandbox,
+            network=network,
+            services=services,
+            puller=ImagePuller(services, clock, backoff.BackOff(back_off_initial_seconds, back_off_max_seconds)),
+            crash_back_off=backoff.BackOff(back_off_initial_seconds, back_off_max_seconds),
+            pods_root=pods_root,
+            host_ip=network.host_ip,
+        )
+        self._workers: dict[str, PodWorker] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    async def run(self) -> None:
+        """Register the node, then follow every pod until cancelled."""
+        self._runtime.pods_root.mkdir(parents=True, exist_ok=True)
+        self.node.register()
+        self._tasks.spawn("kubelet/heartbeat", self.node.run(self._heartbeat_seconds))
+        self._tasks.spawn("scheduler/retry", self._retry_unscheduled())
+        subscription = self._store.watch(self._pods)
+        try:
+            async for event in subscription:
+                self._on_event(event)
+        finally:
+            subscription.close()
+
+    def _on_event(self, event: WatchEvent) -> None:
+        pod = event.object
+        uid = str(pod["metadata"].get("uid", ""))
+        if event.type == "DELETED":
+            self._forget(uid)
+        elif Scheduler.wants(pod):
+            self._schedule(pod)
+        elif (pod.get("spec") or {}).get("nodeName") == self.node_name:
+            worker = self._workers.get(uid)
+            if worker is not None:
+                worker.update(pod)
+            else:
+                self._admit(pod)
+
+    def _schedule(self, pod: Body) -> None:
+        try:
+            self.scheduler.schedule(pod)
+        except ApiError as error:  # a concurrent change or a vanished pod: the retry loop looks again
+            log.debug("scheduling %s failed: %s", pod["metadata"]["name"], error.message)
+
+    async def _retry_unscheduled(self) -> None:
+        """Re-try pods left Unschedulable (their claims may have been bound since), as kube-scheduler does."""
+        while True:
+            await asyncio.sleep(self._schedule_retry_seconds)
+            pending, _ = self._store.list(self._pods, predicate=Scheduler.wants)
+            for pod in pending:
+                self._schedule(pod)
+
+    def _admit(self, pod: Body) -> None:
+        phase = (pod.get("status") or {}).get("phase")
+        if phase in ("Succeeded", "Failed") and not pod["metadata"].get("deletionTimestamp"):
+            return  # finished before this kubelet saw it: nothing left to run
+        worker = PodWorker(self._runtime, pod)
+        worker.update(pod)
+        uid = worker.uid
+        self._workers[uid] = worker
+        meta = pod["metadata"]
+        self._running[uid] = self._tasks.spawn(f"kubelet/pod/{meta.get('namespace')}/{meta['name']}", worker.run())
+
+    def _forget(self, uid: str) -> None:
+        worker = self._workers.pop(uid, None)
+        task = self._running.pop(uid, None)
+        if worker is not None and task is not None and not task.done():
+            worker.kill_now()
+
+    def worker(self, uid: str) -> PodWorker | None:
+        """The worker of a pod on this node (tests and diagnostics)."""
+        return self._workers.get(uid)
+
+    async def close(self) -> None:
+        """Stop every pod's processes at once, without grace, and wait briefly for the workers to end."""
+        for worker in self._workers.values():
+            worker.kill_now()
+        running = [task for task in self._running.values() if not task.done()]
+        if running:
+            await asyncio.wait(running, timeout=CLOSE_TIMEOUT_SECONDS)
+        self._workers.clear()
+        self._running.clear()

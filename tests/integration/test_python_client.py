@@ -1,0 +1,143 @@
+"""The official kubernetes Python client against the embedded cluster: the code paths the suite uses."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config, dynamic, watch
+from kubernetes.client.rest import ApiException
+
+from kfval.embedded import launch
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def api(cluster: launch.ClusterInfo) -> Iterator[client.ApiClient]:
+    api_client = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    yield api_client
+    api_client.close()
+
+
+@pytest.fixture
+def ns(api: client.ApiClient) -> Iterator[str]:
+    name = f"py-{uuid.uuid4().hex[:8]}"
+    client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
+    yield name
+    client.CoreV1Api(api).delete_namespace(name)
+
+
+def test_crud_on_core_kinds(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    created = core.create_namespaced_config_map(ns, {"metadata": {"name": "cfg"}, "data": {"a": "1"}})
+    assert created.metadata.resource_version
+    read = core.read_namespaced_config_map("cfg", ns)
+    read.data["b"] = "2"
+    replaced = core.replace_namespaced_config_map("cfg", ns, read)
+    assert replaced.data == {"a": "1", "b": "2"}
+    core.patch_namespaced_config_map("cfg", ns, {"data": {"c": "3"}})
+    assert core.read_namespaced_config_map("cfg", ns).data == {"a": "1", "b": "2", "c": "3"}
+    read.data["stale"] = "x"
+    with pytest.raises(ApiException) as conflict:
+        core.replace_namespaced_config_map("cfg", ns, read)
+    assert conflict.value.status == 409
+    core.delete_namespaced_config_map("cfg", ns)
+    with pytest.raises(ApiException) as missing:
+        core.read_namespaced_config_map("cfg", ns)
+    assert missing.value.status == 404
+
+
+def test_watch_from_resource_version_and_410_recovery(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    listed = core.list_namespaced_config_map(ns)
+    rv = listed.metadata.resource_version
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "w1"}})
+    events = [
+        (e["type"], e["object"].metadata.name)
+        for e in watch.Watch().stream(core.list_namespaced_config_map, ns, resource_version=rv, timeout_seconds=2)
+    ]
+    assert ("ADDED", "w1") in events
+    with pytest.raises(ApiException) as gone:
+        for _event in watch.Watch().stream(core.list_namespaced_config_map, ns, resource_version="1",
+                                            timeout_seconds=2):
+            pass
+    assert gone.value.status == 410
+    # Recovery as every reflector does it: re-list, then watch from the list's resourceVersion.
+    relisted = core.list_namespaced_config_map(ns)
+    assert [item.metadata.name for item in relisted.items] == ["w1"]
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "w2"}})
+    resumed = [
+        e["object"].metadata.name
+        for e in watch.Watch().stream(core.list_namespaced_config_map, ns,
+                                      resource_version=relisted.metadata.resource_version, timeout_seconds=2)
+    ]
+    assert resumed == ["w2"]
+
+
+def test_pod_logs_with_follow(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    core.create_namespaced_pod(ns, {
+        "metadata": {"name": "talker"},
+        "spec": {"restartPolicy": "Never", "containers": [{
+            "name": "main", "image": "busybox", "command": ["sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.5; done"],
+        }]},
+    })
+    deadline = time.monotonic() + 60
+    while core.read_namespaced_pod("talker", ns).status.phase == "Pending":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    stream = core.read_namespaced_pod_log("talker", ns, follow=True, _preload_content=False)
+    text = b"".join(stream.stream()).decode()
+    assert text == "line 1\nline 2\nline 3\n"
+
+
+def test_dynamic_client_on_a_custom_resource(api: client.ApiClient, ns: str, tmp_path: Path) -> None:
+    dyn = dynamic.DynamicClient(api, cache_file=str(tmp_path / "discovery.json"))
+    jobs = dyn.resources.get(api_version="kubeflow.org/v1", kind="PyTorchJob")
+    body = {
+        "apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": {"name": "pj"},
+        "spec": {"pytorchReplicaSpecs": {"Master": {"replicas": 1, "template": {"spec": {"containers": [
+            {"name": "pytorch", "image": "busybox", "command": ["true"]}]}}}}},
+    }
+    jobs.create(body=body, namespace=ns)
+    got = jobs.get(name="pj", namespace=ns)
+    assert got.spec.pytorchReplicaSpecs.Master.replicas == 1
+    names = [item.metadata.name for item in jobs.get(namespace=ns).items]
+    assert names == ["pj"]
+    jobs.delete(name="pj", namespace=ns)
+
+
+def test_server_side_apply_through_the_dynamic_client(api: client.ApiClient, ns: str, tmp_path: Path) -> None:
+    dyn = dynamic.DynamicClient(api, cache_file=str(tmp_path / "discovery.json"))
+    cms = dyn.resources.get(api_version="v1", kind="ConfigMap")
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied", "namespace": ns},
+            "data": {"x": "1"}}
+    cms.server_side_apply(body=body, field_manager="kfval-test")
+    body["data"] = {"x": "2"}
+    applied = cms.server_side_apply(body=body, field_manager="kfval-test")
+    assert applied.data == {"x": "2"}
+    managers = {entry.manager for entry in applied.metadata.managedFields}
+    assert "kfval-test" in managers
+
+
+def test_watch_sees_a_change_made_while_it_is_open(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    seen: list[str] = []
+
+    def consume() -> None:
+        for event in watch.Watch().stream(core.list_namespaced_config_map, ns, timeout_seconds=5):
+            seen.append(f'{event["type"]} {event["object"].metadata.name}')
+            if event["object"].metadata.name == "late":
+                return
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    time.sleep(0.5)
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "late"}})
+    thread.join(timeout=10)
+    assert "ADDED late" in seen

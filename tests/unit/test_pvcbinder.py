@@ -1,0 +1,95 @@
+"""The persistentvolume binder against a real store and a real directory: provisioning, binding, reclaiming."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from kfval.embedded.clock import Clock
+from kfval.embedded.controllers.pvcbinder import PvcBinderController
+from kfval.embedded.store.objects import Store
+from kfval.embedded.types import Body
+from tests.unit.test_controllers_a import eventually, gone, make_namespace, rt, run
+
+
+def claim(name: str, *, storage_class: str | None = None, modes: tuple[str, ...] = ("ReadWriteMany",)) -> Body:
+    spec: Body = {"accessModes": list(modes), "resources": {"requests": {"storage": "2Gi"}}}
+    if storage_class is not None:
+        spec["storageClassName"] = storage_class
+    return {"metadata": {"name": name}, "spec": spec}
+
+
+def binder(volumes_dir: Path):  # type: ignore[no-untyped-def]
+    def factory(store: Store, clock: Clock) -> PvcBinderController:
+        return PvcBinderController(store, clock, volumes_dir)
+
+    return factory
+
+
+def phase(store: Store, name: str) -> str | None:
+    body = store.get(rt(store, "persistentvolumeclaims"), "vol", name)
+    return (body.get("status") or {}).get("phase")
+
+
+def test_claim_is_provisioned_bound_and_reclaimed(tmp_path: Path) -> None:
+    async def scenario(store: Store) -> None:
+        claims, volumes, pods = rt(store, "persistentvolumeclaims"), rt(store, "persistentvolumes"), rt(store, "pods")
+        storage_class = store.get(rt(store, "storageclasses", "storage.k8s.io/v1"), None, "standard")
+        assert storage_class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+        make_namespace(store, "vol")
+        created = store.create(claims, claim("data"), namespace="vol")
+        await eventually(lambda: phase(store, "data") == "Bound", "claim Bound")
+
+        bound = store.get(claims, "vol", "data")
+        pv_name = f"pvc-{created['metadata']['uid']}"
+        assert bound["spec"]["volumeName"] == pv_name
+        assert bound["spec"]["storageClassName"] == "standard"
+        assert bound["status"]["capacity"] == {"storage": "2Gi"}
+        assert bound["status"]["accessModes"] == ["ReadWriteMany"]
+        assert bound["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] == "yes"
+        assert bound["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"] == "yes"
+        pv = store.get(volumes, None, pv_name)
+        assert pv["status"]["phase"] == "Bound"
+        assert pv["spec"]["claimRef"]["uid"] == created["metadata"]["uid"]
+        assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
+        assert pv["spec"]["hostPath"] == {"path": str(tmp_path / pv_name), "type": "DirectoryOrCreate"}
+        assert (tmp_path / pv_name).is_dir()
+
+        user = {
+            "metadata": {"name": "user"},
+            "spec": {"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]},
+        }
+        store.create(pods, user, namespace="vol")
+        store.delete(claims, "vol", "data")
+        await asyncio.sleep(0.2)
+        assert store.exists(claims, "vol", "data"), "pvc-protection keeps a claim a pod still uses"
+        assert (tmp_path / pv_name).is_dir()
+        store.delete(pods, "vol", "user")
+        await eventually(lambda: gone(store, claims, "vol", "data"), "claim deleted")
+        await eventually(lambda: gone(store, volumes, None, pv_name), "volume reclaimed")
+        await eventually(lambda: not (tmp_path / pv_name).exists(), "directory removed")
+
+    run(scenario, binder(tmp_path))
+
+
+def test_unknown_storage_class_leaves_the_claim_pending(tmp_path: Path) -> None:
+    async def scenario(store: Store) -> None:
+        events = rt(store, "events")
+        make_namespace(store, "vol")
+        store.create(rt(store, "persistentvolumeclaims"), claim("fast", storage_class="fast"), namespace="vol")
+
+        def failures() -> list[Body]:
+            items, _ = store.list(events, "vol", lambda e: e["reason"] == "ProvisioningFailed")
+            return items
+
+        (event,) = await eventually(failures, "ProvisioningFailed event")
+        assert event["type"] == "Warning"
+        assert event["message"] == 'storageclass.storage.k8s.io "fast" not found'
+        assert phase(store, "fast") == "Pending"
+        assert not list(tmp_path.iterdir())
+
+        fast = {"metadata": {"name": "fast"}, "provisioner": "kfval.dev/hostpath", "reclaimPolicy": "Retain"}
+        store.create(rt(store, "storageclasses", "storage.k8s.io/v1"), fast)
+        await eventually(lambda: phase(store, "fast") == "Bound", "bound once the class exists")
+
+    run(scenario, binder(tmp_path))

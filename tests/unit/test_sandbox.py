@@ -1,0 +1,288 @@
+"""Real bubblewrap runs: the container's filesystem view, output, exit codes, signals, no survivors."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kfval.embedded.kubelet import cgroups, processes, reaping, rootfs, sandbox
+from kfval.embedded.kubelet.containers import ContainerStartError, Mount, PodNetwork, ProcessSpec, Stream
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("bwrap") is None, reason="needs root and bubblewrap (apt-get install bubblewrap)"
+)
+
+
+def spec_for(*argv: str, mounts: tuple[Mount, ...] = (), workdir: str = "/", **env: str) -> ProcessSpec:
+    return ProcessSpec(
+        argv=argv, env=env, workdir=workdir, mounts=mounts, hostname="trainer-0", network=PodNetwork("127.1.0.9")
+    )
+
+
+def on_loop(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test on a fresh event loop (the project has no pytest async plugin)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+class Lines:
+    """A LogSink that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[Stream, bytes]] = []
+
+    def __call__(self, stream: Stream, line: bytes) -> None:
+        self.lines.append((stream, line))
+
+    def of(self, stream: Stream) -> list[bytes]:
+        return [line for name, line in self.lines if name == stream]
+
+
+def alive(pid: int) -> bool:
+    fields = processes.stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+async def eventually_gone(pid: int, timeout_seconds: float = 2.0) -> bool:
+    deadline = time.monotonic() + timeout_seconds
+    while alive(pid) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    return not alive(pid)
+
+
+@on_loop
+async def test_self_test_chooses_bubblewrap(tmp_path: Path) -> None:
+    assert (await sandbox.detect_sandbox(tmp_path)).name == "bubblewrap"
+
+
+@on_loop
+async def test_mounts_land_at_paths_missing_on_the_host_and_the_root_stays_read_only(tmp_path: Path) -> None:
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    (volume / "token").write_text("s3cret\n")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("10.244.1.5 trainer-0\n")
+    targets = ["/workspace", "/etc/secret-volume", "/home/jovyan", "/kaniko/.docker", "/mnt/data"]
+    mounts = (*(Mount(volume, target, read_only=True) for target in targets), Mount(hosts, "/etc/hosts", True))
+    script = "; ".join(f"cat {target}/token" for target in targets)
+    script += "; cat /etc/hosts; hostname; touch /usr/kfval-probe || echo read-only; ls /etc/passwd"
+    sink = Lines()
+    process = await sandbox.BubblewrapSandbox(tmp_path / "state").start(
+        spec_for("sh", "-c", script, mounts=mounts), sink
+    )
+    assert await process.wait() == 0
+    assert sink.of("stdout") == [
+        *[b"s3cret"] * 5,
+        b"10.244.1.5 trainer-0",
+        b"trainer-0",
+        b"read-only",
+        b"/etc/passwd",
+    ]
+    assert not Path("/workspace").exists()
+
+
+@on_loop
+async def test_env_workdir_output_streams_and_partial_last_line(tmp_path: Path) -> None:
+    sink = Lines()
+    spec = spec_for(
+        "sh", "-c", 'pwd; echo "$GREETING"; echo oops >&2; printf tail', workdir="/opt/kfval/run", GREETING="hi"
+    )
+    process = await sandbox.BubblewrapSandbox(tmp_path).start(spec, sink)
+    assert await process.wait() == 0
+    assert sink.of("stdout") == [b"/opt/kfval/run", b"hi", b"tail"]
+    assert sink.of("stderr") == [b"oops"]
+
+
+@on_loop
+async def test_the_state_directory_is_hidden_from_containers(tmp_path: Path) -> None:
+    state = Path("/var/tmp") / f"kfval-test-{os.getpid()}"
+    (state / "secrets").mkdir(parents=True)
+    try:
+        (state / "secrets" / "key").write_text("other pod's secret")
+        code, output = await sandbox.BubblewrapSandbox(state).run(spec_for("ls", "-A", str(state)), 10.0)
+        assert (code, output) == (0, b"")
+    finally:
+        shutil.rmtree(state)
+
+
+@pytest.mark.parametrize(("script", "expected"), [("exit 0", 0), ("exit 3", 3), ("kill -TERM $$", 143)])
+@on_loop
+async def test_exit_codes_are_reported_as_a_container_runtime_does(tmp_path: Path, script: str, expected: int) -> None:
+    process = await sandbox.BubblewrapSandbox(tmp_path).start(spec_for("sh", "-c", script), Lines())
+    assert await process.wait() == expected
+
+
+@on_loop
+async def test_a_missing_executable_refuses_to_start(tmp_path: Path) -> None:
+    with pytest.raises(ContainerStartError, match='"no-such-tool": executable file not found in \\$PATH'):
+        await sandbox.BubblewrapSandbox(tmp_path).start(spec_for("no-such-tool"), Lines())
+
+
+@on_loop
+async def test_sigterm_reaches_a_grandchild_and_a_trap_gets_its_grace(tmp_path: Path) -> None:
+    sink = Lines()
+    script = "trap 'echo stopping; exit 0' TERM; sh -c 'sleep 60; echo never' & echo ready; wait"
+    process = await sandbox.BubblewrapSandbox(tmp_path).start(spec_for("sh", "-c", script), sink)
+    while sink.of("stdout") != [b"ready"]:
+        await asyncio.sleep(0.02)
+    grandchildren = [pid for pid in processes.group_members(process.pid) if pid != process.pid]
+    process.signal(signal.SIGTERM)
+    assert await asyncio.wait_for(process.wait(), 5.0) == 0
+    assert sink.of("stdout") == [b"ready", b"stopping"]
+    assert all([await eventually_gone(pid) for pid in grandchildren])
+
+
+@on_loop
+async def test_sigkill_ends_the_whole_container(tmp_path: Path) -> None:
+    process = await sandbox.BubblewrapSandbox(tmp_path).start(spec_for("sh", "-c", "sleep 60 & sleep 60"), Lines())
+    await asyncio.sleep(0.2)
+    members = processes.group_members(process.pid)
+    process.signal(signal.SIGKILL)
+    assert await asyncio.wait_for(process.wait(), 5.0) == 137
+    assert all([await eventually_gone(pid) for pid in members])
+
+
+@on_loop
+async def test_run_kills_at_the_timeout_and_returns_output(tmp_path: Path) -> None:
+    box = sandbox.BubblewrapSandbox(tmp_path)
+    assert await box.run(spec_for("sh", "-c", "echo a; echo b >&2; exit 4"), 5.0) == (4, b"a\nb\n")
+    started = time.monotonic()
+    code, output = await box.run(spec_for("sh", "-c", "echo started; sleep 30"), 0.5)
+    assert code == sandbox.TIMEOUT_EXIT_CODE
+    assert output.startswith(b"started\n")
+    assert time.monotonic() - started < 5.0
+
+
+@on_loop
+async def test_memory_limit_kills_with_137_and_reports_oom(tmp_path: Path) -> None:
+    box = sandbox.BubblewrapSandbox(tmp_path)
+    spec = spec_for("python3", "-c", "x = bytearray(400 << 20)")
+    limited = ProcessSpec(**{**spec.__dict__, "memory_limit_bytes": 64 << 20})
+    process = await box.start(limited, Lines())
+    code = await process.wait()
+    box.close()
+    if not process.oom_killed and code == 0:
+        pytest.skip("memory cgroups are not writable here: limits are recorded only")
+    assert (code, process.oom_killed) == (137, True)
+    directory = cgroups.cluster_directory(sandbox.cluster_prefix(tmp_path))
+    assert directory is not None
+    assert not directory[0].exists()
+
+
+def test_the_executable_is_found_through_mounts_and_path(tmp_path: Path) -> None:
+    tool = tmp_path / "tool"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    spec = spec_for("tool", mounts=(Mount(tmp_path, "/opt/bin"),), PATH="/opt/bin:/usr/bin")
+    view = rootfs.full_view(spec, state_dir=None)
+    assert rootfs.find_executable("tool", env=spec.env, workdir="/", view=view) == tool
+    assert rootfs.find_executable("./tool", env={}, workdir="/opt/bin", view=view) == tool
+    assert rootfs.find_executable("tool", env={}, workdir="/", view=view) is None
+
+
+HELPER = """
+import asyncio, sys
+from pathlib import Path
+from kfval.embedded.kubelet import sandbox
+from kfval.embedded.kubelet.containers import PodNetwork, ProcessSpec
+
+async def main():
+    kind = sandbox.BubblewrapSandbox if sys.argv[2] == "bubblewrap" else sandbox.PlainSandbox
+    box = kind(Path(sys.argv[1]))
+    spec = ProcessSpec(argv=("sh", "-c", "sleep 120 & sleep 120"), env={}, workdir="/", mounts=(),
+                       hostname="orphan", network=PodNetwork("127.1.0.1"))
+    process = await box.start(spec, lambda stream, line: None)
+    print(process.pid, flush=True)
+    await asyncio.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+def start_helper(state_dir: Path, kind: str) -> tuple[subprocess.Popen[str], int]:
+    """A stand-in cluster process that starts one container and prints its pid."""
+    helper = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(HELPER), str(state_dir), kind], stdout=subprocess.PIPE, text=True
+    )
+    assert helper.stdout is not None
+    container_pid = int(helper.stdout.readline())
+    time.sleep(0.3)
+    return helper, container_pid
+
+
+@on_loop
+async def test_no_container_process_outlives_a_killed_cluster(tmp_path: Path) -> None:
+    helper, container_pid = start_helper(tmp_path, "bubblewrap")
+    members = processes.group_members(container_pid)
+    assert len(members) >= 3
+    assert Path(f"/proc/{container_pid}/comm").read_text().strip() == "bwrap"
+    helper.kill()
+    helper.wait()
+    assert helper.stdout is not None
+    helper.stdout.close()
+    assert all([await eventually_gone(pid) for pid in members])
+
+
+@on_loop
+async def test_reap_leftovers_after_a_sigkilled_cluster_kills_what_escaped(tmp_path: Path) -> None:
+    helper, container_pid = start_helper(tmp_path, "plain")
+    escaped = [pid for pid in processes.group_members(container_pid) if pid != container_pid]
+    helper.kill()
+    helper.wait()
+    assert helper.stdout is not None
+    helper.stdout.close()
+    assert await eventually_gone(container_pid)
+    assert escaped
+    assert all(alive(pid) for pid in escaped), "a plain container's children survive the death signal"
+    assert reaping.reap_leftovers(tmp_path).process_groups == (container_pid,)
+    assert all([await eventually_gone(pid) for pid in escaped])
+
+
+@on_loop
+async def test_reap_leftovers_kills_recorded_processes_that_escaped(tmp_path: Path) -> None:
+    escaped = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    (tmp_path / processes.PID_FILE).write_text(f"{escaped.pid} {processes.process_start_time(escaped.pid)}\n")
+    reaped = reaping.reap_leftovers(tmp_path)
+    assert reaped.process_groups == (escaped.pid,)
+    assert escaped.wait(timeout=2) == -signal.SIGKILL
+    assert not (tmp_path / processes.PID_FILE).exists()
+
+
+def test_reap_leftovers_spares_a_reused_pid(tmp_path: Path) -> None:
+    bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        started = processes.process_start_time(bystander.pid)
+        assert started is not None
+        (tmp_path / processes.PID_FILE).write_text(f"{bystander.pid} {started - 1}\n")
+        assert reaping.reap_leftovers(tmp_path).process_groups == ()
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+@on_loop
+async def test_plain_sandbox_maps_workdir_and_runs_unsandboxed(tmp_path: Path) -> None:
+    sink = Lines()
+    spec = spec_for(
+        "sh", "-c", "pwd; echo $MODE", mounts=(Mount(tmp_path, "/workspace"),), workdir="/workspace", MODE="x"
+    )
+    process = await sandbox.PlainSandbox(tmp_path).start(spec, sink)
+    assert await process.wait() == 0
+    assert sink.of("stdout") == [str(tmp_path).encode(), b"x"]
