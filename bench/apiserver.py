@@ -140,7 +140,7 @@ async def run(samples: int) -> tuple[dict[str, list[float]], dict[str, list[floa
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+    port = runner.addresses[0][1]
     async with aiohttp.ClientSession() as session:
         baseline = await measure(Target(session, f"http://127.0.0.1:{port}", cluster=False), samples)
     await runner.cleanup()

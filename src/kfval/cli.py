@@ -18,17 +18,26 @@ def _cluster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     verbs = cluster.add_subparsers(dest="verb", required=True)
     up = verbs.add_parser("up", help="start the embedded cluster (foreground unless --detach)")
     up.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    up.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
-                    help="serve https with a self-signed CA (default; kubectl and Helm send the token only over TLS)")
+    up.add_argument(
+        "--tls",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve https with a self-signed CA (default; kubectl and Helm send the token only over TLS)",
+    )
     up.add_argument("--detach", action="store_true", help="start in the background and return once ready")
     up.add_argument("--images-dir", type=Path, default=None, help="folder of workload images (default ./images)")
-    for name, text in (("down", "stop the embedded cluster and every pod it runs"),
-                       ("status", "tell whether the embedded cluster runs, and where")):
+    for name, text in (
+        ("down", "stop the embedded cluster and every pod it runs"),
+        ("status", "tell whether the embedded cluster runs, and where"),
+    ):
         verbs.add_parser(name, help=text)
     for parser in (up, verbs.choices["down"], verbs.choices["status"]):
-        parser.add_argument("--state-dir", type=Path, default=launch.DEFAULT_STATE_DIR,
-                            help=f"where the cluster keeps its kubeconfig, logs and volumes "
-                                 f"(default {launch.DEFAULT_STATE_DIR})")
+        parser.add_argument(
+            "--state-dir",
+            type=Path,
+            default=launch.DEFAULT_STATE_DIR,
+            help=f"where the cluster keeps its kubeconfig, logs and volumes (default {launch.DEFAULT_STATE_DIR})",
+        )
 
 
 def _cluster(args: argparse.Namespace) -> int:

@@ -33,22 +33,38 @@ class Kubectl:
     kubeconfig: Path
     cache_dir: Path
 
-    def run(self, *args: str, check: bool = True, timeout: float = 60, stdin: str | None = None,
-            ) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 60,
+        stdin: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "KUBECACHEDIR": str(self.cache_dir)}
         result = subprocess.run(
             [KUBECTL, "--cache-dir", str(self.cache_dir), *args],
-            capture_output=True, text=True, timeout=timeout, env=env, input=stdin, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            input=stdin,
+            check=False,
         )
         if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
-        return subprocess.Popen([KUBECTL, "--cache-dir", str(self.cache_dir), *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env)
+        return subprocess.Popen(
+            [KUBECTL, "--cache-dir", str(self.cache_dir), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import ssl
 import urllib.error
 import urllib.request
 from typing import Any
@@ -15,16 +17,26 @@ from kfval.embedded import launch
 pytestmark = pytest.mark.integration
 
 
-def send(cluster: launch.ClusterInfo, method: str, path: str, body: bytes | None = None, *,
-         token: str | None = "valid", content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
+def send(
+    cluster: launch.ClusterInfo,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    *,
+    token: str | None = "valid",
+    content_type: str = "application/json",
+) -> tuple[int, dict[str, Any]]:
     headers = {"Content-Type": content_type}
+    config = yaml.safe_load(cluster.kubeconfig.read_text())
     if token == "valid":
-        token = yaml.safe_load(cluster.kubeconfig.read_text())["users"][0]["user"]["token"]
+        token = config["users"][0]["user"]["token"]
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(cluster.server + path, data=body, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        ca = base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
+        context = ssl.create_default_context(cadata=ca)
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -44,8 +56,13 @@ def test_malformed_json_is_a_400(cluster: launch.ClusterInfo) -> None:
 
 
 def test_malformed_yaml_apply_is_a_400(cluster: launch.ClusterInfo) -> None:
-    reply = send(cluster, "PATCH", "/api/v1/namespaces/default/configmaps/x?fieldManager=t", b"a: [unclosed\n b: :",
-                 content_type="application/apply-patch+yaml")
+    reply = send(
+        cluster,
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/x?fieldManager=t",
+        b"a: [unclosed\n b: :",
+        content_type="application/apply-patch+yaml",
+    )
     assert_status(reply, 400, "BadRequest")
 
 

@@ -21,7 +21,10 @@ DRIVER = Path(__file__).parent / "helm_driver.py"
 def helm(cluster: launch.ClusterInfo, namespace: str, action: str, *args: str) -> Any:
     result = subprocess.run(
         [sys.executable, str(DRIVER), str(cluster.kubeconfig), namespace, action, "site", *args],
-        capture_output=True, text=True, timeout=180, check=False,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert result.returncode == 0, f"helm {action} failed:\n{result.stdout}\n{result.stderr}"
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -39,12 +42,12 @@ def ready(pod: dict[str, Any]) -> bool:
 
 def test_install_upgrade_rollback_uninstall(cluster: launch.ClusterInfo, kubectl: Kubectl, namespace: str) -> None:
     installed = helm(cluster, namespace, "install", str(CHART), json.dumps({"message": "first"}))
-    assert installed["info"]["status"] == "deployed"
+    assert installed["status"] == "deployed"
     running = pods(kubectl, namespace)
     assert len(running) == 1 and ready(running[0]), "install returned before the pods were Running and Ready"
 
     upgraded = helm(cluster, namespace, "upgrade", str(CHART), json.dumps({"message": "second", "replicas": 2}))
-    assert upgraded["version"] == 2
+    assert upgraded["revision"] == 2
     running = pods(kubectl, namespace)
     assert len(running) == 2 and all(ready(p) for p in running)
     assert {p["metadata"]["annotations"]["message"] for p in running} == {"second"}
@@ -55,7 +58,7 @@ def test_install_upgrade_rollback_uninstall(cluster: launch.ClusterInfo, kubectl
     settings = json.loads(kubectl.run("get", "cm", "site-settings", "-n", namespace, "-o", "json").stdout)
     assert settings["data"]["message"] == "first"
     history = helm(cluster, namespace, "history")
-    assert [r["version"] for r in history] == [1, 2, 3]
+    assert [r["revision"] for r in history] == [1, 2, 3]
 
     helm(cluster, namespace, "uninstall")
     leftovers = kubectl.run("get", "deploy,svc,cm", "-n", namespace, "-o", "name").stdout.split()

@@ -73,9 +73,15 @@ spec:
 """
     started = time.monotonic()
     kubectl.run("apply", "-n", namespace, "-f", "-", stdin=manifest)
-    kubectl.run("wait", "-n", namespace,
-                "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=ImagePullBackOff",
-                "pod/nowhere", "--timeout=10s", timeout=20)
+    kubectl.run(
+        "wait",
+        "-n",
+        namespace,
+        "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=ImagePullBackOff",
+        "pod/nowhere",
+        "--timeout=10s",
+        timeout=20,
+    )
     assert time.monotonic() - started < 10
 
 
@@ -95,8 +101,9 @@ spec:
 """
     for name in ("left", "right"):
         kubectl.run("apply", "-n", namespace, "-f", "-", stdin=template.format(name=name))
-    kubectl.run("wait", "-n", namespace, "--for=condition=Ready", "pod", "-l", "app=same-port", "--timeout=60s",
-                timeout=90)
+    kubectl.run(
+        "wait", "-n", namespace, "--for=condition=Ready", "pod", "-l", "app=same-port", "--timeout=60s", timeout=90
+    )
     left, right = (pod_json(kubectl, namespace, n)["status"] for n in ("left", "right"))
     assert left["podIP"] != right["podIP"]
     assert left["containerStatuses"][0]["restartCount"] == 0

@@ -42,14 +42,21 @@ def sleepers(marker: str) -> list[psutil.Process]:
 
 
 def kfval(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kfval.cli", *args], capture_output=True, text=True, timeout=120,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "kfval.cli", *args], capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def start_sleeper(info: launch.ClusterInfo, marker: str, cache: Path) -> None:
     env = {**os.environ, "KUBECONFIG": str(info.kubeconfig)}
-    subprocess.run(["/usr/bin/kubectl", "--cache-dir", str(cache), "apply", "-f", "-"], input=SLEEPER % marker,
-                   text=True, env=env, check=True, capture_output=True)
+    subprocess.run(
+        ["/usr/bin/kubectl", "--cache-dir", str(cache), "apply", "-f", "-"],
+        input=SLEEPER % marker,
+        text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     deadline = time.monotonic() + 30
     while not sleepers(f"kfval-marker-{marker}"):
         assert time.monotonic() < deadline, "the sleeper pod never started"

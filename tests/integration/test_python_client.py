@@ -63,8 +63,9 @@ def test_watch_from_resource_version_and_410_recovery(api: client.ApiClient, ns:
     ]
     assert ("ADDED", "w1") in events
     with pytest.raises(ApiException) as gone:
-        for _event in watch.Watch().stream(core.list_namespaced_config_map, ns, resource_version="1",
-                                            timeout_seconds=2):
+        for _event in watch.Watch().stream(
+            core.list_namespaced_config_map, ns, resource_version="1", timeout_seconds=2
+        ):
             pass
     assert gone.value.status == 410
     # Recovery as every reflector does it: re-list, then watch from the list's resourceVersion.
@@ -73,20 +74,31 @@ def test_watch_from_resource_version_and_410_recovery(api: client.ApiClient, ns:
     core.create_namespaced_config_map(ns, {"metadata": {"name": "w2"}})
     resumed = [
         e["object"].metadata.name
-        for e in watch.Watch().stream(core.list_namespaced_config_map, ns,
-                                      resource_version=relisted.metadata.resource_version, timeout_seconds=2)
+        for e in watch.Watch().stream(
+            core.list_namespaced_config_map, ns, resource_version=relisted.metadata.resource_version, timeout_seconds=2
+        )
     ]
     assert resumed == ["w2"]
 
 
 def test_pod_logs_with_follow(api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
-    core.create_namespaced_pod(ns, {
-        "metadata": {"name": "talker"},
-        "spec": {"restartPolicy": "Never", "containers": [{
-            "name": "main", "image": "busybox", "command": ["sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.5; done"],
-        }]},
-    })
+    core.create_namespaced_pod(
+        ns,
+        {
+            "metadata": {"name": "talker"},
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [
+                    {
+                        "name": "main",
+                        "image": "busybox",
+                        "command": ["sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.5; done"],
+                    }
+                ],
+            },
+        },
+    )
     deadline = time.monotonic() + 60
     while core.read_namespaced_pod("talker", ns).status.phase == "Pending":
         assert time.monotonic() < deadline
@@ -100,9 +112,19 @@ def test_dynamic_client_on_a_custom_resource(api: client.ApiClient, ns: str, tmp
     dyn = dynamic.DynamicClient(api, cache_file=str(tmp_path / "discovery.json"))
     jobs = dyn.resources.get(api_version="kubeflow.org/v1", kind="PyTorchJob")
     body = {
-        "apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": {"name": "pj"},
-        "spec": {"pytorchReplicaSpecs": {"Master": {"replicas": 1, "template": {"spec": {"containers": [
-            {"name": "pytorch", "image": "busybox", "command": ["true"]}]}}}}},
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "PyTorchJob",
+        "metadata": {"name": "pj"},
+        "spec": {
+            "pytorchReplicaSpecs": {
+                "Master": {
+                    "replicas": 1,
+                    "template": {
+                        "spec": {"containers": [{"name": "pytorch", "image": "busybox", "command": ["true"]}]}
+                    },
+                }
+            }
+        },
     }
     jobs.create(body=body, namespace=ns)
     got = jobs.get(name="pj", namespace=ns)
@@ -115,13 +137,17 @@ def test_dynamic_client_on_a_custom_resource(api: client.ApiClient, ns: str, tmp
 def test_server_side_apply_through_the_dynamic_client(api: client.ApiClient, ns: str, tmp_path: Path) -> None:
     dyn = dynamic.DynamicClient(api, cache_file=str(tmp_path / "discovery.json"))
     cms = dyn.resources.get(api_version="v1", kind="ConfigMap")
-    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied", "namespace": ns},
-            "data": {"x": "1"}}
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "applied", "namespace": ns},
+        "data": {"x": "1"},
+    }
     cms.server_side_apply(body=body, field_manager="kfval-test")
     body["data"] = {"x": "2"}
     applied = cms.server_side_apply(body=body, field_manager="kfval-test")
-    assert applied.data == {"x": "2"}
-    managers = {entry.manager for entry in applied.metadata.managedFields}
+    assert applied.to_dict()["data"] == {"x": "2"}
+    managers = {entry["manager"] for entry in applied.to_dict()["metadata"]["managedFields"]}
     assert "kfval-test" in managers
 
 
@@ -131,7 +157,7 @@ def test_watch_sees_a_change_made_while_it_is_open(api: client.ApiClient, ns: st
 
     def consume() -> None:
         for event in watch.Watch().stream(core.list_namespaced_config_map, ns, timeout_seconds=5):
-            seen.append(f'{event["type"]} {event["object"].metadata.name}')
+            seen.append(f"{event['type']} {event['object'].metadata.name}")
             if event["object"].metadata.name == "late":
                 return
 

@@ -276,10 +276,11 @@ def test_generated_names_and_uid_reach_the_store() -> None:
     catalog = Catalog()
     store = Store(catalog, SystemClock())
     store.create(catalog.lookup("", "v1", "namespaces"), {"metadata": {"name": "team"}})
+    admission = Admission()
+    store.admit_create = lambda rt, body, ns: admission.admit(rt, body, operation="CREATE", old=None, namespace=ns)
     rt = catalog.lookup("batch", "v1", "jobs")
     body = {"metadata": {"generateName": "pi-"}, "spec": {"template": _template(restartPolicy="Never")}}
-    admitted = Admission().admit(rt, body, operation="CREATE", old=None, namespace="team")
-    stored = store.create(rt, admitted, namespace="team", uid=admitted["metadata"]["uid"])
+    stored = store.create(rt, body, namespace="team")
     assert stored["metadata"]["name"].startswith("pi-")
     assert stored["spec"]["selector"]["matchLabels"] == {
         "batch.kubernetes.io/controller-uid": stored["metadata"]["uid"]

@@ -279,7 +279,7 @@ def _store_with_pod() -> tuple[Store, Admission, ResourceType, Body]:
     store.create(ns_type, admission.admit(ns_type, {"metadata": {"name": "team"}}, operation="CREATE", old=None))
     rt = catalog.lookup("", "v1", "pods")
     pod = admission.admit(rt, _pod({"name": "c", "image": "x:1"}), operation="CREATE", old=None, namespace="team")
-    stored = store.create(rt, pod, namespace="team", uid=pod["metadata"]["uid"])
+    stored = store.create(rt, pod, namespace="team")
     return store, admission, rt, stored
 
 

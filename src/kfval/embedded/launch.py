@@ -8,7 +8,6 @@ the kubeconfig this module hands back. `state_dir/cluster.json` records the runn
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
 import os
@@ -27,6 +26,8 @@ DEFAULT_STATE_DIR = Path(".state") / "cluster"
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
 _PR_SET_PDEATHSIG = 1
+_started: dict[int, subprocess.Popen[bytes]] = {}
+"""Clusters this process started, kept so `stop` can reap them (and Python does not warn)."""
 
 
 class LaunchError(RuntimeError):
@@ -55,13 +56,16 @@ def _record(state_dir: Path) -> Path:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    """Running, and not a zombie waiting for its parent to reap it (a SIGKILLed cluster of ours is)."""
+    child = _started.get(pid)
+    if child is not None and child.poll() is not None:
+        del _started[pid]
         return False
-    except PermissionError:
-        return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
 
 
 def find(state_dir: Path = DEFAULT_STATE_DIR) -> ClusterInfo | None:
@@ -119,8 +123,10 @@ def start(
     state_dir = state_dir.resolve()
     running = find(state_dir)
     if running is not None:
-        raise LaunchError(f"a cluster is already running from {state_dir} (pid {running.pid}); "
-                          f"stop it with `kfval cluster down --state-dir {state_dir}`")
+        raise LaunchError(
+            f"a cluster is already running from {state_dir} (pid {running.pid}); "
+            f"stop it with `kfval cluster down --state-dir {state_dir}`"
+        )
     state_dir.mkdir(parents=True, exist_ok=True)
     _record(state_dir).unlink(missing_ok=True)
     log_path = state_dir / "cluster.log"
@@ -131,8 +137,9 @@ def start(
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent if die_with_parent else None,  # noqa: PLW1509
+            preexec_fn=_die_with_parent if die_with_parent else None,  # noqa: PLW1509 (no threads here)
         )
+    _started[process.pid] = process
     return _await_ready(state_dir, process, log_path, timeout_seconds)
 
 
@@ -141,15 +148,19 @@ def _await_ready(state_dir: Path, process: subprocess.Popen[bytes], log_path: Pa
     while time.monotonic() < deadline:
         code = process.poll()
         if code is not None:
-            raise LaunchError(f"the embedded cluster exited with code {code} while starting; see {log_path}:\n"
-                              + _tail(log_path))
+            _started.pop(process.pid, None)
+            raise LaunchError(
+                f"the embedded cluster exited with code {code} while starting; see {log_path}:\n" + _tail(log_path)
+            )
         info = find(state_dir)
         if info is not None and is_ready(info):
             return info
         time.sleep(0.05)
-    process.terminate()
-    raise LaunchError(f"the embedded cluster did not become ready within {timeout:.0f} s; see {log_path}:\n"
-                      + _tail(log_path))
+    process.kill()
+    process.wait()
+    raise LaunchError(
+        f"the embedded cluster did not become ready within {timeout:.0f} s; see {log_path}:\n" + _tail(log_path)
+    )
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -165,12 +176,18 @@ def stop(state_dir: Path = DEFAULT_STATE_DIR, *, timeout_seconds: float = STOP_T
     if info is None:
         return False
     os.kill(info.pid, signal.SIGTERM)
+    child = _started.pop(info.pid, None)
+    if child is not None:
+        try:
+            child.wait(timeout_seconds)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        return True
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         if not _alive(info.pid):
             return True
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(info.pid, os.WNOHANG)
         time.sleep(0.05)
     os.kill(info.pid, signal.SIGKILL)
     return True
@@ -192,16 +209,20 @@ class Cluster:
         stop(self.state_dir)
 
 
-def run_foreground(state_dir: Path = DEFAULT_STATE_DIR, *, port: int = 0, tls: bool = True,
-                   images_dir: Path | None = None) -> int:
+def run_foreground(
+    state_dir: Path = DEFAULT_STATE_DIR, *, port: int = 0, tls: bool = True, images_dir: Path | None = None
+) -> int:
     """`kfval cluster up` without --detach: serve until Ctrl-C or SIGTERM, then stop every pod."""
     state_dir = state_dir.resolve()
     if find(state_dir) is not None:
         raise LaunchError(f"a cluster is already running from {state_dir}; stop it with `kfval cluster down`")
     state_dir.mkdir(parents=True, exist_ok=True)
     _record(state_dir).unlink(missing_ok=True)
-    process = subprocess.Popen(_command(state_dir, port=port, tls=tls, images_dir=images_dir),
-                               stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)  # noqa: PLW1509
+    process = subprocess.Popen(
+        _command(state_dir, port=port, tls=tls, images_dir=images_dir),
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 (the launcher starts no threads)
+    )
     previous = signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     try:
         info = _await_ready(state_dir, process, state_dir / "cluster.log", READY_TIMEOUT_SECONDS)

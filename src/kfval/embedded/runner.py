@@ -51,8 +51,8 @@ from kfval.embedded.kubelet import (
     logs,
     network,
     node,
-    podservices,
     pods,
+    podservices,
     probes,
     reaping,
     sandbox,
@@ -61,6 +61,7 @@ from kfval.embedded.kubelet import (
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
 from kfval.embedded.tasks import TaskGroup
+from kfval.embedded.types import Body, ResourceType
 
 log = logging.getLogger("kfval.embedded")
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kubeflow")
@@ -84,16 +85,16 @@ def _parse(argv: list[str]) -> Options:
     return Options(args.state_dir.resolve(), args.port, args.tls, args.images_dir.resolve())
 
 
-def _seed(store: Store, admission: Admission) -> None:
+def _seed(store: Store) -> None:
     """What every cluster has before anyone asks: system namespaces and the Kubeflow CRDs."""
     ns_type = store.catalog.lookup("", "v1", "namespaces")
     for name in SYSTEM_NAMESPACES:
-        store.create(ns_type, admission.admit(ns_type, {"metadata": {"name": name}}, operation="CREATE", old=None))
+        store.create(ns_type, {"metadata": {"name": name}})
     crd_type = store.catalog.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
     for entry in sorted(package_files.files("kfval.embedded").joinpath("crds").iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".yaml"):
             body = yaml.safe_load(entry.read_text())
-            store.create(crd_type, admission.admit(crd_type, body, operation="CREATE", old=None))
+            store.create(crd_type, body)
 
 
 class Cluster:
@@ -105,14 +106,19 @@ class Cluster:
         self.store = Store(Catalog(), self.clock)
         self.store.register_catalog_hook()
         self.admission = Admission()
+        self.store.admit_create = self._admit_create
+        self.store.on_change(self.admission.allocator.observe)
         self.tasks = TaskGroup()
         self.token = auth.new_token()
         self.runner: web.AppRunner | None = None
 
+    def _admit_create(self, rt: ResourceType, body: Body, namespace: str | None) -> Body:
+        return self.admission.admit(rt, body, operation="CREATE", old=None, namespace=namespace)
+
     async def start(self) -> str:
         options = self.options
         reaping.reap_leftovers(options.state_dir)
-        _seed(self.store, self.admission)
+        _seed(self.store)
         reactor = Reactor(self.store, self.clock, self.tasks)
         volumes_dir = options.state_dir / "volumes"
         for controller in (
@@ -162,10 +168,11 @@ class Cluster:
         await self.runner.setup()
         state_dir = self.options.state_dir
         serving = certificates.ensure(state_dir / "pki", self.clock.now()) if self.options.tls else None
-        site = web.TCPSite(self.runner, "127.0.0.1", self.options.port,
-                           ssl_context=serving.server_context() if serving else None)
+        site = web.TCPSite(
+            self.runner, "127.0.0.1", self.options.port, ssl_context=serving.server_context() if serving else None
+        )
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+        port = self.runner.addresses[0][1]
         server = f"{'https' if serving else 'http'}://127.0.0.1:{port}"
         ca_pem = serving.ca_pem if serving else None
         kubeconfig.write(state_dir / "kubeconfig", kubeconfig.render(server, self.token, ca_pem=ca_pem))

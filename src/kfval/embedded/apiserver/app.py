@@ -39,8 +39,9 @@ async def render_errors(request: web.Request, handler: Handler) -> web.StreamRes
     except web.HTTPNotFound:
         return error_response(NotFoundError("the server could not find the requested resource"))
     except web.HTTPMethodNotAllowed as error:
-        return error_response(MethodNotAllowedError(f"the server does not allow this method on the requested "
-                                                    f"resource ({error.method})"))
+        return error_response(
+            MethodNotAllowedError(f"the server does not allow this method on the requested resource ({error.method})")
+        )
     except web.HTTPException:
         raise
     except Exception as error:
@@ -76,14 +77,14 @@ def _discovery_response(request: web.Request, body: Body, aggregated: Callable[[
 
 async def api_root(request: web.Request) -> web.Response:
     catalog = _context(request).store.catalog
-    return _discovery_response(request, discovery.api_versions(),
-                               lambda: discovery.aggregated(catalog, core=True))
+    return _discovery_response(request, discovery.api_versions(), lambda: discovery.aggregated(catalog, core=True))
 
 
 async def apis_root(request: web.Request) -> web.Response:
     catalog = _context(request).store.catalog
-    return _discovery_response(request, discovery.api_groups(catalog),
-                               lambda: discovery.aggregated(catalog, core=False))
+    return _discovery_response(
+        request, discovery.api_groups(catalog), lambda: discovery.aggregated(catalog, core=False)
+    )
 
 
 async def core_v1(request: web.Request) -> web.Response:
@@ -151,8 +152,9 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return await _SUBRESOURCES[target.subresource](request, target, ctx)
     handler = _ITEM_VERBS.get(request.method)
     if handler is None or (target.subresource == "status" and request.method == "DELETE"):
-        raise MethodNotAllowedError(f"the server does not allow this method on the requested resource "
-                                    f"({request.method})")
+        raise MethodNotAllowedError(
+            f"the server does not allow this method on the requested resource ({request.method})"
+        )
     return await handler(request, target, ctx)
 
 

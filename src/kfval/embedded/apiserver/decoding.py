@@ -66,8 +66,10 @@ def decode_object(data: bytes, content_type: str) -> Body:
     if content_type in ("application/json", "application/yaml", "text/yaml", "*/*"):
         body = parse_text(data, yaml_allowed=content_type != "application/json")
     else:
-        raise UnsupportedMediaError(f'the body of the request was in an unknown format - accepted media types include: '
-                                    f'application/json, application/yaml, {PROTOBUF}')
+        raise UnsupportedMediaError(
+            f"the body of the request was in an unknown format - accepted media types include: "
+            f"application/json, application/yaml, {PROTOBUF}"
+        )
     if not isinstance(body, dict):
         raise BadRequestError("the request body must be a JSON object")
     return body

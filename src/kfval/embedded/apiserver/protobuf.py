@@ -23,7 +23,7 @@ MAGIC = b"k8s\x00"
 _VARINT, _FIXED64, _LENGTH, _FIXED32 = 0, 1, 2, 5
 
 
-class _Truncated(Exception):
+class _TruncatedError(Exception):
     """The bytes end in the middle of a value."""
 
 
@@ -31,7 +31,7 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= len(data):
-            raise _Truncated
+            raise _TruncatedError
         byte = data[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -39,7 +39,7 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
             return result, pos
         shift += 7
         if shift > 63:
-            raise _Truncated
+            raise _TruncatedError
 
 
 def _fields(data: bytes) -> Iterator[tuple[int, int, int | bytes]]:
@@ -54,17 +54,17 @@ def _fields(data: bytes) -> Iterator[tuple[int, int, int | bytes]]:
         elif wire == _LENGTH:
             length, pos = _varint(data, pos)
             if pos + length > len(data):
-                raise _Truncated
+                raise _TruncatedError
             yield number, wire, data[pos : pos + length]
             pos += length
         elif wire in (_FIXED64, _FIXED32):
             size = 8 if wire == _FIXED64 else 4
             if pos + size > len(data):
-                raise _Truncated
+                raise _TruncatedError
             yield number, wire, data[pos : pos + size]
             pos += size
         else:
-            raise _Truncated
+            raise _TruncatedError
 
 
 def _signed(value: int) -> int:
@@ -76,12 +76,12 @@ def _scalar(field: Field, value: int | bytes) -> Any:
     kind = field.type
     if kind in ("int", "time"):
         if not isinstance(value, int):
-            raise _Truncated
+            raise _TruncatedError
         return _signed(value)
     if kind == "bool":
         return bool(value)
     if not isinstance(value, bytes):
-        raise _Truncated
+        raise _TruncatedError
     if kind == "string":
         return value.decode("utf-8")
     if kind == "bytes":
@@ -91,12 +91,12 @@ def _scalar(field: Field, value: int | bytes) -> Any:
     if kind == "fieldsv1":
         inner = _message(value, Message({1: Field("Raw", "raw")}))
         return json.loads(inner["Raw"]) if inner.get("Raw") else {}
-    raise _Truncated
+    raise _TruncatedError
 
 
 def _map_entry(data: bytes, value_type: str) -> tuple[str, Any]:
     entry = _message(data, Message({1: Field("key", "string"), 2: Field("value", value_type)}))
-    return entry.get("key", ""), entry.get("value", "" if value_type == "string" else "")
+    return entry.get("key", ""), entry.get("value", "")
 
 
 def _time(data: bytes) -> str | None:
@@ -110,11 +110,11 @@ def _time(data: bytes) -> str | None:
 def _value(field: Field, wire: int, raw: int | bytes) -> Any:
     if field.message is not None:
         if not isinstance(raw, bytes):
-            raise _Truncated
+            raise _TruncatedError
         return _message(raw, field.message)
     if field.type == "time":
         if not isinstance(raw, bytes):
-            raise _Truncated
+            raise _TruncatedError
         return _time(raw)
     return _scalar(field, raw)
 
@@ -127,7 +127,7 @@ def _message(data: bytes, message: Message) -> Body:
             continue
         if field.map_of is not None:
             if not isinstance(raw, bytes):
-                raise _Truncated
+                raise _TruncatedError
             key, value = _map_entry(raw, field.map_of)
             result.setdefault(field.name, {})[key] = value
         elif field.repeated:
@@ -158,7 +158,7 @@ def decode(data: bytes) -> Body:
             )
         raw = envelope.get("raw", b"")
         body = _message(raw, message) if raw else {}
-    except (_Truncated, UnicodeDecodeError, ValueError) as error:
+    except (_TruncatedError, UnicodeDecodeError, ValueError) as error:
         raise BadRequestError("unable to decode the protobuf request body: it is truncated or malformed") from error
     body["apiVersion"] = type_meta.get("apiVersion", "")
     body["kind"] = kind

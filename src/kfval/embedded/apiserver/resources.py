@@ -32,8 +32,9 @@ class Context:
 
 
 def json_response(body: Body, status: int = 200) -> web.Response:
-    return web.Response(status=status, body=json.dumps(body, separators=(",", ":")).encode(),
-                        content_type="application/json")
+    return web.Response(
+        status=status, body=json.dumps(body, separators=(",", ":")).encode(), content_type="application/json"
+    )
 
 
 def predicate_for(rt: ResourceType, query: Any) -> Callable[[Body], bool] | None:
@@ -44,16 +45,19 @@ def predicate_for(rt: ResourceType, query: Any) -> Callable[[Body], bool] | None
     return lambda body: labels.matches(body) and fields.matches(body)
 
 
-def _render(request: web.Request, rt: ResourceType, items: list[Body], rv: int, ctx: Context,
-            *, single: bool) -> web.Response:
+def _render(
+    request: web.Request, rt: ResourceType, items: list[Body], rv: int, ctx: Context, *, single: bool
+) -> web.Response:
     if tables.wants_table(request.headers.get("Accept", "")):
         include = request.query.get("includeObject", "Metadata")
-        return json_response(tables.table(rt, items, resource_version=str(rv), now=ctx.store.clock.now(),
-                                          include_object=include))
+        return json_response(
+            tables.table(rt, items, resource_version=str(rv), now=ctx.store.clock.now(), include_object=include)
+        )
     if single:
         return json_response(items[0])
-    return json_response({"kind": rt.list_kind, "apiVersion": rt.api_version,
-                          "metadata": {"resourceVersion": str(rv)}, "items": items})
+    return json_response(
+        {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(rv)}, "items": items}
+    )
 
 
 async def list_objects(request: web.Request, target: Target, ctx: Context) -> web.Response:
@@ -91,8 +95,9 @@ def _check_identity(target: Target, body: Body) -> None:
     if rt.namespaced and body_ns and target.namespace and body_ns != target.namespace:
         raise BadRequestError("the namespace of the provided object does not match the namespace sent on the request")
     if target.name is not None and meta.get("name") and meta["name"] != target.name:
-        raise BadRequestError(f"the name of the object ({meta['name']}) does not match the name on the URL "
-                              f"({target.name})")
+        raise BadRequestError(
+            f"the name of the object ({meta['name']}) does not match the name on the URL ({target.name})"
+        )
     if target.name is not None:
         meta.setdefault("name", target.name)
 
@@ -107,11 +112,10 @@ async def create_object(request: web.Request, target: Target, ctx: Context) -> w
 
 
 def _create(ctx: Context, target: Target, body: Body, *, dry_run: bool) -> Body:
-    rt = target.rt
-    admitted = ctx.admission.admit(rt, body, operation="CREATE", old=None)
+    """The store admits what it creates; a dry run stops after admission."""
     if dry_run:
-        return admitted
-    return ctx.store.create(rt, admitted, namespace=target.namespace)
+        return ctx.admission.admit(target.rt, body, operation="CREATE", old=None, namespace=target.namespace)
+    return ctx.store.create(target.rt, body, namespace=target.namespace)
 
 
 def _update(ctx: Context, target: Target, body: Body, *, dry_run: bool) -> Body:
@@ -206,9 +210,19 @@ async def delete_collection(request: web.Request, target: Target, ctx: Context) 
     deleted = []
     for item in items:
         meta = item["metadata"]
-        body, _gone = ctx.store.delete(target.rt, meta.get("namespace"), meta["name"],
-                                       propagation=options.get("propagationPolicy"),
-                                       grace_period_seconds=options.get("gracePeriodSeconds"))
+        body, _gone = ctx.store.delete(
+            target.rt,
+            meta.get("namespace"),
+            meta["name"],
+            propagation=options.get("propagationPolicy"),
+            grace_period_seconds=options.get("gracePeriodSeconds"),
+        )
         deleted.append(body)
-    return json_response({"kind": target.rt.list_kind, "apiVersion": target.rt.api_version,
-                          "metadata": {"resourceVersion": str(ctx.store.resource_version)}, "items": deleted})
+    return json_response(
+        {
+            "kind": target.rt.list_kind,
+            "apiVersion": target.rt.api_version,
+            "metadata": {"resourceVersion": str(ctx.store.resource_version)},
+            "items": deleted,
+        }
+    )

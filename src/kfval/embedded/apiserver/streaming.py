@@ -59,16 +59,22 @@ class _Writer:
     async def event(self, event: WatchEvent) -> None:
         obj: Body = event.object
         if self.table:
-            obj = tables.table(self.rt, [obj], resource_version=str(event.resource_version),
-                               now=self.ctx.store.clock.now(), include_object="Metadata")
+            obj = tables.table(
+                self.rt,
+                [obj],
+                resource_version=str(event.resource_version),
+                now=self.ctx.store.clock.now(),
+                include_object="Metadata",
+            )
         await self.send({"type": event.type, "object": obj})
 
     async def bookmark(self, version: int, *, initial_end: bool = False) -> None:
         meta: Body = {"resourceVersion": str(version)}
         if initial_end:
             meta["annotations"] = {INITIAL_EVENTS_END: "true"}
-        await self.send({"type": "BOOKMARK", "object": {"kind": self.rt.kind, "apiVersion": self.rt.api_version,
-                                                        "metadata": meta}})
+        await self.send(
+            {"type": "BOOKMARK", "object": {"kind": self.rt.kind, "apiVersion": self.rt.api_version, "metadata": meta}}
+        )
 
 
 async def watch(request: web.Request, target: Target, ctx: Context) -> web.StreamResponse:
@@ -91,8 +97,9 @@ async def watch(request: web.Request, target: Target, ctx: Context) -> web.Strea
         return response
     await response.prepare(request)
     try:
-        await _pump(request, writer, subscription, deadline,
-                    initial_end=send_initial, bookmarks=bookmarks and not writer.table)
+        await _pump(
+            request, writer, subscription, deadline, initial_end=send_initial, bookmarks=bookmarks and not writer.table
+        )
     except (ConnectionResetError, ConnectionError):
         pass
     except GoneError as error:
@@ -102,8 +109,9 @@ async def watch(request: web.Request, target: Target, ctx: Context) -> web.Strea
     return response
 
 
-async def _pump(request: web.Request, writer: _Writer, subscription: Any, deadline: float,
-                *, initial_end: bool, bookmarks: bool) -> None:
+async def _pump(
+    request: web.Request, writer: _Writer, subscription: Any, deadline: float, *, initial_end: bool, bookmarks: bool
+) -> None:
     loop = asyncio.get_running_loop()
     remaining_initial = subscription.initial_count
     last_sent = loop.time()

@@ -41,8 +41,9 @@ def scale_of(body: Body) -> Body:
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                     if k in meta},
+        "metadata": {
+            k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta
+        },
         "spec": {"replicas": spec.get("replicas", 1)},
         "status": {"replicas": status.get("replicas", 0), "selector": _selector_string(spec)},
     }
@@ -57,8 +58,9 @@ async def scale(request: web.Request, target: Target, ctx: Context) -> web.Respo
     if request.method == "PUT":
         wanted = decoding.decode_object(data, decoding.media_type(request))
     elif request.method == "PATCH":
-        wanted = patching.apply_patch(scale_of(current), data, decoding.media_type(request),
-                                      kind="Scale", is_custom=False)
+        wanted = patching.apply_patch(
+            scale_of(current), data, decoding.media_type(request), kind="Scale", is_custom=False
+        )
     else:
         raise MethodNotAllowedError(f"{request.method} is not supported on scale")
     replicas = (wanted.get("spec") or {}).get("replicas")
@@ -87,14 +89,16 @@ async def token(request: web.Request, target: Target, ctx: Context) -> web.Respo
     body = decoding.decode_object(await decoding.read_bytes(request), decoding.media_type(request))
     seconds = (body.get("spec") or {}).get("expirationSeconds") or 3600
     expiry = ctx.store.clock.now() + timedelta(seconds=int(seconds))
-    return json_response({
-        "kind": "TokenRequest",
-        "apiVersion": "authentication.k8s.io/v1",
-        "metadata": {"name": target.name, "namespace": target.namespace, "creationTimestamp": None},
-        "spec": {**(body.get("spec") or {}), "expirationSeconds": int(seconds)},
-        "status": {"token": f"kfval-sa-{secrets.token_urlsafe(24)}",
-                   "expirationTimestamp": rfc3339(expiry)},
-    }, 201)
+    return json_response(
+        {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": target.name, "namespace": target.namespace, "creationTimestamp": None},
+            "spec": {**(body.get("spec") or {}), "expirationSeconds": int(seconds)},
+            "status": {"token": f"kfval-sa-{secrets.token_urlsafe(24)}", "expirationTimestamp": rfc3339(expiry)},
+        },
+        201,
+    )
 
 
 async def binding(request: web.Request, target: Target, ctx: Context) -> web.Response:
@@ -120,6 +124,9 @@ async def access_review(request: web.Request, target: Target, ctx: Context) -> w
     if target.rt.resource == "selfsubjectaccessreviews":
         body["status"] = {"allowed": True, "reason": "the embedded cluster grants its token holder every verb"}
     else:
-        body["status"] = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-                          "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": False}
+        body["status"] = {
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "incomplete": False,
+        }
     return json_response(body, 201)

@@ -58,6 +58,7 @@ class Store:
         self.fanout = Fanout()
         self._objects: dict[ResourceKey, dict[tuple[str, str], Body]] = {}
         self._hooks: list[Callable[[WatchEvent], None]] = []
+        self.admit_create: Callable[[ResourceType, Body, str | None], Body] | None = None
 
     @property
     def resource_version(self) -> int:
@@ -163,15 +164,20 @@ class Store:
                 details={"name": namespace, "kind": "namespaces"},
             )
 
-    def create(self, rt: ResourceType, body: Body, *, namespace: str | None = None, uid: str | None = None) -> Body:
-        """Store a new object: server-set metadata, 409 when it exists, 404 when its namespace does not.
+    def create(self, rt: ResourceType, body: Body, *, namespace: str | None = None) -> Body:
+        """Store a new object: admitted, with server-set metadata; 409 when it exists, 404 when its namespace does not.
 
-        `uid` is the one admission already chose (a Job's selector is built from it); otherwise a new one.
+        Every creation passes `admit_create` (defaulting and validation), whether a client or a controller
+        asks for it, as every creation passes the real API server's admission chain. Admission may choose
+        the uid (a Job's selector is built from it).
         """
         obj = copy.deepcopy(body)
         meta = _meta(obj)
         for field in (*_SERVER_METADATA, "resourceVersion"):
             meta.pop(field, None)
+        if self.admit_create is not None:
+            obj = self.admit_create(rt, obj, namespace)
+            meta = _meta(obj)
         if not meta.get("name"):
             if not meta.get("generateName"):
                 raise InvalidError(
@@ -195,7 +201,7 @@ class Store:
             raise AlreadyExistsError.object(rt, meta["name"])
         if "status" in rt.subresources and rt.group not in ("", "apiextensions.k8s.io") and rt.key != POD_KEY:
             obj.pop("status", None)
-        meta["uid"] = uid or str(uuid.uuid4())
+        meta["uid"] = meta.get("uid") or str(uuid.uuid4())
         meta["creationTimestamp"] = rfc3339(self.clock.now())
         meta["generation"] = 1
         meta["resourceVersion"] = str(self.history.next_version())
