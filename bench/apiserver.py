@@ -2,7 +2,8 @@
 
 Prints p50 and p99 of create, get, list (1,000 objects) and watch-event delivery for both, and
 their ratios, measured in one run with the same client, so the figures say what the cluster's own
-work (admission, store, encoding, fan-out) costs on top of aiohttp itself.
+work (admission, store, encoding, fan-out) costs on top of aiohttp itself. Both serve plain HTTP on
+loopback (the cluster with --no-tls), so TLS is not part of either figure.
 
     .venv/bin/python bench/apiserver.py [--samples 200]
 """
@@ -144,7 +145,7 @@ async def run(samples: int) -> tuple[dict[str, list[float]], dict[str, list[floa
     async with aiohttp.ClientSession() as session:
         baseline = await measure(Target(session, f"http://127.0.0.1:{port}", cluster=False), samples)
     await runner.cleanup()
-    with tempfile.TemporaryDirectory() as state, launch.Cluster(Path(state), die_with_parent=True) as info:
+    with tempfile.TemporaryDirectory() as state, launch.Cluster(Path(state), die_with_parent=True, tls=False) as info:
         token = yaml.safe_load(info.kubeconfig.read_text())["users"][0]["user"]["token"]
         headers = {"Authorization": f"Bearer {token}"}
         async with aiohttp.ClientSession(headers=headers) as session:

@@ -61,7 +61,7 @@ def _render(
 
 
 async def list_objects(request: web.Request, target: Target, ctx: Context) -> web.Response:
-    items, rv = ctx.store.list(target.rt, target.namespace, predicate_for(target.rt, request.query))
+    items, rv = ctx.store.list(target.rt, target.namespace, predicate_for(target.rt, request.query), read_only=True)
     limit = request.query.get("limit")
     if limit and limit.isdigit() and int(limit) > 0:
         items = items[: int(limit)]

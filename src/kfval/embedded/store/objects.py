@@ -100,14 +100,22 @@ class Store:
         rt: ResourceType,
         namespace: str | None = None,
         predicate: Callable[[Body], bool] | None = None,
+        *,
+        read_only: bool = False,
     ) -> tuple[list[Body], int]:
-        """Matching objects sorted by namespace and name, and the resourceVersion they are current at."""
+        """Matching objects sorted by namespace and name, and the resourceVersion they are current at.
+
+        `read_only` hands out shallow copies that share nested values with the store: for a caller that
+        only encodes them (the API server's list), it saves the deep copy of every object.
+        """
         items = []
         for (ns, _name), body in sorted(self._bucket(rt.key).items()):
             if rt.namespaced and namespace and ns != namespace:
                 continue
             if predicate is None or predicate(body):
-                items.append(self._present(rt, body))
+                items.append(
+                    {**body, "apiVersion": rt.api_version, "kind": rt.kind} if read_only else self._present(rt, body)
+                )
         return items, self.history.current
 
     def watch(
