@@ -165,13 +165,15 @@ def build_app(*, store: Store, admission: Admission, logs: LogSource, token: str
     app[TOKEN] = token
     router = app.router
     router.add_get("/version", version)
+    router.add_get("/version/", version)
     for probe in ("/readyz", "/healthz", "/livez"):
         router.add_get(probe, ready)
-    router.add_get("/api", api_root)
-    router.add_get("/api/v1", core_v1)
-    router.add_get("/apis", apis_root)
-    router.add_get("/apis/{group}", api_group)
-    router.add_get("/apis/{group}/{version}", group_version)
+    for slash in ("", "/"):  # clients ask for both `/api/v1` and `/api/v1/`, as the real server serves both
+        router.add_get("/api" + slash, api_root)
+        router.add_get("/api/v1" + slash, core_v1)
+        router.add_get("/apis" + slash, apis_root)
+        router.add_get("/apis/{group}" + slash, api_group)
+        router.add_get("/apis/{group}/{version}" + slash, group_version)
     router.add_get("/openapi/v2", openapi_v2)
     router.add_get("/openapi/v3", openapi_root)
     router.add_get("/openapi/v3/{path:.*}", openapi_document)

@@ -11,7 +11,7 @@ import secrets
 
 from kfval.embedded.errors import UnauthorizedError
 
-PUBLIC_PATHS = frozenset({"/readyz", "/healthz", "/livez", "/version"})
+PUBLIC_PATHS = frozenset({"/readyz", "/healthz", "/livez", "/version", "/version/"})
 
 
 def new_token() -> str:
