@@ -7,10 +7,13 @@ everything else runs on the embedded cluster by default.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
+from kfval import janitoring
 from kfval.embedded import launch
+from kfval.kube.errors import KfvalError
 
 
 def _cluster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,14 +63,41 @@ def _cluster(args: argparse.Namespace) -> int:
     return 0 if state == "ready" else 1
 
 
+def _run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = subparsers.add_parser("run", help="run the features with radish (extra arguments go to radish)")
+    run.add_argument("features", nargs="*", default=["features"], help="feature files or folders (default features)")
+    run.add_argument("-u", "--user-data", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a setting, e.g. -u target.kind=kubeconfig (repeatable)")
+    run.add_argument("-t", "--tags", default=None, help="radish tag expression, e.g. 'smoke and not slow'")
+    janitor = subparsers.add_parser("janitor", help="delete what one run left in the cluster, and nothing else")
+    janitor.add_argument("--run-id", required=True, help="the run id printed at the start of the run")
+    janitor.add_argument("-u", "--user-data", action="append", default=[], metavar="KEY=VALUE",
+                         help="override a setting, e.g. -u target.context=staging (repeatable)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    radish = Path(sys.executable).parent / "radish"
+    argv = [str(radish), *args.features, "-b", "steps"]
+    for pair in args.user_data:
+        argv += ["-u", pair]
+    if args.tags:
+        argv += ["--tags", args.tags]
+    return subprocess.call(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kfval", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
     _cluster_parser(subparsers)
+    _run_parser(subparsers)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "janitor":
+            return janitoring.sweep(args.run_id, dict(pair.split("=", 1) for pair in args.user_data))
         return _cluster(args)
-    except launch.LaunchError as error:
+    except (launch.LaunchError, KfvalError) as error:
         print(f"kfval: {error}", file=sys.stderr)
         return 2
 

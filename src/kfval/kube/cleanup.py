@@ -1,0 +1,58 @@
+"""Deleting what a scenario made: its objects newest first, then its namespace, and the janitor that
+removes a whole run's leftovers by label.
+
+Cleanup never raises: it returns the problems it met, so the terrain can report them as a failed
+`after` hook without hiding the scenario's own failure (Chainsaw deletes in reverse order the same way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kfval.kube import checks, errors, waiting
+from kfval.kube.client import Connection, describe
+
+RUN_ID_LABEL = "kfval.dev/run-id"
+SCENARIO_LABEL = "kfval.dev/scenario"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "kfval"
+
+
+@dataclass(frozen=True)
+class Created:
+    """One object a scenario created, as the cleaner needs to find it again."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None
+
+
+def delete_created(conn: Connection, created: Sequence[Created], *, timeout_seconds: float) -> list[str]:
+    """Delete in reverse order of creation, then wait until each is gone; returns the problems."""
+    problems = []
+    for item in reversed(created):
+        try:
+            conn.delete(item.api_version, item.kind, item.name, item.namespace, propagation="Foreground")
+        except errors.NotFoundError:
+            continue
+        except errors.KfvalError as error:
+            problems.append(f"cannot delete {describe(item.kind, item.name, item.namespace)}: {error}")
+    for item in reversed(created):
+        try:
+            waiting.wait_until(conn, api_version=item.api_version, kind=item.kind, namespace=item.namespace,
+                               name=item.name, check=checks.gone(), timeout_seconds=timeout_seconds,
+                               what=f"{describe(item.kind, item.name, item.namespace)} to be deleted")
+        except errors.KfvalError as error:
+            problems.append(str(error))
+    return problems
+
+
+def janitor(conn: Connection, run_id: str, *, timeout_seconds: float) -> tuple[list[str], list[str]]:
+    """Delete every namespace labelled with this run id; returns (deleted names, problems)."""
+    selector = f"{RUN_ID_LABEL}={run_id},{MANAGED_BY_LABEL}={MANAGED_BY}"
+    namespaces = conn.list("v1", "Namespace", label_selector=selector)["items"]
+    created = [Created("v1", "Namespace", ns["metadata"]["name"], None) for ns in namespaces]
+    problems = delete_created(conn, created, timeout_seconds=timeout_seconds)
+    return [c.name for c in created], problems

@@ -1,0 +1,93 @@
+"""A scenario's hold on the cluster: its own namespace, the run-scoped labels, what it applied, and
+its cleanup.
+
+The terrain opens one session per scenario and keeps it in radish's `step.context`; steps reach the
+cluster only through it. Everything a session creates carries `app.kubernetes.io/managed-by: kfval`,
+`kfval.dev/run-id` and `kfval.dev/scenario`, so a crashed run can be cleaned by `kfval janitor`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from kfval.kube import applying, cleanup, manifests
+from kfval.kube.client import Body, Connection
+from kfval.kube.cleanup import Created
+
+
+class SecretSink(Protocol):
+    """Where secret values go to be redacted from every report (kfval.report.redaction.Redactor)."""
+
+    def register(self, value: str) -> None: ...
+
+
+def new_run_id() -> str:
+    """Short, label-safe and unique enough to tell runs apart on a shared cluster."""
+    return f"r{secrets.token_hex(4)}"
+
+
+def label_value(text: str) -> str:
+    """A Kubernetes label value: alphanumerics, `-`, `_`, `.`, at most 63, starting and ending alphanumeric."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-_.")[:63].strip("-_.")
+    return cleaned or "scenario"
+
+
+@dataclass
+class Run:
+    """What every session of one run shares."""
+
+    conn: Connection
+    run_id: str
+    namespace_prefix: str
+    secrets: SecretSink
+    variables: Mapping[str, str] = field(default_factory=dict)
+    sessions_opened: int = 0
+    open_sessions: list[ScenarioSession] = field(default_factory=list)
+
+
+class ScenarioSession:
+    """One scenario's namespace and the objects it created."""
+
+    def __init__(self, run: Run, scenario: str) -> None:
+        run.sessions_opened += 1
+        self.run = run
+        self.conn = run.conn
+        self.namespace = f"{run.namespace_prefix}-{run.run_id}-{run.sessions_opened}"
+        self.labels = {
+            cleanup.MANAGED_BY_LABEL: cleanup.MANAGED_BY,
+            cleanup.RUN_ID_LABEL: run.run_id,
+            cleanup.SCENARIO_LABEL: label_value(scenario),
+        }
+        self.created: list[Created] = []
+
+    def open(self) -> None:
+        """Create the scenario's namespace (the first thing the session owns, the last it deletes)."""
+        body: Body = {"apiVersion": "v1", "kind": "Namespace",
+                      "metadata": {"name": self.namespace, "labels": dict(self.labels)}}
+        self.conn.create(body)
+        self.created.append(Created("v1", "Namespace", self.namespace, None))
+        self.run.open_sessions.append(self)
+
+    def variables(self, extra: Mapping[str, str]) -> dict[str, str]:
+        return {**self.run.variables, "namespace": self.namespace, **extra}
+
+    def apply(self, manifest: Path, extra: Mapping[str, str]) -> list[applying.Applied]:
+        """Render and apply a manifest into the scenario's namespace; its Secrets are redacted from now on."""
+        documents = manifests.load(manifest, self.variables(extra))
+        for value in applying.secret_values(documents):
+            self.run.secrets.register(value)
+        applied = applying.apply(self.conn, documents, namespace=self.namespace, labels=self.labels)
+        self.created.extend(Created(a.api_version, a.kind, a.name, a.namespace) for a in applied)
+        return applied
+
+    def close(self, *, timeout_seconds: float) -> list[str]:
+        """Delete what this scenario made, newest first; returns the problems, never raises."""
+        if self in self.run.open_sessions:
+            self.run.open_sessions.remove(self)
+        created, self.created = self.created, []
+        return cleanup.delete_created(self.conn, created, timeout_seconds=timeout_seconds)

@@ -1,0 +1,115 @@
+"""The glue between radish's step objects and the suite: where a step finds its session, the settings
+and the report, and the waits and expectations that several steps share.
+
+Steps stay thin by calling one function here; everything that talks to the cluster lives in
+kfval.kube and kfval.training. State is the scenario's (`step.context`) or the run's (`world.kfval`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from radish import world
+
+from kfval import reporting, training
+from kfval.kube import checks, errors
+from kfval.kube.client import Body
+from kfval.kube.session import ScenarioSession
+from kfval.settings import Settings
+
+MANIFESTS = Path("manifests")
+
+
+def session(step: Any) -> ScenarioSession:
+    found: ScenarioSession = step.context.session
+    return found
+
+
+def settings(step: Any) -> Settings:
+    found: Settings = world.kfval.settings
+    return found
+
+
+def manifest(name: str) -> Path:
+    path = MANIFESTS / name
+    if not path.exists():
+        raise errors.ManifestError(f"{path} does not exist; manifests live in {MANIFESTS.resolve()}")
+    return path
+
+
+def attempt(step: Any, action: Callable[[], object]) -> None:
+    """Run an action the scenario expects the cluster to refuse; keep the refusal for a later step."""
+    try:
+        action()
+    except errors.InvalidError as refusal:
+        step.context.refusal = refusal
+        return
+    step.context.refusal = None
+
+
+def expect_refusal(step: Any) -> errors.InvalidError:
+    refusal: errors.InvalidError | None = getattr(step.context, "refusal", None)
+    if refusal is None:
+        raise errors.ExpectationError("the cluster accepted what the scenario expected it to refuse")
+    return refusal
+
+
+def _job(step: Any, name: str) -> Body:
+    return session(step).conn.get(training.API_VERSION, "PyTorchJob", name, session(step).namespace)
+
+
+def pods_start(step: Any, name: str) -> None:
+    count = training.replica_count(_job(step, name))
+    training.wait_for_pods(session(step), name, checks.pods_in_phase(("Running", "Succeeded"), count), count=count,
+                           timeout=settings(step).timeouts.pod_start, what=f'PyTorchJob "{name}" to run')
+
+
+def pods_completed(step: Any, name: str) -> None:
+    count = training.replica_count(_job(step, name))
+    training.wait_for_pods(session(step), name, checks.pods_completed(count), count=count,
+                           timeout=settings(step).timeouts.training, what=f'PyTorchJob "{name}" to complete')
+
+
+def pods_gone(step: Any, name: str) -> None:
+    training.wait_for_pods(session(step), name, checks.gone(), count=0,
+                           timeout=settings(step).timeouts.cleanup, what=f'PyTorchJob "{name}" to be removed')
+
+
+def job_succeeded(step: Any, kind: str, name: str) -> Body:
+    return training.expect_succeeded(session(step), kind, name, timeout=settings(step).timeouts.training)
+
+
+def job_finished(step: Any, kind: str, name: str) -> Body:
+    return training.wait_finished(session(step), kind, name, timeout=settings(step).timeouts.training)
+
+
+def _rows(table: Any) -> list[dict[str, str]]:
+    header, *rows = [list(row) for row in table]
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def _expect_none(problems: list[str]) -> None:
+    if problems:
+        raise errors.ExpectationError("\n".join(problems))
+
+
+def expect_pod_labels(step: Any, name: str, table: Any) -> None:
+    _expect_none(training.label_mismatches(session(step), name, _rows(table)))
+
+
+def expect_pod_environment(step: Any, name: str, table: Any) -> None:
+    _expect_none(training.environment_mismatches(session(step), name, _rows(table)))
+
+
+def expect_master_resolved(step: Any, name: str) -> None:
+    _expect_none(training.master_address_mismatches(session(step), name))
+
+
+def attach_text(step: Any, name: str, text: str) -> None:
+    reporting.attach(step, name=name, mime_type="text/plain", data=text)
+
+
+def record_metric(step: Any, name: str, value: float) -> None:
+    reporting.add_property(step.parent, name, f"{value:.4f}")

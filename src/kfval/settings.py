@@ -1,0 +1,159 @@
+"""One typed, validated Settings object from radish.ini, `KFVAL_*` variables and radish `-u key=value`.
+
+Precedence: the command line wins over the environment, which wins over radish.ini. Keys are named
+`section.key` everywhere (`-u target.kind=kubeconfig`, `KFVAL_TARGET_KIND=kubeconfig`), so one name
+works in all three places. A bad value fails at start-up with the key, its source and the fix.
+"""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from kfval.kube.errors import SetupError
+
+TARGET_KINDS = ("local", "kubeconfig")
+ENV_PREFIX = "KFVAL_"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which cluster to run against: the embedded one (`local`) or one from a kubeconfig."""
+
+    kind: str = "local"
+    kubeconfig: Path | None = None
+    context: str | None = None
+    in_cluster: bool = False
+    namespace_prefix: str = "kfval"
+    state_dir: Path = Path(".state/cluster")
+
+    def __post_init__(self) -> None:
+        if self.kind not in TARGET_KINDS:
+            raise SetupError(f"target.kind is {self.kind!r}; use one of {', '.join(TARGET_KINDS)}")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds per kind of wait."""
+
+    apply: float = 30.0
+    pod_start: float = 180.0
+    training: float = 900.0
+    cleanup: float = 120.0
+
+    def __post_init__(self) -> None:
+        for name in ("apply", "pod_start", "training", "cleanup"):
+            if getattr(self, name) <= 0:
+                raise SetupError(f"timeouts.{name} must be a positive number of seconds")
+
+
+@dataclass(frozen=True)
+class Reports:
+    cucumber: Path = Path("reports/cucumber.json")
+    junit: Path = Path("reports/junit.xml")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run is configured with."""
+
+    target: Target = field(default_factory=Target)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    thresholds: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    images: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    variables: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    reports: Reports = field(default_factory=Reports)
+
+    def threshold(self, name: str) -> float:
+        if name not in self.thresholds:
+            raise SetupError(f"thresholds.{name} is not set; add it to [thresholds] in radish.ini")
+        return self.thresholds[name]
+
+    def image(self, name: str) -> str:
+        if name not in self.images:
+            raise SetupError(f"images.{name} is not set; add it to [images] in radish.ini")
+        return self.images[name]
+
+
+def _merge(ini: Path, environ: Mapping[str, str], overrides: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), interpolation=None)
+    if ini.exists():
+        try:
+            parser.read(ini)
+        except configparser.Error as error:
+            raise SetupError(f"{ini} cannot be read: {error}") from error
+    values = {section: dict(parser.items(section)) for section in parser.sections()}
+    for source, pairs in (("environment", _from_environ(environ)), ("-u", overrides)):
+        for key, value in pairs.items():
+            section, dot, name = key.partition(".")
+            if not dot or not name:
+                raise SetupError(f"setting {key!r} from {source} is not of the form section.key "
+                                 "(e.g. target.kind=kubeconfig)")
+            values.setdefault(section, {})[name] = value
+    return values
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """`KFVAL_TARGET_KIND` -> `target.kind`: the first underscore separates the section."""
+    result = {}
+    for name, value in environ.items():
+        if name.startswith(ENV_PREFIX) and "_" in name[len(ENV_PREFIX):]:
+            section, _, key = name[len(ENV_PREFIX):].lower().partition("_")
+            result[f"{section}.{key}"] = value
+    return result
+
+
+def _number(section: str, key: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError as error:
+        raise SetupError(f"{section}.{key} is {text!r}, which is not a number") from error
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _target(values: Mapping[str, str]) -> Target:
+    known = {"kind", "kubeconfig", "context", "in_cluster", "namespace_prefix", "state_dir"}
+    _refuse_unknown("target", values, known)
+    return Target(
+        kind=values.get("kind", "local").strip() or "local",
+        kubeconfig=Path(values["kubeconfig"]).expanduser() if values.get("kubeconfig") else None,
+        context=values.get("context") or None,
+        in_cluster=_flag(values.get("in_cluster", "false")),
+        namespace_prefix=values.get("namespace_prefix") or "kfval",
+        state_dir=Path(values.get("state_dir") or ".state/cluster"),
+    )
+
+
+def _refuse_unknown(section: str, values: Mapping[str, str], known: set[str]) -> None:
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SetupError(f"unknown setting {section}.{unknown[0]}; known keys in [{section}]: {', '.join(sorted(known))}")
+
+
+def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str]) -> Settings:
+    """Read `ini`, then apply `KFVAL_*` from `environ`, then `overrides` (radish `-u`)."""
+    values = _merge(ini, environ, overrides)
+    known_sections = {"target", "timeouts", "thresholds", "images", "variables", "reports"}
+    unknown = sorted(set(values) - known_sections)
+    if unknown:
+        raise SetupError(f"unknown settings section [{unknown[0]}] in {ini} or the overrides; "
+                         f"known: {', '.join(sorted(known_sections))}")
+    timeouts = values.get("timeouts", {})
+    _refuse_unknown("timeouts", timeouts, {"apply", "pod_start", "training", "cleanup"})
+    reports = values.get("reports", {})
+    _refuse_unknown("reports", reports, {"cucumber", "junit"})
+    return Settings(
+        target=_target(values.get("target", {})),
+        timeouts=Timeouts(**{k: _number("timeouts", k, v) for k, v in timeouts.items()}),
+        thresholds=MappingProxyType({k: _number("thresholds", k, v)
+                                     for k, v in values.get("thresholds", {}).items()}),
+        images=MappingProxyType(dict(values.get("images", {}))),
+        variables=MappingProxyType(dict(values.get("variables", {}))),
+        reports=Reports(**{k: Path(v) for k, v in reports.items()}),
+    )

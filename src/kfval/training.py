@@ -1,0 +1,159 @@
+"""What the suite knows about Kubeflow training jobs (PyTorchJob, TFJob): their pods, how to wait for
+them to finish, and how to explain a failure in a QA engineer's words.
+
+A job's pods are found by the operator's `training.kubeflow.org/job-name` label; a failed job is
+explained by its pods' termination reasons and their last log lines, so a report says why, not only that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kfval.kube import checks, errors, evidence, logs, waiting
+from kfval.kube.client import Body
+from kfval.kube.session import ScenarioSession
+
+API_VERSION = "kubeflow.org/v1"
+JOB_NAME_LABEL = "training.kubeflow.org/job-name"
+REPLICA_TYPE_LABEL = "training.kubeflow.org/replica-type"
+REPLICA_INDEX_LABEL = "training.kubeflow.org/replica-index"
+JOB_ROLE_LABEL = "training.kubeflow.org/job-role"
+FAILURE_LOG_LINES = 10
+
+
+def selector(name: str) -> str:
+    return f"{JOB_NAME_LABEL}={name}"
+
+
+def pods(session: ScenarioSession, name: str) -> list[Body]:
+    """The job's pods, sorted by name (master first, then workers by index)."""
+    items: list[Body] = session.conn.list("v1", "Pod", session.namespace, label_selector=selector(name))["items"]
+    return sorted(items, key=lambda pod: pod["metadata"]["name"])
+
+
+def wait_for_pods(session: ScenarioSession, name: str, check: Callable[[Mapping[str, Body]], checks.Verdict], *, count: int, timeout: float,
+                  what: str) -> Mapping[str, Body]:
+    return waiting.wait_until(session.conn, api_version="v1", kind="Pod", namespace=session.namespace,
+                              label_selector=selector(name), check=check, timeout_seconds=timeout,
+                              what=f"{count} pod(s) of {what}")
+
+
+def _condition(job: Body, kind: str) -> Body | None:
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind and condition.get("status") == "True":
+            return condition  # type: ignore[no-any-return]
+    return None
+
+
+def wait_finished(session: ScenarioSession, kind: str, name: str, *, timeout: float) -> Body:
+    """The job once it has a Succeeded or Failed condition (whichever comes), without judging it."""
+    found = waiting.wait_until(session.conn, api_version=API_VERSION, kind=kind, namespace=session.namespace,
+                               name=name, check=_finished, timeout_seconds=timeout, what=f'{kind} "{name}" to finish')
+    return found[name]
+
+
+def _finished(jobs: Mapping[str, Body]) -> checks.Verdict:
+    for job in jobs.values():
+        if _condition(job, "Succeeded") or _condition(job, "Failed"):
+            return checks.Verdict(done=True, failure=None, waiting_for="")
+    return checks.Verdict(done=False, failure=None, waiting_for="a Succeeded or Failed condition")
+
+
+def expect_succeeded(session: ScenarioSession, kind: str, name: str, *, timeout: float) -> Body:
+    """The finished job; WorkloadFailedError naming the failed pods and their last log lines otherwise."""
+    job = wait_finished(session, kind, name, timeout=timeout)
+    failed = _condition(job, "Failed")
+    if failed is not None:
+        raise errors.WorkloadFailedError(
+            f'{kind} "{name}" failed: {failed.get("reason")}: {failed.get("message")}\n'
+            + explain_failure(session, name),
+            evidence=evidence.collect(session.conn, session.namespace, job=(API_VERSION, kind, name),
+                                      label_selector=selector(name)).render(),
+        )
+    return job
+
+
+def condition(job: Body, kind: str) -> Body | None:
+    """The job's condition of this type if it is True."""
+    return _condition(job, kind)
+
+
+def explain_failure(session: ScenarioSession, name: str) -> str:
+    """For each failed pod: which container ended how, and its last log lines."""
+    lines = []
+    for pod in pods(session, name):
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            terminated: dict[str, Any] = (status.get("state") or {}).get("terminated") or {}
+            if terminated.get("exitCode", 0) == 0:
+                continue
+            pod_name = pod["metadata"]["name"]
+            lines.append(f"pod {pod_name}: container {status['name']} terminated with exit code "
+                         f"{terminated.get('exitCode')} ({terminated.get('reason', 'Error')})")
+            text = session.conn.pod_log(pod_name, session.namespace, container=status["name"],
+                                        tail_lines=FAILURE_LOG_LINES)
+            lines.extend(f"  | {line}" for line in logs.last_lines(text, FAILURE_LOG_LINES).splitlines())
+    return "\n".join(lines) if lines else "no container of the job's pods terminated with an error"
+
+
+def master_log(session: ScenarioSession, name: str, *, replica_type: str = "master") -> str:
+    """The log of the job's first pod of `replica_type` (the one that reports the job's metrics)."""
+    for pod in pods(session, name):
+        labels = pod["metadata"].get("labels") or {}
+        if labels.get(REPLICA_TYPE_LABEL) == replica_type and labels.get(REPLICA_INDEX_LABEL) == "0":
+            return session.conn.pod_log(pod["metadata"]["name"], session.namespace)
+    raise errors.ExpectationError(f'{name} has no {replica_type} pod with index 0 in namespace '
+                                  f'"{session.namespace}"')
+
+
+def replica_count(job: Body) -> int:
+    """How many pods the operator makes for the job: the sum of its replica specs (each defaults to 1)."""
+    specs = job.get("spec") or {}
+    replica_specs = specs.get("pytorchReplicaSpecs") or specs.get("tfReplicaSpecs") or {}
+    return sum(int((spec or {}).get("replicas", 1)) for spec in replica_specs.values())
+
+
+def label_mismatches(session: ScenarioSession, name: str, expected: list[dict[str, str]]) -> list[str]:
+    """Compare each pod's operator labels with a table of pod / replica type / replica index / job role."""
+    found = {pod["metadata"]["name"]: pod["metadata"].get("labels") or {} for pod in pods(session, name)}
+    problems = []
+    if sorted(found) != sorted(row["pod"] for row in expected):
+        problems.append(f"the job has pods {sorted(found)}, expected {sorted(row['pod'] for row in expected)}")
+    columns = {"replica type": REPLICA_TYPE_LABEL, "replica index": REPLICA_INDEX_LABEL, "job role": JOB_ROLE_LABEL}
+    for row in expected:
+        labels = found.get(row["pod"], {})
+        for column, label in columns.items():
+            if labels.get(label, "") != row[column]:
+                problems.append(f"pod {row['pod']}: label {label} is {labels.get(label)!r}, expected {row[column]!r}")
+    return problems
+
+
+def environment_mismatches(session: ScenarioSession, name: str, expected: list[dict[str, str]]) -> list[str]:
+    """Compare the env of each pod's `pytorch`/`tensorflow` container with a table of variable values."""
+    by_name = {pod["metadata"]["name"]: pod for pod in pods(session, name)}
+    problems = []
+    for row in expected:
+        pod = by_name.get(row["pod"])
+        if pod is None:
+            problems.append(f"pod {row['pod']} does not exist")
+            continue
+        container = pod["spec"]["containers"][0]
+        env = {item["name"]: item.get("value") for item in container.get("env") or []}
+        for variable, value in row.items():
+            if variable != "pod" and env.get(variable) != value:
+                problems.append(f"pod {row['pod']}: {variable} is {env.get(variable)!r}, expected {value!r}")
+    return problems
+
+
+def master_address_mismatches(session: ScenarioSession, name: str) -> list[str]:
+    """Each pod logged the address its MASTER_ADDR resolved to: it must be the master pod's IP."""
+    job_pods = pods(session, name)
+    master_ip = next((p["status"].get("podIP") for p in job_pods
+                      if (p["metadata"].get("labels") or {}).get(REPLICA_TYPE_LABEL) == "master"), None)
+    problems = []
+    for pod in job_pods:
+        text = session.conn.pod_log(pod["metadata"]["name"], session.namespace)
+        if f"master address resolves to {master_ip}" not in text:
+            problems.append(f"pod {pod['metadata']['name']} did not resolve the master to {master_ip}; it logged:\n"
+                            + logs.last_lines(text, FAILURE_LOG_LINES))
+    return problems

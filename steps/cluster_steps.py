@@ -1,0 +1,23 @@
+"""Steps every feature shares: the kinds a cluster must serve, the scenario's namespace, refusals."""
+
+from __future__ import annotations
+
+from radish import given, then
+
+from kfval import scenario
+
+
+@given("the cluster serves {kind:w} of {api_version:S}")
+def cluster_serves(step, kind, api_version):
+    scenario.session(step).conn.kind(api_version, kind)
+
+
+@given("a fresh namespace for the scenario")
+def fresh_namespace(step):
+    scenario.session(step).open()
+
+
+@then("the cluster refuses it, saying {message:QuotedString}")
+def cluster_refuses(step, message):
+    refusal = scenario.expect_refusal(step)
+    assert message in str(refusal), f'the cluster refused it, but said "{refusal}" instead of "{message}"'

@@ -1,0 +1,106 @@
+"""Steps of features/pytorchjob.feature: submit PyTorchJobs, wait for them, read what their pods say."""
+
+from __future__ import annotations
+
+from radish import then, when
+
+from kfval import scenario, training
+from kfval.metrics import pytorch
+
+KIND = "PyTorchJob"
+
+
+def _submit(step, manifest, name, **variables):
+    session = scenario.session(step)
+    image = scenario.settings(step).image("pytorch_mnist")
+    session.apply(scenario.manifest(manifest), {"name": name, "image": image, **variables})
+
+
+@when("I submit the MNIST PyTorchJob {name:QuotedString} with {workers:d} worker(s)")
+def submit_mnist(step, name, workers):
+    _submit(step, "pytorchjob.yaml", name, workers=str(workers), clean_pod_policy="None")
+
+
+@when("I submit the quick PyTorchJob {name:QuotedString} with {workers:d} worker(s)")
+def submit_quick(step, name, workers):
+    _submit(step, "pytorchjob-quick.yaml", name, workers=str(workers), clean_pod_policy="None")
+
+
+@when("I submit the quick PyTorchJob {name:QuotedString} with {workers:d} worker(s) and clean pod policy {policy:w}")
+def submit_quick_with_policy(step, name, workers, policy):
+    _submit(step, "pytorchjob-quick.yaml", name, workers=str(workers), clean_pod_policy=policy)
+
+
+@when("I submit the PyTorchJob {name:QuotedString} whose worker exits with an error")
+def submit_failing(step, name):
+    _submit(step, "pytorchjob-failing-worker.yaml", name)
+
+
+@when("I submit the PyTorchJob {name:QuotedString} without a container named pytorch")
+def submit_invalid(step, name):
+    scenario.attempt(step, lambda: _submit(step, "pytorchjob-without-pytorch-container.yaml", name))
+
+
+@then("the pods of PyTorchJob {name:QuotedString} start running")
+def pods_start(step, name):
+    scenario.pods_start(step, name)
+
+
+@then("the pods of PyTorchJob {name:QuotedString} are completed")
+def pods_completed(step, name):
+    scenario.pods_completed(step, name)
+
+
+@then("the PyTorchJob {name:QuotedString} succeeds with reason {reason:QuotedString}")
+def job_succeeds(step, name, reason):
+    job = scenario.job_succeeded(step, KIND, name)
+    actual = training.condition(job, "Succeeded")
+    assert actual and actual.get("reason") == reason, (
+        f'PyTorchJob "{name}" succeeded with reason {actual and actual.get("reason")!r}, expected "{reason}"')
+
+
+@then("the PyTorchJob {name:QuotedString} fails with reason {reason:QuotedString}")
+def job_fails(step, name, reason):
+    job = scenario.job_finished(step, KIND, name)
+    failed = training.condition(job, "Failed")
+    assert failed is not None, f'PyTorchJob "{name}" did not fail: its conditions are {job["status"]["conditions"]}'
+    assert failed.get("reason") == reason, f'PyTorchJob "{name}" failed with reason {failed.get("reason")!r}'
+
+
+@then("the failure of PyTorchJob {name:QuotedString} is explained by pod {pod:QuotedString} with its last log line:")
+def failure_explained(step, name, pod):
+    explanation = training.explain_failure(scenario.session(step), name)
+    scenario.attach_text(step, "failure explanation", explanation)
+    assert f"pod {pod}:" in explanation, f"the explanation does not name pod {pod}:\n{explanation}"
+    assert step.text.strip() in explanation, f"the explanation lacks the log line {step.text.strip()!r}"
+
+
+@then("the master of PyTorchJob {name:QuotedString} reports an accuracy of at least the PyTorch MNIST threshold")
+def accuracy_reached(step, name):
+    log = training.master_log(scenario.session(step), name)
+    scenario.attach_text(step, f"{name} master log", log)
+    minimum = scenario.settings(step).threshold("pytorch_min_accuracy")
+    result = pytorch.parse(log)
+    assert result.accuracy is not None, f"the master log has no accuracy line; its end:\n{log[-2000:]}"
+    scenario.record_metric(step, "accuracy", result.accuracy)
+    assert result.accuracy >= minimum, f"accuracy {result.accuracy:.4f} is below the threshold {minimum:.4f}"
+
+
+@then("the PyTorchJob {name:QuotedString} has these pods:")
+def has_pods(step, name):
+    scenario.expect_pod_labels(step, name, step.table)
+
+
+@then("the operator gave the pods of PyTorchJob {name:QuotedString} this environment:")
+def has_environment(step, name):
+    scenario.expect_pod_environment(step, name, step.table)
+
+
+@then("every pod of PyTorchJob {name:QuotedString} reached the master at the master pod's address")
+def reached_master(step, name):
+    scenario.expect_master_resolved(step, name)
+
+
+@then("no pods of PyTorchJob {name:QuotedString} remain")
+def no_pods_remain(step, name):
+    scenario.pods_gone(step, name)

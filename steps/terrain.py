@@ -1,0 +1,50 @@
+"""Hooks only: open the run, give every scenario its own session, collect evidence when one fails,
+clean up after each scenario and at the end. Hooks never raise: radish aborts the run on a hook error,
+so problems are reported as a failed `after` hook of the scenario and fail the run at the end.
+"""
+
+from __future__ import annotations
+
+import time
+
+from radish import after, before, world
+
+from kfval import reporting
+from kfval import run as kfval_run
+from kfval.kube import evidence
+from kfval.kube.session import ScenarioSession
+
+
+@before.all
+def open_run(features, marker):
+    world.kfval = kfval_run.start(world.config.user_data)
+
+
+@before.each_scenario
+def open_session(scenario):
+    scenario.context.session = ScenarioSession(world.kfval.run, scenario.sentence)
+
+
+@after.each_scenario
+def close_session(scenario):
+    session = scenario.context.session
+    started = time.monotonic()
+    if scenario.state == "failed" and session.created:
+        try:
+            text = evidence.collect(session.conn, session.namespace).render()
+            reporting.attach(scenario, name="evidence", mime_type="text/plain", data=text)
+        except Exception as error:  # noqa: BLE001 (a hook must never raise; the problem is reported instead)
+            world.kfval.problems.append(f"{scenario.sentence}: evidence could not be collected: {error}")
+    problems = session.close(timeout_seconds=world.kfval.settings.timeouts.cleanup)
+    error = "\n".join(problems) if problems else None
+    reporting.record_hook(scenario, kind="after", name="cleanup", error=error,
+                          duration_seconds=time.monotonic() - started)
+    if problems:
+        world.kfval.problems.extend(problems)
+
+
+@after.all
+def close_run(features, marker):
+    problems = kfval_run.finish(world.kfval)
+    if problems:
+        raise SystemExit("kfval: cleanup problems:\n" + "\n".join(problems))
