@@ -28,16 +28,17 @@ debian:
 	fi
 
 check: setup
-	$(VENV)/bin/ruff format --check src tests bench
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench steps
+	$(VENV)/bin/ruff check src tests bench steps
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/radish-test matches tests/step-matches.yml -b steps --cover-min-percentage=100 --cover-show-missing
 
 test: check
 	$(VENV)/bin/pytest -q
 
 run: setup
-	$(PYTHON) -m kfval.cli run
+	$(VENV)/bin/kfval run
 
 clean:
 	rm -rf $(VENV) .state reports

@@ -56,7 +56,8 @@ def job_succeeds(step, name, reason):
     job = scenario.job_succeeded(step, KIND, name)
     actual = training.condition(job, "Succeeded")
     assert actual and actual.get("reason") == reason, (
-        f'PyTorchJob "{name}" succeeded with reason {actual and actual.get("reason")!r}, expected "{reason}"')
+        f'PyTorchJob "{name}" succeeded with reason {actual and actual.get("reason")!r}, expected "{reason}"'
+    )
 
 
 @then("the PyTorchJob {name:QuotedString} fails with reason {reason:QuotedString}")

@@ -33,12 +33,13 @@ def close_session(scenario):
         try:
             text = evidence.collect(session.conn, session.namespace).render()
             reporting.attach(scenario, name="evidence", mime_type="text/plain", data=text)
-        except Exception as error:  # noqa: BLE001 (a hook must never raise; the problem is reported instead)
+        except Exception as error:  # a hook must never raise: the problem is reported instead
             world.kfval.problems.append(f"{scenario.sentence}: evidence could not be collected: {error}")
     problems = session.close(timeout_seconds=world.kfval.settings.timeouts.cleanup)
     error = "\n".join(problems) if problems else None
-    reporting.record_hook(scenario, kind="after", name="cleanup", error=error,
-                          duration_seconds=time.monotonic() - started)
+    reporting.record_hook(
+        scenario, kind="after", name="cleanup", error=error, duration_seconds=time.monotonic() - started
+    )
     if problems:
         world.kfval.problems.extend(problems)
 

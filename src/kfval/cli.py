@@ -66,13 +66,25 @@ def _cluster(args: argparse.Namespace) -> int:
 def _run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = subparsers.add_parser("run", help="run the features with radish (extra arguments go to radish)")
     run.add_argument("features", nargs="*", default=["features"], help="feature files or folders (default features)")
-    run.add_argument("-u", "--user-data", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a setting, e.g. -u target.kind=kubeconfig (repeatable)")
+    run.add_argument(
+        "-u",
+        "--user-data",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. -u target.kind=kubeconfig (repeatable)",
+    )
     run.add_argument("-t", "--tags", default=None, help="radish tag expression, e.g. 'smoke and not slow'")
     janitor = subparsers.add_parser("janitor", help="delete what one run left in the cluster, and nothing else")
     janitor.add_argument("--run-id", required=True, help="the run id printed at the start of the run")
-    janitor.add_argument("-u", "--user-data", action="append", default=[], metavar="KEY=VALUE",
-                         help="override a setting, e.g. -u target.context=staging (repeatable)")
+    janitor.add_argument(
+        "-u",
+        "--user-data",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. -u target.context=staging (repeatable)",
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

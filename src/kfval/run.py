@@ -45,8 +45,9 @@ def connect(config: settings.Settings, *, cache_dir: Path, start_embedded: bool)
     """
     target = config.target
     if target.kind != "local":
-        return client.connect(kubeconfig=target.kubeconfig, context=target.context, in_cluster=target.in_cluster,
-                              cache_dir=cache_dir), False
+        return client.connect(
+            kubeconfig=target.kubeconfig, context=target.context, in_cluster=target.in_cluster, cache_dir=cache_dir
+        ), False
     info = launch.find(target.state_dir)
     started = False
     if info is None and start_embedded:
@@ -66,10 +67,16 @@ def start(overrides: Mapping[str, str]) -> RunState:
     reporting.configure(cucumber_path=config.reports.cucumber, junit_path=config.reports.junit, redactor=redactor)
     run_id = new_run_id()
     conn, started = connect(config, cache_dir=CACHE_DIR / run_id, start_embedded=True)
-    run = Run(conn=conn, run_id=run_id, namespace_prefix=config.target.namespace_prefix, secrets=redactor,
-              variables=dict(config.variables))
-    state = RunState(settings=config, run=run, redactor=redactor,
-                     started_cluster=config.target.state_dir if started else None)
+    run = Run(
+        conn=conn,
+        run_id=run_id,
+        namespace_prefix=config.target.namespace_prefix,
+        secrets=redactor,
+        variables=dict(config.variables),
+    )
+    state = RunState(
+        settings=config, run=run, redactor=redactor, started_cluster=config.target.state_dir if started else None
+    )
     _install_signal_handlers(state)
     print(f"kfval run {run_id} against {conn.server} (context {conn.context!r})", file=sys.stderr)
     return state
@@ -90,6 +97,7 @@ def finish(state: RunState) -> list[str]:
 def _install_signal_handlers(state: RunState) -> None:
     def abort(signum: int, _frame: FrameType | None) -> None:
         print(f"kfval: {signal.Signals(signum).name} received: cleaning up run {state.run.run_id}", file=sys.stderr)
+        reporting.flush()  # the partial reports first: cleanup may take a while, and a second signal may follow
         try:
             for problem in finish(state):
                 print(f"kfval: cleanup problem: {problem}", file=sys.stderr)

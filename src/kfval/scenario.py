@@ -62,19 +62,37 @@ def _job(step: Any, name: str) -> Body:
 
 def pods_start(step: Any, name: str) -> None:
     count = training.replica_count(_job(step, name))
-    training.wait_for_pods(session(step), name, checks.pods_in_phase(("Running", "Succeeded"), count), count=count,
-                           timeout=settings(step).timeouts.pod_start, what=f'PyTorchJob "{name}" to run')
+    training.wait_for_pods(
+        session(step),
+        name,
+        checks.pods_in_phase(("Running", "Succeeded"), count),
+        count=count,
+        timeout=settings(step).timeouts.pod_start,
+        what=f'PyTorchJob "{name}" to run',
+    )
 
 
 def pods_completed(step: Any, name: str) -> None:
     count = training.replica_count(_job(step, name))
-    training.wait_for_pods(session(step), name, checks.pods_completed(count), count=count,
-                           timeout=settings(step).timeouts.training, what=f'PyTorchJob "{name}" to complete')
+    training.wait_for_pods(
+        session(step),
+        name,
+        checks.pods_completed(count),
+        count=count,
+        timeout=settings(step).timeouts.training,
+        what=f'PyTorchJob "{name}" to complete',
+    )
 
 
 def pods_gone(step: Any, name: str) -> None:
-    training.wait_for_pods(session(step), name, checks.gone(), count=0,
-                           timeout=settings(step).timeouts.cleanup, what=f'PyTorchJob "{name}" to be removed')
+    training.wait_for_pods(
+        session(step),
+        name,
+        checks.gone(),
+        count=0,
+        timeout=settings(step).timeouts.cleanup,
+        what=f'PyTorchJob "{name}" to be removed',
+    )
 
 
 def job_succeeded(step: Any, kind: str, name: str) -> Body:

@@ -90,8 +90,9 @@ def _merge(ini: Path, environ: Mapping[str, str], overrides: Mapping[str, str]) 
         for key, value in pairs.items():
             section, dot, name = key.partition(".")
             if not dot or not name:
-                raise SetupError(f"setting {key!r} from {source} is not of the form section.key "
-                                 "(e.g. target.kind=kubeconfig)")
+                raise SetupError(
+                    f"setting {key!r} from {source} is not of the form section.key (e.g. target.kind=kubeconfig)"
+                )
             values.setdefault(section, {})[name] = value
     return values
 
@@ -100,8 +101,8 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, str]:
     """`KFVAL_TARGET_KIND` -> `target.kind`: the first underscore separates the section."""
     result = {}
     for name, value in environ.items():
-        if name.startswith(ENV_PREFIX) and "_" in name[len(ENV_PREFIX):]:
-            section, _, key = name[len(ENV_PREFIX):].lower().partition("_")
+        if name.startswith(ENV_PREFIX) and "_" in name[len(ENV_PREFIX) :]:
+            section, _, key = name[len(ENV_PREFIX) :].lower().partition("_")
             result[f"{section}.{key}"] = value
     return result
 
@@ -133,7 +134,9 @@ def _target(values: Mapping[str, str]) -> Target:
 def _refuse_unknown(section: str, values: Mapping[str, str], known: set[str]) -> None:
     unknown = sorted(set(values) - known)
     if unknown:
-        raise SetupError(f"unknown setting {section}.{unknown[0]}; known keys in [{section}]: {', '.join(sorted(known))}")
+        raise SetupError(
+            f"unknown setting {section}.{unknown[0]}; known keys in [{section}]: {', '.join(sorted(known))}"
+        )
 
 
 def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str]) -> Settings:
@@ -142,8 +145,10 @@ def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str])
     known_sections = {"target", "timeouts", "thresholds", "images", "variables", "reports"}
     unknown = sorted(set(values) - known_sections)
     if unknown:
-        raise SetupError(f"unknown settings section [{unknown[0]}] in {ini} or the overrides; "
-                         f"known: {', '.join(sorted(known_sections))}")
+        raise SetupError(
+            f"unknown settings section [{unknown[0]}] in {ini} or the overrides; "
+            f"known: {', '.join(sorted(known_sections))}"
+        )
     timeouts = values.get("timeouts", {})
     _refuse_unknown("timeouts", timeouts, {"apply", "pod_start", "training", "cleanup"})
     reports = values.get("reports", {})
@@ -151,8 +156,7 @@ def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str])
     return Settings(
         target=_target(values.get("target", {})),
         timeouts=Timeouts(**{k: _number("timeouts", k, v) for k, v in timeouts.items()}),
-        thresholds=MappingProxyType({k: _number("thresholds", k, v)
-                                     for k, v in values.get("thresholds", {}).items()}),
+        thresholds=MappingProxyType({k: _number("thresholds", k, v) for k, v in values.get("thresholds", {}).items()}),
         images=MappingProxyType(dict(values.get("images", {}))),
         variables=MappingProxyType(dict(values.get("variables", {}))),
         reports=Reports(**{k: Path(v) for k, v in reports.items()}),

@@ -7,7 +7,7 @@ explained by its pods' termination reasons and their last log lines, so a report
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from kfval.kube import checks, errors, evidence, logs, waiting
@@ -32,14 +32,22 @@ def pods(session: ScenarioSession, name: str) -> list[Body]:
     return sorted(items, key=lambda pod: pod["metadata"]["name"])
 
 
-def wait_for_pods(session: ScenarioSession, name: str, check: Callable[[Mapping[str, Body]], checks.Verdict], *, count: int, timeout: float,
-                  what: str) -> Mapping[str, Body]:
-    return waiting.wait_until(session.conn, api_version="v1", kind="Pod", namespace=session.namespace,
-                              label_selector=selector(name), check=check, timeout_seconds=timeout,
-                              what=f"{count} pod(s) of {what}")
+def wait_for_pods(
+    session: ScenarioSession, name: str, check: checks.Check, *, count: int, timeout: float, what: str
+) -> Mapping[str, Body]:
+    return waiting.wait_until(
+        session.conn,
+        api_version="v1",
+        kind="Pod",
+        namespace=session.namespace,
+        label_selector=selector(name),
+        check=check,
+        timeout_seconds=timeout,
+        what=f"{count} pod(s) of {what}",
+    )
 
 
-def _condition(job: Body, kind: str) -> Body | None:
+def _condition(job: Mapping[str, Any], kind: str) -> Body | None:
     for condition in (job.get("status") or {}).get("conditions") or []:
         if condition.get("type") == kind and condition.get("status") == "True":
             return condition  # type: ignore[no-any-return]
@@ -48,12 +56,20 @@ def _condition(job: Body, kind: str) -> Body | None:
 
 def wait_finished(session: ScenarioSession, kind: str, name: str, *, timeout: float) -> Body:
     """The job once it has a Succeeded or Failed condition (whichever comes), without judging it."""
-    found = waiting.wait_until(session.conn, api_version=API_VERSION, kind=kind, namespace=session.namespace,
-                               name=name, check=_finished, timeout_seconds=timeout, what=f'{kind} "{name}" to finish')
+    found = waiting.wait_until(
+        session.conn,
+        api_version=API_VERSION,
+        kind=kind,
+        namespace=session.namespace,
+        name=name,
+        check=_finished,
+        timeout_seconds=timeout,
+        what=f'{kind} "{name}" to finish',
+    )
     return found[name]
 
 
-def _finished(jobs: Mapping[str, Body]) -> checks.Verdict:
+def _finished(jobs: Mapping[str, Mapping[str, Any]]) -> checks.Verdict:
     for job in jobs.values():
         if _condition(job, "Succeeded") or _condition(job, "Failed"):
             return checks.Verdict(done=True, failure=None, waiting_for="")
@@ -68,8 +84,9 @@ def expect_succeeded(session: ScenarioSession, kind: str, name: str, *, timeout:
         raise errors.WorkloadFailedError(
             f'{kind} "{name}" failed: {failed.get("reason")}: {failed.get("message")}\n'
             + explain_failure(session, name),
-            evidence=evidence.collect(session.conn, session.namespace, job=(API_VERSION, kind, name),
-                                      label_selector=selector(name)).render(),
+            evidence=evidence.collect(
+                session.conn, session.namespace, job=(API_VERSION, kind, name), label_selector=selector(name)
+            ).render(),
         )
     return job
 
@@ -88,10 +105,13 @@ def explain_failure(session: ScenarioSession, name: str) -> str:
             if terminated.get("exitCode", 0) == 0:
                 continue
             pod_name = pod["metadata"]["name"]
-            lines.append(f"pod {pod_name}: container {status['name']} terminated with exit code "
-                         f"{terminated.get('exitCode')} ({terminated.get('reason', 'Error')})")
-            text = session.conn.pod_log(pod_name, session.namespace, container=status["name"],
-                                        tail_lines=FAILURE_LOG_LINES)
+            lines.append(
+                f"pod {pod_name}: container {status['name']} terminated with exit code "
+                f"{terminated.get('exitCode')} ({terminated.get('reason', 'Error')})"
+            )
+            text = session.conn.pod_log(
+                pod_name, session.namespace, container=status["name"], tail_lines=FAILURE_LOG_LINES
+            )
             lines.extend(f"  | {line}" for line in logs.last_lines(text, FAILURE_LOG_LINES).splitlines())
     return "\n".join(lines) if lines else "no container of the job's pods terminated with an error"
 
@@ -102,8 +122,7 @@ def master_log(session: ScenarioSession, name: str, *, replica_type: str = "mast
         labels = pod["metadata"].get("labels") or {}
         if labels.get(REPLICA_TYPE_LABEL) == replica_type and labels.get(REPLICA_INDEX_LABEL) == "0":
             return session.conn.pod_log(pod["metadata"]["name"], session.namespace)
-    raise errors.ExpectationError(f'{name} has no {replica_type} pod with index 0 in namespace '
-                                  f'"{session.namespace}"')
+    raise errors.ExpectationError(f'{name} has no {replica_type} pod with index 0 in namespace "{session.namespace}"')
 
 
 def replica_count(job: Body) -> int:
@@ -148,12 +167,20 @@ def environment_mismatches(session: ScenarioSession, name: str, expected: list[d
 def master_address_mismatches(session: ScenarioSession, name: str) -> list[str]:
     """Each pod logged the address its MASTER_ADDR resolved to: it must be the master pod's IP."""
     job_pods = pods(session, name)
-    master_ip = next((p["status"].get("podIP") for p in job_pods
-                      if (p["metadata"].get("labels") or {}).get(REPLICA_TYPE_LABEL) == "master"), None)
+    master_ip = next(
+        (
+            p["status"].get("podIP")
+            for p in job_pods
+            if (p["metadata"].get("labels") or {}).get(REPLICA_TYPE_LABEL) == "master"
+        ),
+        None,
+    )
     problems = []
     for pod in job_pods:
         text = session.conn.pod_log(pod["metadata"]["name"], session.namespace)
         if f"master address resolves to {master_ip}" not in text:
-            problems.append(f"pod {pod['metadata']['name']} did not resolve the master to {master_ip}; it logged:\n"
-                            + logs.last_lines(text, FAILURE_LOG_LINES))
+            problems.append(
+                f"pod {pod['metadata']['name']} did not resolve the master to {master_ip}; it logged:\n"
+                + logs.last_lines(text, FAILURE_LOG_LINES)
+            )
     return problems

@@ -97,5 +97,5 @@ def test_truncated_body_is_a_bad_request() -> None:
 
 
 def test_kind_without_a_table_is_unsupported_media() -> None:
-    with pytest.raises(UnsupportedMediaError, match="Deployment"):
-        protobuf.decode(envelope("apps/v1", "Deployment", b""))
+    with pytest.raises(UnsupportedMediaError, match="Ingress"):
+        protobuf.decode(envelope("networking.k8s.io/v1", "Ingress", b""))

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from kfval.embedded.admission import quantities, validation
+from kfval.embedded import quantities
+from kfval.embedded.admission import validation
 from kfval.embedded.admission.chain import Admission, AdmissionRequest
 from kfval.embedded.clock import SystemClock
 from kfval.embedded.errors import BadRequestError, Cause, ForbiddenError, InvalidError
@@ -152,7 +153,7 @@ def test_requests_must_not_exceed_limits() -> None:
     [("0.5", "500m"), ("1000", "1k"), ("1500", "1500"), ("1024Mi", "1Gi"), ("1.2Gi", "1288490188800m"), ("2", "2")],
 )
 def test_quantities_print_canonically(text: str, canonical: str) -> None:
-    assert quantities.canonical_quantity(text) == canonical
+    assert quantities.canonical(text) == canonical
 
 
 def test_deployment_without_selector_gets_both_real_errors() -> None:

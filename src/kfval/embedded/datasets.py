@@ -147,7 +147,10 @@ def write_idx_files(folder: Path, train: Split, test: Split) -> dict[str, int]:
     for item in IDX_FILES:
         array = getattr(splits[item.split], item.array)
         partial = folder / f".{item.name}.partial"
-        with partial.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as compressed:
+        with (
+            partial.open("wb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as compressed,
+        ):
             compressed.write(idx_bytes(array))
         os.replace(partial, folder / item.name)
         sizes[item.name] = (folder / item.name).stat().st_size

@@ -102,11 +102,15 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _command(state_dir: Path, *, port: int, tls: bool, images_dir: Path | None) -> list[str]:
+def _command(
+    state_dir: Path, *, port: int, tls: bool, images_dir: Path | None, datasets_dir: Path | None = None
+) -> list[str]:
     argv = [sys.executable, "-m", "kfval.embedded.runner", "--state-dir", str(state_dir), "--port", str(port)]
     argv.append("--tls" if tls else "--no-tls")
     if images_dir is not None:
         argv += ["--images-dir", str(images_dir)]
+    if datasets_dir is not None:
+        argv += ["--datasets-dir", str(datasets_dir)]
     return argv
 
 
@@ -116,10 +120,15 @@ def start(
     port: int = 0,
     tls: bool = True,
     images_dir: Path | None = None,
+    datasets_dir: Path | None = None,
     die_with_parent: bool = False,
     timeout_seconds: float = READY_TIMEOUT_SECONDS,
 ) -> ClusterInfo:
-    """Start a cluster in the background and return once `/readyz` answers."""
+    """Start a cluster in the background and return once `/readyz` answers.
+
+    `datasets_dir` holds the offline data sets bound into project images (default: the runner's
+    `.cache/datasets` under the current directory).
+    """
     state_dir = state_dir.resolve()
     running = find(state_dir)
     if running is not None:
@@ -132,7 +141,7 @@ def start(
     log_path = state_dir / "cluster.log"
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(
-            _command(state_dir, port=port, tls=tls, images_dir=images_dir),
+            _command(state_dir, port=port, tls=tls, images_dir=images_dir, datasets_dir=datasets_dir),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,

@@ -1,7 +1,8 @@
 """The composition root: builds the store, admission, API server, controllers and kubelet, serves
 until SIGTERM or SIGINT, then stops every pod before it exits.
 
-Run as `python -m kfval.embedded.runner --state-dir DIR [--port N] [--tls] [--images-dir DIR]`;
+Run as `python -m kfval.embedded.runner --state-dir DIR [--port N] [--tls] [--images-dir DIR]
+[--datasets-dir DIR]`;
 kfval.embedded.launch starts it this way. A crash of any background task is re-raised here when
 the cluster stops, so a broken controller fails loudly instead of leaving a cluster that never
 reconciles.
@@ -25,6 +26,7 @@ import yaml
 from aiohttp import web
 
 from kfval.embedded import certificates, kubeconfig
+from kfval.embedded.admission import training
 from kfval.embedded.admission.chain import Admission
 from kfval.embedded.apiserver import auth
 from kfval.embedded.apiserver.app import build_app
@@ -37,6 +39,7 @@ from kfval.embedded.controllers import (
     job,
     namespace,
     pvcbinder,
+    pytorchjob,
     replicaset,
     serviceaccount,
     statefulset,
@@ -44,6 +47,7 @@ from kfval.embedded.controllers import (
 )
 from kfval.embedded.controllers.reactor import Reactor
 from kfval.embedded.controllers.recorder import Recorder
+from kfval.embedded.images import aliases
 from kfval.embedded.images.resolving import ImageResolver
 from kfval.embedded.kubelet import (
     environment,
@@ -73,6 +77,7 @@ class Options:
     port: int
     tls: bool
     images_dir: Path
+    datasets_dir: Path
 
 
 def _parse(argv: list[str]) -> Options:
@@ -81,8 +86,11 @@ def _parse(argv: list[str]) -> Options:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--images-dir", type=Path, default=Path.cwd() / "images")
+    parser.add_argument("--datasets-dir", type=Path, default=Path.cwd() / ".cache" / "datasets")
     args = parser.parse_args(argv)
-    return Options(args.state_dir.resolve(), args.port, args.tls, args.images_dir.resolve())
+    return Options(
+        args.state_dir.resolve(), args.port, args.tls, args.images_dir.resolve(), args.datasets_dir.resolve()
+    )
 
 
 def _seed(store: Store) -> None:
@@ -105,7 +113,7 @@ class Cluster:
         self.clock = SystemClock()
         self.store = Store(Catalog(), self.clock)
         self.store.register_catalog_hook()
-        self.admission = Admission()
+        self.admission = Admission(validators=[training.TrainingJobValidator()])
         self.store.admit_create = self._admit_create
         self.store.on_change(self.admission.allocator.observe)
         self.tasks = TaskGroup()
@@ -133,13 +141,16 @@ class Cluster:
             statefulset.StatefulSetController(self.store, self.clock),
             job.JobController(self.store, self.clock),
             ttl.TTLAfterFinishedController(self.store, self.clock),
+            pytorchjob.PyTorchJobController(self.store, self.clock),
         ):
             reactor.start(controller)
         self.network = await network.detect_network(sandbox.cluster_prefix(options.state_dir))
         self.logs = logs.ContainerLogs(options.state_dir / "pods", self.clock, self.store)
         self.hosts = hosts.HostsFiles(self.store, options.state_dir)
         services = podservices.PodServices(
-            images=ImageResolver(options.images_dir),
+            images=ImageResolver(
+                options.images_dir, aliases.KUBEFLOW_EXAMPLE_IMAGES, datasets_dir=options.datasets_dir
+            ),
             volumes=volumes,
             environment=environment,
             probes=probes,

@@ -50,7 +50,7 @@ Check = Callable[[Mapping[str, Body]], Verdict]
 PodJudge = Callable[[Body], list[str]]
 
 
-def difference(path: str, want: object, have: object) -> str:
+def difference(path: str, *, want: object, have: object) -> str:
     """`status.phase: want Running, have Pending`; a missing value reads `<absent>`."""
     return f"{path}: want {want}, have {ABSENT if have is None else have}"
 
@@ -86,7 +86,7 @@ def pods_in_phase(phases: Iterable[str], count: int) -> Check:
 
     def judge(pod: Body) -> list[str]:
         phase = (pod.get("status") or {}).get("phase")
-        return [] if phase in wanted else [difference("status.phase", shown, phase)]
+        return [] if phase in wanted else [difference("status.phase", want=shown, have=phase)]
 
     return _count_pods(judge, count=count, waiting_for=f"{count} pod(s) in phase {shown}")
 
@@ -96,10 +96,10 @@ def pods_running(count: int) -> Check:
 
     def judge(pod: Body) -> list[str]:
         phase = (pod.get("status") or {}).get("phase")
-        unmet = [] if phase == "Running" else [difference("status.phase", "Running", phase)]
+        unmet = [] if phase == "Running" else [difference("status.phase", want="Running", have=phase)]
         ready = condition_status(pod, "Ready")
         if ready != "True":
-            unmet.append(difference("status.conditions[type=Ready].status", "True", ready))
+            unmet.append(difference("status.conditions[type=Ready].status", want="True", have=ready))
         return unmet
 
     return _count_pods(judge, count=count, waiting_for=f"{count} pod(s) Running and Ready")
@@ -110,7 +110,7 @@ def pods_completed(count: int) -> Check:
 
     def judge(pod: Body) -> list[str]:
         phase = (pod.get("status") or {}).get("phase")
-        return [] if phase == "Succeeded" else [difference("status.phase", "Succeeded", phase)]
+        return [] if phase == "Succeeded" else [difference("status.phase", want="Succeeded", have=phase)]
 
     return _count_pods(judge, count=count, waiting_for=f"{count} pod(s) Succeeded")
 
@@ -131,7 +131,7 @@ def _count_pods(judge: PodJudge, *, count: int, waiting_for: str) -> Check:
         if satisfied >= count:
             return Verdict(done=True, failure=None, waiting_for=waiting_for)
         if len(objects) < count:
-            unmet.insert(0, difference("pods", f"at least {count}", len(objects)))
+            unmet.insert(0, difference("pods", want=f"at least {count}", have=len(objects)))
         return Verdict(done=False, failure=failure, waiting_for=waiting_for, unmet=tuple(unmet))
 
     return check
@@ -160,7 +160,7 @@ def pod_failure(
     if status.get("phase") == "Failed":
         return f"pod {name} failed" + _failed_detail(status, statuses)
     for container in statuses:
-        crashing = _crash_loop(name, container, crash_loop_restarts)
+        crashing = _crash_loop(name, container, restarts=crash_loop_restarts)
         if crashing:
             return crashing
     if (pod.get("spec") or {}).get("restartPolicy") == "Never":
@@ -182,7 +182,7 @@ def _exit_text(container: object, terminated: Mapping[str, Any]) -> str:
     return f"container {container} exited with code {terminated.get('exitCode')}{reason}"
 
 
-def _crash_loop(name: str, container: Mapping[str, Any], restarts: int) -> str | None:
+def _crash_loop(name: str, container: Mapping[str, Any], *, restarts: int) -> str | None:
     waiting = (container.get("state") or {}).get("waiting") or {}
     count = int(container.get("restartCount") or 0)
     if waiting.get("reason") != "CrashLoopBackOff" or count < restarts:
@@ -241,7 +241,7 @@ def job_finished(success_condition: str = "Succeeded", failure_condition: str = 
 
     def check(objects: Mapping[str, Body]) -> Verdict:
         if not objects:
-            return Verdict(False, None, waiting_for, (difference("jobs", "at least 1", 0),))
+            return Verdict(False, None, waiting_for, (difference("jobs", want="at least 1", have=0),))
         unmet: list[str] = []
         for name in sorted(objects):
             job = objects[name]
@@ -252,7 +252,7 @@ def job_finished(success_condition: str = "Succeeded", failure_condition: str = 
             have = condition_status(job, success_condition)
             if have != "True":
                 path = f"status.conditions[type={success_condition}].status"
-                unmet.append(f"{_label(job, 'job')}: {difference(path, 'True', have)}")
+                unmet.append(f"{_label(job, 'job')}: {difference(path, want='True', have=have)}")
         return Verdict(not unmet, None, waiting_for, tuple(unmet))
 
     return check
@@ -266,7 +266,7 @@ def gone() -> Check:
         for name in sorted(objects):
             deleting = (objects[name].get("metadata") or {}).get("deletionTimestamp")
             have = f"present (deleting since {deleting})" if deleting else "present"
-            unmet.append(f"{_label(objects[name], 'object')}: {difference('metadata', 'absent', have)}")
+            unmet.append(f"{_label(objects[name], 'object')}: {difference('metadata', want='absent', have=have)}")
         return Verdict(not objects, None, "the objects to be deleted", tuple(unmet))
 
     return check

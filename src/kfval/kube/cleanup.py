@@ -41,9 +41,16 @@ def delete_created(conn: Connection, created: Sequence[Created], *, timeout_seco
             problems.append(f"cannot delete {describe(item.kind, item.name, item.namespace)}: {error}")
     for item in reversed(created):
         try:
-            waiting.wait_until(conn, api_version=item.api_version, kind=item.kind, namespace=item.namespace,
-                               name=item.name, check=checks.gone(), timeout_seconds=timeout_seconds,
-                               what=f"{describe(item.kind, item.name, item.namespace)} to be deleted")
+            waiting.wait_until(
+                conn,
+                api_version=item.api_version,
+                kind=item.kind,
+                namespace=item.namespace,
+                name=item.name,
+                check=checks.gone(),
+                timeout_seconds=timeout_seconds,
+                what=f"{describe(item.kind, item.name, item.namespace)} to be deleted",
+            )
         except errors.KfvalError as error:
             problems.append(str(error))
     return problems

@@ -199,7 +199,7 @@ def describe(kind: str, name: str | None, namespace: str | None) -> str:
 
 
 def missing_kind_message(api_version: str, kind: str) -> str:
-    hint = _INSTALL_HINTS.get(api_version.split("/")[0], "is the component that defines it installed?")
+    hint = _INSTALL_HINTS.get(api_version.split("/", 1)[0], "is the component that defines it installed?")
     return f"{kind} ({api_version}) is not served by this cluster: {hint}"
 
 

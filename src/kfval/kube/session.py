@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Protocol
 
 from kfval.kube import applying, cleanup, manifests
-from kfval.kube.client import Body, Connection
 from kfval.kube.cleanup import Created
+from kfval.kube.client import Body, Connection
 
 
 class SecretSink(Protocol):
@@ -67,8 +67,11 @@ class ScenarioSession:
 
     def open(self) -> None:
         """Create the scenario's namespace (the first thing the session owns, the last it deletes)."""
-        body: Body = {"apiVersion": "v1", "kind": "Namespace",
-                      "metadata": {"name": self.namespace, "labels": dict(self.labels)}}
+        body: Body = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": self.namespace, "labels": dict(self.labels)},
+        }
         self.conn.create(body)
         self.created.append(Created("v1", "Namespace", self.namespace, None))
         self.run.open_sessions.append(self)

@@ -69,7 +69,7 @@ def follow(
     selectors = {"label_selector": label_selector, "field_selector": field_selector}
     while True:
         listed = conn.list(api_version, kind, namespace, **selectors)
-        objects = {_name(item): _typed(item, api_version, kind) for item in listed.get("items") or []}
+        objects = {_name(item): _typed(item, api_version=api_version, kind=kind) for item in listed.get("items") or []}
         yield dict(objects)
         if time.monotonic() >= deadline:
             return
@@ -129,7 +129,7 @@ def _name(body: Mapping[str, Any]) -> str:
     return str((body.get("metadata") or {}).get("name", ""))
 
 
-def _typed(item: Body, api_version: str, kind: str) -> Body:
+def _typed(item: Body, *, api_version: str, kind: str) -> Body:
     """List items carry no apiVersion and kind on real servers; watch events do. Make them alike."""
     item.setdefault("apiVersion", api_version)
     item.setdefault("kind", kind)

@@ -146,12 +146,16 @@ def _embedding(embedding: model.Embedding, redactor: Redactor) -> Json:
 def _js_scenario(scenario: model.Scenario) -> Json:
     background = scenario.background.steps if scenario.background else ()
     steps = [
-        *({"hidden": True, "keyword": "Before", "match": {"location": h.name}, "result": _result(h.result)}
-          for h in scenario.before),
+        *(
+            {"hidden": True, "keyword": "Before", "match": {"location": h.name}, "result": _result(h.result)}
+            for h in scenario.before
+        ),
         *({**_js_step(step), "isBackground": True} for step in background),
         *(_js_step(step) for step in scenario.steps),
-        *({"hidden": True, "keyword": "After", "match": {"location": h.name}, "result": _result(h.result)}
-          for h in scenario.after),
+        *(
+            {"hidden": True, "keyword": "After", "match": {"location": h.name}, "result": _result(h.result)}
+            for h in scenario.after
+        ),
     ]
     return {
         "type": "scenario",

@@ -43,8 +43,9 @@ def _clean(text: str, redactor: Redactor) -> str:
 
 def _suite(feature: model.Feature, redactor: Redactor, names: set[tuple[str, str]]) -> junit_xml.TestSuite:
     classname = _clean(f"{PurePosixPath(feature.uri).stem}.{feature.name}", redactor)
-    cases = [_case(scenario, feature, classname=classname, redactor=redactor, names=names) for scenario in
-             feature.scenarios]
+    cases = [
+        _case(scenario, feature, classname=classname, redactor=redactor, names=names) for scenario in feature.scenarios
+    ]
     started = next((s.started_at for s in feature.scenarios if s.started_at is not None), None)
     return junit_xml.TestSuite(
         _clean(feature.name, redactor),
@@ -59,8 +60,9 @@ def case_name(scenario: model.Scenario) -> str:
     """The scenario name, plus the examples values for an outline row (GitLab needs distinct names)."""
     if scenario.example is None:
         return scenario.name
-    values = ", ".join(f"{key}={value}" for key, value in zip(scenario.example.header, scenario.example.values,
-                                                                strict=False))
+    values = ", ".join(
+        f"{key}={value}" for key, value in zip(scenario.example.header, scenario.example.values, strict=False)
+    )
     return f"{scenario.name} [{values}]"
 
 
@@ -116,10 +118,10 @@ def _failure_message(item: model.Step | model.Hook) -> str:
 
 
 def _failure_text(scenario: model.Scenario) -> str:
-    lines = [f"{item.result.status:>9}  {_label(item)}" for item in
-             (*scenario.before, *scenario.all_steps, *scenario.after)]
-    errors = [f"--- {_label(item)}\n{item.result.error_message}" for item in
-              (*scenario.before, *scenario.all_steps, *scenario.after) if item.result.error_message]
+    lines = [f"{item.result.status:>9}  {_label(item)}" for item in scenario.timeline]
+    errors = [
+        f"--- {_label(item)}\n{item.result.error_message}" for item in scenario.timeline if item.result.error_message
+    ]
     return "\n".join([*lines, "", *errors])
 
 
@@ -133,7 +135,7 @@ def _skip_reason(scenario: model.Scenario) -> str:
 def _evidence(scenario: model.Scenario) -> str:
     """Text embeddings in full, binary ones by name and size (they live in the Cucumber report)."""
     parts: list[str] = []
-    for item in (*scenario.before, *scenario.all_steps, *scenario.after):
+    for item in scenario.timeline:
         for embedding in item.embeddings:
             title = f"=== {embedding.name or embedding.mime_type} ({_label(item)})"
             if embedding.is_text:

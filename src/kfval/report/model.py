@@ -174,9 +174,14 @@ class Scenario:
         return sum(step.result.duration_ns for step in self.all_steps) + sum(h.result.duration_ns for h in hooks)
 
     @property
+    def timeline(self) -> tuple[Step | Hook, ...]:
+        """Before hooks, background and scenario steps, after hooks: everything that ran, in order."""
+        return (*self.before, *self.all_steps, *self.after)
+
+    @property
     def failure(self) -> Step | Hook | None:
-        """The first step or hook that did not pass or skip: what a JUnit failure message names."""
-        for item in (*self.before, *self.all_steps, *self.after):
+        """The first step or hook that failed or was undefined: what a JUnit failure message names."""
+        for item in self.timeline:
             if item.result.status in (Status.FAILED, Status.UNDEFINED):
                 return item
         return None

@@ -93,20 +93,20 @@ class RedactingStream(io.TextIOBase):
     def __init__(self, target: TextIO, redactor: Redactor) -> None:
         super().__init__()
         self.target = target
-        self._redactor = redactor
+        self.redactor = redactor
         self._pending = ""
 
     def write(self, text: str) -> int:
         self._pending += text
         cut = max(self._pending.rfind("\n"), self._pending.rfind("\r")) + 1
         if cut:
-            self.target.write(self._redactor.redact(self._pending[:cut]))
+            self.target.write(self.redactor.redact(self._pending[:cut]))
             self._pending = self._pending[cut:]
         return len(text)
 
     def flush(self) -> None:
         if self._pending:
-            self.target.write(self._redactor.redact(self._pending))
+            self.target.write(self.redactor.redact(self._pending))
             self._pending = ""
         self.target.flush()
 

@@ -110,6 +110,22 @@ def apply_schema_defaults(value: Any, schema: Mapping[str, Any] | None) -> None:
             apply_schema_defaults(item, schema["items"])
 
 
+def drop_nulls(value: Any) -> None:
+    """Remove `null` members in place: a built-in kind is decoded into Go structs, where null is unset.
+
+    `kubectl rollout undo` sends a template with `metadata.creationTimestamp: null`; kept, it would
+    make the Deployment's template differ from the ReplicaSet's it was copied from.
+    """
+    if isinstance(value, dict):
+        for key in [k for k, v in value.items() if v is None]:
+            del value[key]
+        for item in value.values():
+            drop_nulls(item)
+    elif isinstance(value, list):
+        for item in value:
+            drop_nulls(item)
+
+
 def default_object(rt: ResourceType, obj: Body, *, old: Body | None) -> None:
     """Apply the real server's defaults for this kind in place; creating when there is no old object."""
     creating = old is None
@@ -117,6 +133,7 @@ def default_object(rt: ResourceType, obj: Body, *, old: Body | None) -> None:
         child(obj, "spec")["finalizers"] = copy.deepcopy((old.get("spec") or {}).get("finalizers") or [])
     defaulter = DEFAULTERS.get(rt.key)
     if defaulter is not None:
+        drop_nulls(obj)
         defaulter(obj, creating=creating)
     elif rt.schema:
         schema = {k: v for k, v in rt.schema.items() if k != "properties"}

@@ -10,7 +10,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from kfval.embedded.admission.quantities import parse_quantity
+from kfval.embedded import quantities
 from kfval.embedded.types import Body
 
 DEFAULT_TERMINATION_GRACE_SECONDS = 30
@@ -184,7 +184,8 @@ def qos_class(spec: Mapping[str, Any]) -> str:
     for r in resources:
         limits, requests = r.get("limits") or {}, r.get("requests") or {}
         for name in ("cpu", "memory"):
-            if name not in limits or parse_quantity(requests.get(name, limits[name])) != parse_quantity(limits[name]):
+            request = quantities.parse_or_none(requests.get(name, limits.get(name)))
+            if name not in limits or request != quantities.parse_or_none(limits[name]):
                 return "Burstable"
     return "Guaranteed"
 

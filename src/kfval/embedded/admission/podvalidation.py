@@ -11,7 +11,8 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kfval.embedded.admission.quantities import canonical_quantity, parse_quantity
+from kfval.embedded import quantities
+from kfval.embedded.admission import immutability
 from kfval.embedded.admission.validation import (
     dns1123_label_errors,
     duplicate,
@@ -112,15 +113,15 @@ def _validate_resources(resources: Mapping[str, Any], path: str) -> list[Cause]:
     limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
     for kind, values in (("limits", limits), ("requests", requests)):
         for name, quantity in sorted(values.items()):
-            parsed = parse_quantity(quantity)
+            parsed = quantities.parse_or_none(quantity)
             if parsed is not None and parsed < 0:
-                shown = canonical_quantity(quantity)
+                shown = quantities.canonical(quantity)
                 causes.append(invalid(f"{path}.{kind}[{name}]", shown, "must be greater than or equal to 0"))
     for name, quantity in sorted(requests.items()):
-        request, limit = parse_quantity(quantity), parse_quantity(limits.get(name))
+        request, limit = quantities.parse_or_none(quantity), quantities.parse_or_none(limits.get(name))
         if request is None or limit is None:
             continue
-        wanted, ceiling = canonical_quantity(quantity), canonical_quantity(limits[name])
+        wanted, ceiling = quantities.canonical(quantity), quantities.canonical(limits[name])
         overcommit = ("/" not in name or "kubernetes.io/" in name) and not name.startswith("hugepages-")
         if request != limit and not overcommit:
             causes.append(invalid(f"{path}.requests", wanted, f"must be equal to {name} limit of {ceiling}"))
@@ -391,6 +392,7 @@ VALIDATORS: dict[ResourceKey, Callable[..., list[Cause]]] = {
 
 
 def validate(rt: ResourceType, obj: Body, *, old: Body | None) -> list[Cause]:
-    """The spec rules of the kinds that carry a pod spec; no causes for any other kind."""
+    """The spec rules of the kinds that carry a pod spec (and what their updates may not change)."""
     kind_validator = VALIDATORS.get(rt.key)
-    return kind_validator(obj, old=old) if kind_validator is not None else []
+    causes = kind_validator(obj, old=old) if kind_validator is not None else []
+    return causes + immutability.validate_update(rt, obj, old) if old is not None else causes

@@ -1,10 +1,11 @@
 """Protobuf request bodies, decoded straight from the wire format.
 
-kubectl's `create namespace|configmap|secret`, `auth can-i` and Helm's release storage send
-`application/vnd.kubernetes.protobuf` and have no JSON fallback (k8s-api-surface.md §4.1). The
-envelope is the magic `k8s\\0` followed by a runtime.Unknown whose `raw` field holds the typed
-message; the field tables in protobuf_fields.py name each field number as generated.proto of
-k8s.io/api and k8s.io/apimachinery v0.32 does. Responses are always JSON.
+kubectl's `create namespace|configmap|secret|deployment|job|service|serviceaccount|token|role`,
+`auth can-i` and Helm's release storage send `application/vnd.kubernetes.protobuf` and have no
+JSON fallback (k8s-api-surface.md §4.1). The envelope is the magic `k8s\\0` followed by a
+runtime.Unknown whose `raw` field holds the typed message; the field tables (protobuf_fields.py,
+protobuf_pods.py, protobuf_kinds.py) name each field number as generated.proto of k8s.io/api and
+k8s.io/apimachinery v0.32 does. Responses are always JSON.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from kfval.embedded.apiserver.protobuf_fields import MESSAGES_BY_KIND, UNKNOWN, Field, Message
+from kfval.embedded.apiserver.protobuf_fields import UNKNOWN, Field, Message
+from kfval.embedded.apiserver.protobuf_kinds import MESSAGES_BY_KIND
 from kfval.embedded.errors import BadRequestError, UnsupportedMediaError
 from kfval.embedded.types import Body
 
@@ -91,7 +93,25 @@ def _scalar(field: Field, value: int | bytes) -> Any:
     if kind == "fieldsv1":
         inner = _message(value, Message({1: Field("Raw", "raw")}))
         return json.loads(inner["Raw"]) if inner.get("Raw") else {}
+    if kind == "quantity":
+        return _message(value, _QUANTITY).get("string", "")
+    if kind == "intorstr":
+        return _int_or_string(value)
     raise _TruncatedError
+
+
+_QUANTITY = Message({1: Field("string")})
+_INT_OR_STRING = Message(
+    {1: Field("type", "int", pointer=True), 2: Field("intVal", "int", pointer=True), 3: Field("strVal")}
+)
+
+
+def _int_or_string(data: bytes) -> int | str:
+    """intstr.IntOrString: type 0 carries intVal, type 1 strVal; JSON shows the bare value."""
+    parts = _message(data, _INT_OR_STRING)
+    if parts.get("type", 0) == 1:
+        return str(parts.get("strVal", ""))
+    return int(parts.get("intVal", 0))
 
 
 def _map_entry(data: bytes, value_type: str) -> tuple[str, Any]:
@@ -132,9 +152,20 @@ def _message(data: bytes, message: Message) -> Body:
             result.setdefault(field.name, {})[key] = value
         elif field.repeated:
             result.setdefault(field.name, []).append(_value(field, wire, raw))
+        elif field.embedded:
+            result.update(_value(field, wire, raw))
         else:
-            result[field.name] = _value(field, wire, raw)
+            value = _value(field, wire, raw)
+            if _omitted_zero(field, value):
+                result.pop(field.name, None)
+                continue
+            result[field.name] = value
     return _prune(result)
+
+
+def _omitted_zero(field: Field, value: Any) -> bool:
+    """A non-pointer Go int or bool at its zero value is absent in the JSON form."""
+    return not field.pointer and field.type in ("int", "bool") and field.message is None and value in (0, False)
 
 
 def _prune(body: Body) -> Body:

@@ -1,6 +1,9 @@
 """Field tables for the protobuf messages this server decodes, numbered as in generated.proto
 (k8s.io/apimachinery and k8s.io/api, release v0.32). JSON names equal the proto names except
 where Go's casing differs (`uID` -> `uid`), which the tables already spell the JSON way.
+
+This module holds the vocabulary (Field, Message) and the apimachinery messages every kind embeds;
+protobuf_pods.py holds the pod template, protobuf_kinds.py the kinds and which message each is.
 """
 
 from __future__ import annotations
@@ -13,8 +16,15 @@ class Field:
     """One field: its JSON name and how to read it.
 
     `type` is one of string, int (int32/int64 varint), bool, bytes (base64 text in JSON), raw
-    (bytes kept as bytes), time (meta.v1.Time), fieldsv1 (embedded JSON); `message` names a nested
-    message; `map_of` makes it a map<string, map_of>.
+    (bytes kept as bytes), time (meta.v1.Time), fieldsv1 (embedded JSON), quantity
+    (resource.Quantity -> its string) or intorstr (intstr.IntOrString -> int or str); `message`
+    names a nested message; `map_of` makes it a map<string, map_of>.
+
+    Go marshals every non-pointer field, zero or not, while its JSON leaves zero `omitempty`
+    fields out: a zero int or false bool is dropped unless `pointer` says the Go field is a
+    pointer (then zero is a real value, e.g. `replicas: 0`). `embedded` marks a Go struct
+    embedded with `json:",inline"` (LocalObjectReference, VolumeSource): its fields belong to
+    the parent in JSON.
     """
 
     name: str
@@ -22,6 +32,8 @@ class Field:
     repeated: bool = False
     message: Message | None = None
     map_of: str | None = None
+    pointer: bool = False
+    embedded: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,8 +56,8 @@ OWNER_REFERENCE = Message(
         3: Field("name"),
         4: Field("uid"),
         5: Field("apiVersion"),
-        6: Field("controller", "bool"),
-        7: Field("blockOwnerDeletion", "bool"),
+        6: Field("controller", "bool", pointer=True),
+        7: Field("blockOwnerDeletion", "bool", pointer=True),
     }
 )
 MANAGED_FIELDS_ENTRY = Message(
@@ -70,12 +82,22 @@ OBJECT_META = Message(
         7: Field("generation", "int"),
         8: Field("creationTimestamp", "time"),
         9: Field("deletionTimestamp", "time"),
-        10: Field("deletionGracePeriodSeconds", "int"),
+        10: Field("deletionGracePeriodSeconds", "int", pointer=True),
         11: Field("labels", map_of="string"),
         12: Field("annotations", map_of="string"),
         13: Field("ownerReferences", repeated=True, message=OWNER_REFERENCE),
         14: Field("finalizers", repeated=True),
         17: Field("managedFields", repeated=True, message=MANAGED_FIELDS_ENTRY),
+    }
+)
+LABEL_SELECTOR = Message(
+    {
+        1: Field("matchLabels", map_of="string"),
+        2: Field(
+            "matchExpressions",
+            repeated=True,
+            message=Message({1: Field("key"), 2: Field("operator"), 3: Field("values", repeated=True)}),
+        ),
     }
 )
 NAMESPACE = Message(
@@ -90,7 +112,7 @@ CONFIG_MAP = Message(
         1: Field("metadata", message=OBJECT_META),
         2: Field("data", map_of="string"),
         3: Field("binaryData", map_of="bytes"),
-        4: Field("immutable", "bool"),
+        4: Field("immutable", "bool", pointer=True),
     }
 )
 SECRET = Message(
@@ -99,14 +121,14 @@ SECRET = Message(
         2: Field("data", map_of="bytes"),
         3: Field("type"),
         4: Field("stringData", map_of="string"),
-        5: Field("immutable", "bool"),
+        5: Field("immutable", "bool", pointer=True),
     }
 )
 DELETE_OPTIONS = Message(
     {
-        1: Field("gracePeriodSeconds", "int"),
+        1: Field("gracePeriodSeconds", "int", pointer=True),
         2: Field("preconditions", message=Message({1: Field("uid"), 2: Field("resourceVersion")})),
-        3: Field("orphanDependents", "bool"),
+        3: Field("orphanDependents", "bool", pointer=True),
         4: Field("propagationPolicy"),
         5: Field("dryRun", repeated=True),
         6: Field("ignoreStoreReadErrorWithClusterBreakingPotential", "bool"),
@@ -140,12 +162,3 @@ SELF_SUBJECT_ACCESS_REVIEW = Message(
 SELF_SUBJECT_RULES_REVIEW = Message(
     {1: Field("metadata", message=OBJECT_META), 2: Field("spec", message=Message({1: Field("namespace")}))}
 )
-
-MESSAGES_BY_KIND: dict[str, Message] = {
-    "Namespace": NAMESPACE,
-    "ConfigMap": CONFIG_MAP,
-    "Secret": SECRET,
-    "DeleteOptions": DELETE_OPTIONS,
-    "SelfSubjectAccessReview": SELF_SUBJECT_ACCESS_REVIEW,
-    "SelfSubjectRulesReview": SELF_SUBJECT_RULES_REVIEW,
-}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
 
 from kfval.embedded.clock import Clock
 from kfval.embedded.controllers import deploymentstatus, podtemplates
@@ -32,10 +31,11 @@ def revision_of(rs: Body) -> int:
     return int((rs["metadata"].get("annotations") or {}).get(REVISION, "0") or 0)
 
 
-def template_without_hash(rs: Body) -> dict[str, Any]:
-    template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
-    (template.get("metadata") or {}).get("labels", {}).pop(podtemplates.POD_TEMPLATE_HASH_LABEL, None)
-    return template
+def runs_template(rs: Body, deployment: Body) -> bool:
+    """Whether the ReplicaSet runs the Deployment's current pod template (the "new" ReplicaSet)."""
+    return podtemplates.templates_equal(
+        (rs.get("spec") or {}).get("template") or {}, (deployment.get("spec") or {}).get("template") or {}
+    )
 
 
 class DeploymentController:
@@ -67,8 +67,7 @@ class DeploymentController:
         owned, _ = self._store.list(
             self._replicasets, key.namespace, lambda rs: podtemplates.is_controlled_by(rs, deployment)
         )
-        template = deployment["spec"].get("template") or {}
-        new = next((rs for rs in owned if template_without_hash(rs) == template), None)
+        new = next((rs for rs in owned if runs_template(rs, deployment)), None)
         olds = sorted((rs for rs in owned if rs is not new), key=lambda rs: (revision_of(rs), rs["metadata"]["name"]))
         paused = bool(deployment["spec"].get("paused"))
         created = new is None and not paused
@@ -229,8 +228,7 @@ class DeploymentController:
         owned, _ = self._store.list(
             self._replicasets, key.namespace, lambda rs: podtemplates.is_controlled_by(rs, deployment)
         )
-        template = deployment["spec"].get("template") or {}
-        new = next((rs for rs in owned if template_without_hash(rs) == template), None)
+        new = next((rs for rs in owned if runs_template(rs, deployment)), None)
         olds = [rs for rs in owned if rs is not new]
         progress = deploymentstatus.calculate(
             deployment, new, olds, now=self._clock.now(), created=created, limits=rollout_limits(deployment)

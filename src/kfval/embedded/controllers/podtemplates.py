@@ -33,9 +33,37 @@ def fnv32a(data: bytes) -> int:
     return value
 
 
+def semantic(value: Any) -> Any:
+    """A template as Go holds it once decoded: nulls, empty maps and empty lists are all "unset".
+
+    A template read back from a ReplicaSet by `kubectl rollout undo` carries
+    `metadata.creationTimestamp: null` and `resources: {}`; upstream compares templates with
+    apimachinery's semantic equality, which treats nil and empty alike, so this one does too.
+    """
+    if isinstance(value, Mapping):
+        pruned = {k: semantic(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v is not None and v not in ({}, [])}
+    if isinstance(value, list):
+        return [semantic(item) for item in value]
+    return value
+
+
+def without_hash_label(template: Mapping[str, Any]) -> Any:
+    """The template minus the `pod-template-hash` label the Deployment controller stamps on its ReplicaSets."""
+    result = semantic(template)
+    labels = (result.get("metadata") or {}).get("labels") or {}
+    labels.pop(POD_TEMPLATE_HASH_LABEL, None)
+    return semantic(result)
+
+
+def templates_equal(left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+    """Upstream's EqualIgnoreHash: the same pod template once the hash label and unset fields are ignored."""
+    return bool(without_hash_label(left) == without_hash_label(right))
+
+
 def template_hash(template: Mapping[str, Any], collision_count: int = 0) -> str:
     """A short, stable name part for a template: the decimal FNV-32a rendered in the safe alphabet."""
-    canonical = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
+    canonical = json.dumps(semantic(template), sort_keys=True, separators=(",", ":")).encode()
     if collision_count:
         canonical += str(collision_count).encode()
     return "".join(_SAFE_ALPHABET[ord(char) % len(_SAFE_ALPHABET)] for char in str(fnv32a(canonical)))

@@ -3,8 +3,10 @@
 A controller declares which resources it watches and how an event maps to the objects it must
 reconcile; the reactor lists and watches through the store (never peeking at its internals),
 de-duplicates keys in a queue, and calls `reconcile` one key at a time. Conflicts and other
-transient failures are retried with back-off; a key can ask to be looked at again later
-(time-driven behaviour such as activeDeadlineSeconds or TTLs).
+failures are retried with back-off (an unexpected exception is logged with its traceback, never
+allowed to end the worker); a key can ask to be looked at again later (time-driven behaviour such
+as activeDeadlineSeconds or TTLs), with at most one pending timer per key. A watch that falls
+behind is listed and watched again (`tasks.follow`), so a burst of changes cannot end a feed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from kfval.embedded import tasks
 from kfval.embedded.clock import Clock
 from kfval.embedded.errors import ApiError, ConflictError, NotFoundError
 from kfval.embedded.store.objects import Store
@@ -74,11 +77,31 @@ class _Queue:
     pending: asyncio.Queue[ObjectKey] = field(default_factory=asyncio.Queue)
     queued: set[ObjectKey] = field(default_factory=set)
     failures: dict[ObjectKey, int] = field(default_factory=dict)
+    timers: dict[ObjectKey, asyncio.TimerHandle] = field(default_factory=dict)
 
     def add(self, key: ObjectKey) -> None:
         if key not in self.queued:
             self.queued.add(key)
             self.pending.put_nowait(key)
+
+    def add_later(self, key: ObjectKey, delay: float) -> None:
+        """Queue `key` after `delay` seconds; one timer per key, the earliest wins."""
+        loop = asyncio.get_running_loop()
+        timer = self.timers.get(key)
+        if timer is not None:
+            if timer.when() <= loop.time() + delay:
+                return
+            timer.cancel()
+        self.timers[key] = loop.call_later(delay, self._due, key)
+
+    def _due(self, key: ObjectKey) -> None:
+        self.timers.pop(key, None)
+        self.add(key)
+
+    def cancel_timers(self) -> None:
+        for timer in self.timers.values():
+            timer.cancel()
+        self.timers.clear()
 
 
 class Reactor:
@@ -122,21 +145,20 @@ class Reactor:
             await asyncio.sleep(CATALOG_POLL_SECONDS)
 
     async def _follow(self, rt: ResourceType, watched: Watched, queue: _Queue) -> None:
-        subscription = self._store.watch(rt)
-        try:
-            async for event in subscription:
-                for key in watched.mapper(event):
-                    queue.add(key)
-        finally:
-            subscription.close()
+        async for event in tasks.follow(lambda: self._store.watch(rt), what=rt.qualified):
+            for key in watched.mapper(event):
+                queue.add(key)
 
     async def _work(self, controller: Controller, queue: _Queue) -> None:
-        while True:
-            key = await queue.pending.get()
-            queue.queued.discard(key)
-            delay = await self._attempt(controller, key, queue)
-            if delay is not None:
-                self._tasks.spawn(f"{controller.name}/requeue", self._later(key, delay, queue))
+        try:
+            while True:
+                key = await queue.pending.get()
+                queue.queued.discard(key)
+                delay = await self._attempt(controller, key, queue)
+                if delay is not None:
+                    queue.add_later(key, delay)
+        finally:
+            queue.cancel_timers()
 
     async def _attempt(self, controller: Controller, key: ObjectKey, queue: _Queue) -> float | None:
         try:
@@ -144,21 +166,20 @@ class Reactor:
         except NotFoundError:
             queue.failures.pop(key, None)
             return None
-        except (ConflictError, ApiError) as error:
+        except Exception as error:  # any failure is retried: a bug in one reconcile must not end the worker
             return self._backoff(controller, key, queue, error)
         queue.failures.pop(key, None)
         return delay
 
-    def _backoff(self, controller: Controller, key: ObjectKey, queue: _Queue, error: ApiError) -> float:
+    def _backoff(self, controller: Controller, key: ObjectKey, queue: _Queue, error: Exception) -> float:
         count = queue.failures.get(key, 0) + 1
         queue.failures[key] = count
-        if not isinstance(error, ConflictError):
-            log.warning("%s: reconcile of %s failed (attempt %d): %s", controller.name, key, count, error.message)
+        if isinstance(error, ApiError):
+            if not isinstance(error, ConflictError):
+                log.warning("%s: reconcile of %s failed (attempt %d): %s", controller.name, key, count, error.message)
+        else:
+            log.error("%s: reconcile of %s crashed (attempt %d)", controller.name, key, count, exc_info=error)
         return min(MAX_BACKOFF_SECONDS, 0.05 * 2.0**count)
-
-    async def _later(self, key: ObjectKey, delay: float, queue: _Queue) -> None:
-        await asyncio.sleep(delay)
-        queue.add(key)
 
 
 def is_being_deleted(body: Body) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kfval.embedded.images import dockerfile
+from kfval.embedded.images import datasetmounts, dockerfile, hosttools
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,13 @@ def repository(reference: str) -> str:
 class ImageResolver:
     """Resolves image references against the project's `images/` folder, the host and the aliases."""
 
-    def __init__(self, images_dir: Path, aliases: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, images_dir: Path, aliases: Mapping[str, str] | None = None, *, datasets_dir: Path | None = None
+    ) -> None:
         self.images_dir = images_dir
         self.aliases = dict(aliases or {})
+        self.datasets_dir = datasets_dir
+        """Offline data sets, bound where a project image's `dev.kfval.dataset.<name>` label asks."""
 
     def resolve(self, reference: str) -> ImageContent | None:
         """The content of `reference`; None for an unknown image or a project image that cannot be used."""
@@ -95,7 +99,7 @@ class ImageResolver:
             if name.startswith(prefix) and (self.images_dir / name[len(prefix) :] / "Dockerfile").is_file():
                 return self.load(name[len(prefix) :])
         if name in HOST_IMAGE_COMMANDS:
-            return ImageContent(name=reference, cmd=HOST_IMAGE_COMMANDS[name])
+            return ImageContent(name=reference, env=hosttools.image_env(name), cmd=HOST_IMAGE_COMMANDS[name])
         return None
 
     def alias_for(self, reference: str, name: str) -> str | None:
@@ -119,6 +123,11 @@ class ImageResolver:
                 log.warning("image %s: COPY --from=%s skipped (no other stages here)", name, copy.from_stage)
                 continue
             mounts.extend(copied_files(folder, copy))
+        try:
+            datasets = datasetmounts.dataset_mounts(parsed.labels, datasets_dir=self.datasets_dir, image=name)
+        except datasetmounts.DatasetLabelError as error:
+            raise dockerfile.DockerfileError(str(error)) from error
+        mounts.extend(ImageFile(dataset.source, dataset.target) for dataset in datasets)
         return ImageContent(
             name=name,
             mounts=tuple(mounts),

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
-from kfval.embedded.kubelet import quantities
+from kfval.embedded import quantities
 from kfval.embedded.kubelet.podservices import ImageContent
 from kfval.embedded.types import Body
 

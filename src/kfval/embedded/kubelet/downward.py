@@ -12,10 +12,10 @@ import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
-from kfval.embedded.kubelet.quantities import parse_quantity
+from kfval.embedded import quantities
 from kfval.embedded.types import Body
 
 
@@ -120,7 +120,7 @@ def _container(pod: Body, name: str) -> Body:
     raise DownwardError(f"container {name} not found")
 
 
-def _amount(container: Body, resource: str, *, node_allocatable: Mapping[str, str]) -> Decimal:
+def _amount(container: Body, resource: str, *, node_allocatable: Mapping[str, str]) -> Fraction:
     """A request or limit, with the defaults the kubelet and API server apply when it is unset."""
     kind, _, name = resource.partition(".")
     resources = container.get("resources") or {}
@@ -129,7 +129,7 @@ def _amount(container: Body, resource: str, *, node_allocatable: Mapping[str, st
         text = limits.get(name, node_allocatable.get(name, "0"))
     else:
         text = requests.get(name, limits.get(name, "0"))
-    return parse_quantity(text)
+    return quantities.parse(text)
 
 
 def resource_value(
@@ -145,7 +145,7 @@ def resource_value(
     if kind not in ("limits", "requests") or name not in ("cpu", "memory", "ephemeral-storage"):
         raise DownwardError(f"unsupported container resource : {resource}")
     amount = _amount(_container(pod, container_name), resource, node_allocatable=node_allocatable)
-    by = parse_quantity(divisor) if divisor not in (None, "", 0, "0") else Decimal(1)
+    by = quantities.parse(divisor) if divisor not in (None, "", 0, "0") else Fraction(1)
     assert by is not None
     if name == "cpu":
         return str(math.ceil(math.ceil(amount * 1000) / math.ceil(by * 1000)))

@@ -1,0 +1,198 @@
+"""The emulated training operator seen from kubectl: PyTorchJobs applied, run, judged and cleaned up.
+
+Each test applies a PyTorchJob the way a user would and reads back what the Kubeflow training
+operator v1.8 produces: pods and headless Services named and labelled by replica, the
+distributed env, worker init containers that wait for the master's name, conditions with the
+operator's reasons, the webhook's refusal of an invalid job, and cleanPodPolicy after success.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Kubectl
+
+pytestmark = pytest.mark.integration
+
+LABEL = "training.kubeflow.org"
+PRINT_ENV = (
+    "import os; names = ('PYTHONUNBUFFERED', 'MASTER_ADDR', 'MASTER_PORT', 'WORLD_SIZE', 'RANK'); "
+    "[print(f'{k}={v}') for k, v in sorted(os.environ.items()) if k in names or k.startswith('PET_')]"
+)
+RESOLVE_MASTER = "import os, socket; print('master-ip=' + socket.gethostbyname(os.environ['MASTER_ADDR']))"
+WAIT_SECONDS = 90
+
+
+def pytorchjob(name: str, *, master: str, worker: str, image: str = "python:3.11", extra: str = "") -> str:
+    """A Master 1 + Worker 1 PyTorchJob whose `pytorch` containers run the given shell lines."""
+    replica = """
+    {kind}:
+      replicas: 1
+      restartPolicy: {policy}
+      template:
+        spec:
+          containers:
+          - name: pytorch
+            image: {image}
+            command: ["sh", "-c", {script}]"""
+    return f"""
+apiVersion: kubeflow.org/v1
+kind: PyTorchJob
+metadata:
+  name: {name}
+spec:
+  {extra}
+  pytorchReplicaSpecs:""" + "".join(
+        replica.format(kind=kind, policy=policy, image=image, script=json.dumps(script))
+        for kind, policy, script in (("Master", "OnFailure", master), ("Worker", "Never", worker))
+    )
+
+
+def get(kubectl: Kubectl, namespace: str, *what: str) -> Any:
+    return json.loads(kubectl.run("-n", namespace, "get", *what, "-o", "json").stdout)
+
+
+def wait_for(kubectl: Kubectl, namespace: str, job: str, condition: str) -> None:
+    kubectl.run(
+        "-n", namespace, "wait", f"--for=condition={condition}", f"pytorchjob/{job}",
+        f"--timeout={WAIT_SECONDS}s", timeout=WAIT_SECONDS + 10,
+    )  # fmt: skip
+
+
+def last_condition(kubectl: Kubectl, namespace: str, job: str) -> dict[str, str]:
+    return dict(get(kubectl, namespace, "pytorchjob", job)["status"]["conditions"][-1])
+
+
+def test_master_and_worker_run_with_the_operator_env_and_succeed(kubectl: Kubectl, namespace: str) -> None:
+    master = f'python -c "{PRINT_ENV}" && sleep 2'
+    worker = f'python -c "{RESOLVE_MASTER}" && python -c "{PRINT_ENV}"'
+    kubectl.run("-n", namespace, "apply", "-f", "-", stdin=pytorchjob("hello", master=master, worker=worker))
+    wait_for(kubectl, namespace, "hello", "Succeeded")
+    condition = last_condition(kubectl, namespace, "hello")
+    assert (condition["type"], condition["reason"]) == ("Succeeded", "PyTorchJobSucceeded")
+    assert condition["message"] == "PyTorchJob hello is successfully completed."
+    pods = {p["metadata"]["name"]: p for p in get(kubectl, namespace, "pods")["items"]}
+    assert set(pods) == {"hello-master-0", "hello-worker-0"}
+    assert pods["hello-worker-0"]["metadata"]["labels"] == {
+        f"{LABEL}/operator-name": "pytorchjob-controller",
+        f"{LABEL}/job-name": "hello",
+        f"{LABEL}/replica-type": "worker",
+        f"{LABEL}/replica-index": "0",
+    }
+    assert pods["hello-master-0"]["metadata"]["labels"][f"{LABEL}/job-role"] == "master"
+    services = {s["metadata"]["name"]: s for s in get(kubectl, namespace, "services")["items"]}
+    assert set(services) == set(pods)
+    assert services["hello-master-0"]["spec"]["clusterIP"] == "None"
+    assert services["hello-master-0"]["spec"]["ports"][0]["port"] == 23456
+    common = ["MASTER_ADDR=hello-master-0", "MASTER_PORT=23456", "PET_MASTER_ADDR=hello-master-0"]
+    common += ["PET_MASTER_PORT=23456", "PET_NNODES=2"]
+    expected = {
+        "hello-master-0": [*common, "PET_NODE_RANK=0", "PET_NPROC_PER_NODE=auto", "PYTHONUNBUFFERED=1", "RANK=0"],
+        "hello-worker-0": [*common, "PET_NODE_RANK=1", "PET_NPROC_PER_NODE=auto", "PYTHONUNBUFFERED=1", "RANK=1"],
+    }
+    for pod, lines in expected.items():
+        log = kubectl.run("-n", namespace, "logs", pod, "-c", "pytorch").stdout.splitlines()
+        assert [line for line in log if "=" in line and not line.startswith("master-ip")] == [*lines, "WORLD_SIZE=2"]
+    worker_log = kubectl.run("-n", namespace, "logs", "hello-worker-0", "-c", "pytorch").stdout
+    assert f"master-ip={pods['hello-master-0']['status']['podIP']}" in worker_log.splitlines()
+    init_log = kubectl.run("-n", namespace, "logs", "hello-worker-0", "-c", "init-pytorch").stdout
+    assert f"Address: {pods['hello-master-0']['status']['podIP']}" in init_log
+
+
+def test_a_worker_that_exits_1_under_never_fails_the_job(kubectl: Kubectl, namespace: str) -> None:
+    job = pytorchjob("broken", master="sleep 30", worker="echo giving up; exit 1", image="busybox")
+    kubectl.run("-n", namespace, "apply", "-f", "-", stdin=job)
+    wait_for(kubectl, namespace, "broken", "Failed")
+    condition = last_condition(kubectl, namespace, "broken")
+    assert (condition["type"], condition["reason"]) == ("Failed", "PyTorchJobFailed")
+    assert condition["message"] == "PyTorchJob broken is failed because 1 Worker replica(s) failed."
+    table = kubectl.run("-n", namespace, "get", "pytorchjob", "broken").stdout
+    assert "Failed" in table.splitlines()[1]
+
+
+def test_a_job_without_a_pytorch_container_is_refused(kubectl: Kubectl, namespace: str) -> None:
+    job = pytorchjob("nameless", master="true", worker="true", image="busybox").replace("name: pytorch", "name: main")
+    result = kubectl.run("-n", namespace, "apply", "-f", "-", stdin=job, check=False)
+    assert result.returncode != 0
+    assert 'The PyTorchJob "nameless" is invalid' in result.stderr
+    assert (
+        "spec.pytorchReplicaSpecs[Worker].template.spec.containers: Required value: "
+        "must have at least one container with name pytorch"
+    ) in result.stderr
+    assert kubectl.run("-n", namespace, "get", "pytorchjobs", "-o", "name").stdout.strip() == ""
+
+
+def test_clean_pod_policy_all_removes_pods_and_services_after_success(kubectl: Kubectl, namespace: str) -> None:
+    job = pytorchjob(
+        "tidy", master="echo done", worker="echo done", image="busybox", extra="runPolicy: {cleanPodPolicy: All}"
+    )
+    kubectl.run("-n", namespace, "apply", "-f", "-", stdin=job)
+    wait_for(kubectl, namespace, "tidy", "Succeeded")
+    for kind in ("pods", "services"):
+        kubectl.run("-n", namespace, "wait", "--for=delete", kind, "-l", f"{LABEL}/job-name=tidy", "--timeout=30s")
+        assert get(kubectl, namespace, kind)["items"] == []
+    assert last_condition(kubectl, namespace, "tidy")["type"] == "Succeeded"
+
+
+SIMPLE_EXAMPLE = """
+apiVersion: kubeflow.org/v1
+kind: PyTorchJob
+metadata:
+  name: pytorch-simple
+spec:
+  pytorchReplicaSpecs:
+    Master:
+      replicas: 1
+      restartPolicy: OnFailure
+      template:
+        spec:
+          containers:
+          - name: pytorch
+            image: kubeflow/pytorch-dist-mnist:latest
+            args: ["--backend", "gloo"]
+    Worker:
+      replicas: 1
+      restartPolicy: OnFailure
+      template:
+        spec:
+          containers:
+          - name: pytorch
+            image: kubeflow/pytorch-dist-mnist:latest
+            args: ["--backend", "gloo"]
+"""
+
+
+@pytest.fixture
+def simple_example(kubectl: Kubectl, namespace: str) -> dict[str, Any]:
+    """The Kubeflow gloo example, applied; its pods as the operator created them."""
+    kubectl.run("-n", namespace, "apply", "-f", "-", stdin=SIMPLE_EXAMPLE)
+    kubectl.run("-n", namespace, "wait", "--for=create", "pod/pytorch-simple-worker-0", "--timeout=30s")
+    return {p["metadata"]["name"]: p for p in get(kubectl, namespace, "pods")["items"]}
+
+
+def test_the_kubeflow_gloo_example_is_accepted_and_its_pods_are_named_by_replica(
+    simple_example: dict[str, Any],
+) -> None:
+    assert set(simple_example) == {"pytorch-simple-master-0", "pytorch-simple-worker-0"}
+    worker = simple_example["pytorch-simple-worker-0"]
+    assert [c["name"] for c in worker["spec"]["initContainers"]] == ["init-pytorch"]
+    assert worker["spec"]["containers"][0]["args"] == ["--backend", "gloo"]
+    env = {e["name"]: e["value"] for e in worker["spec"]["containers"][0]["env"]}
+    assert (env["MASTER_ADDR"], env["RANK"], env["WORLD_SIZE"]) == ("pytorch-simple-master-0", "1", "2")
+
+
+@pytest.mark.skipif(
+    not Path("images/pytorch-mnist/Dockerfile").exists(), reason="the pytorch-mnist project image is not there yet"
+)
+def test_the_kubeflow_gloo_example_trains_to_success(
+    simple_example: dict[str, Any], kubectl: Kubectl, namespace: str
+) -> None:
+    kubectl.run(
+        "-n", namespace, "wait", "--for=condition=Succeeded", "pytorchjob/pytorch-simple", "--timeout=900s",
+        timeout=910,
+    )  # fmt: skip
+    assert last_condition(kubectl, namespace, "pytorch-simple")["reason"] == "PyTorchJobSucceeded"

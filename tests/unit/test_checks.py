@@ -1,0 +1,181 @@
+"""The judgements waits make, on pod and job bodies shaped as a kubelet and the training operator write them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from kfval.kube import checks
+
+NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def pod(
+    name: str,
+    phase: str = "Pending",
+    *,
+    ready: bool = False,
+    waiting: tuple[str, str] | None = None,
+    terminated: tuple[int, str] | None = None,
+    restarts: int = 0,
+    restart_policy: str = "Always",
+    owner_kind: str | None = None,
+    conditions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+    if waiting:
+        state["waiting"] = {"reason": waiting[0], "message": waiting[1]}
+    if terminated:
+        state["terminated"] = {"exitCode": terminated[0], "reason": terminated[1]}
+    body: dict[str, Any] = {
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {"restartPolicy": restart_policy, "containers": [{"name": "main"}]},
+        "status": {
+            "phase": phase,
+            "conditions": [*(conditions or []), {"type": "Ready", "status": "True" if ready else "False"}],
+            "containerStatuses": [{"name": "main", "state": state, "restartCount": restarts, "ready": ready}],
+        },
+    }
+    if owner_kind:
+        body["metadata"]["ownerReferences"] = [{"kind": owner_kind, "name": "owner", "controller": True}]
+    return body
+
+
+def by_name(*bodies: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {body["metadata"]["name"]: body for body in bodies}
+
+
+def job(name: str, *conditions: tuple[str, str, str, str]) -> dict[str, Any]:
+    return {
+        "kind": "PyTorchJob",
+        "metadata": {"name": name},
+        "status": {
+            "conditions": [{"type": t, "status": s, "reason": r, "message": m} for t, s, r, m in conditions],
+        },
+    }
+
+
+def test_pods_running_needs_ready_as_well_as_running() -> None:
+    check = checks.pods_running(2)
+    verdict = check(by_name(pod("a", "Running", ready=True), pod("b", "Running", ready=False)))
+    assert not verdict.done
+    assert verdict.failure is None
+    assert verdict.unmet == ("pod b: status.conditions[type=Ready].status: want True, have False",)
+    assert check(by_name(pod("a", "Running", ready=True), pod("b", "Running", ready=True))).done
+
+
+def test_too_few_pods_is_an_unmet_count() -> None:
+    verdict = checks.pods_completed(3)(by_name(pod("a", "Succeeded")))
+    assert not verdict.done
+    assert verdict.unmet == ("pods: want at least 3, have 1",)
+
+
+def test_pods_in_phase_accepts_any_of_the_phases() -> None:
+    check = checks.pods_in_phase(("Running", "Succeeded"), 2)
+    assert check(by_name(pod("a", "Running"), pod("b", "Succeeded"))).done
+    verdict = check(by_name(pod("a", "Running"), pod("b", "Pending")))
+    assert verdict.unmet == ("pod b: status.phase: want Running or Succeeded, have Pending",)
+
+
+def test_image_pull_back_off_fails_a_wait_for_running_at_once() -> None:
+    stuck = pod("mnist-worker-0", waiting=("ImagePullBackOff", 'Back-off pulling image "x"'))
+    verdict = checks.pods_running(1)(by_name(stuck))
+    assert verdict.failure == 'pod mnist-worker-0 cannot start: ImagePullBackOff: Back-off pulling image "x"'
+
+
+def test_a_pending_pod_does_not_fail_a_wait_for_pending() -> None:
+    stuck = pod("a", waiting=("ImagePullBackOff", "Back-off"))
+    assert checks.pods_in_phase(("Pending",), 1)(by_name(stuck)).done
+
+
+def test_every_fatal_waiting_reason_is_a_failure() -> None:
+    for reason in ("ErrImagePull", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"):
+        assert checks.pod_failure(pod("a", waiting=(reason, "why"))) == f"pod a cannot start: {reason}: why"
+    assert checks.pod_failure(pod("a", waiting=("ContainerCreating", ""))) is None
+
+
+def test_crash_loop_fails_only_after_repeated_restarts_of_an_unowned_pod() -> None:
+    young = pod("a", "Running", waiting=("CrashLoopBackOff", "back-off 10s"), restarts=1)
+    assert checks.pod_failure(young) is None
+    old = pod("a", "Running", waiting=("CrashLoopBackOff", "back-off 40s"), restarts=3)
+    old["status"]["containerStatuses"][0]["lastState"] = {"terminated": {"exitCode": 2, "reason": "Error"}}
+    assert checks.pod_failure(old) == (
+        "pod a keeps crashing: container main is in CrashLoopBackOff after 3 restarts; "
+        "last run: container main exited with code 2 (Error)"
+    )
+
+
+def test_a_job_decides_about_its_crashing_or_failed_pods_through_its_backoff_limit() -> None:
+    crashing = pod("w", "Running", waiting=("CrashLoopBackOff", ""), restarts=9, owner_kind="PyTorchJob")
+    failed = pod("w", "Failed", terminated=(1, "Error"), restart_policy="Never", owner_kind="Job")
+    assert checks.pod_failure(crashing) is None
+    assert checks.pod_failure(failed) is None
+    pulling = pod("w", waiting=("ErrImagePull", "no such image"), owner_kind="TFJob")
+    assert checks.pod_failure(pulling) == "pod w cannot start: ErrImagePull: no such image"
+
+
+def test_a_failed_pod_fails_a_wait_for_completion_but_not_a_wait_for_failed() -> None:
+    failed = pod("a", "Failed", terminated=(1, "Error"), restart_policy="Never")
+    assert (
+        checks.pods_completed(1)(by_name(failed)).failure == "pod a failed: container main exited with code 1 (Error)"
+    )
+    assert checks.pods_in_phase(("Failed",), 1)(by_name(failed)).done
+
+
+def test_restart_policy_never_fails_as_soon_as_a_container_exits_non_zero() -> None:
+    exited = pod("a", "Running", terminated=(3, "Error"), restart_policy="Never")
+    assert (
+        checks.pod_failure(exited)
+        == "pod a failed: container main exited with code 3 (Error) under restartPolicy Never"
+    )
+    assert checks.pod_failure(pod("a", "Running", terminated=(3, "Error"), restart_policy="OnFailure")) is None
+
+
+def test_unschedulable_fails_only_after_the_grace() -> None:
+    condition = {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": "0/1 nodes are available: 1 Insufficient cpu.",
+        "lastTransitionTime": "2025-01-01T11:59:30Z",
+    }
+    unschedulable = pod("a", conditions=[condition])
+    assert checks.pod_failure(unschedulable, now=NOW, unschedulable_grace_seconds=60) is None
+    assert checks.pod_failure(unschedulable, now=NOW, unschedulable_grace_seconds=20) == (
+        "pod a cannot be scheduled: 0/1 nodes are available: 1 Insufficient cpu. (Unschedulable for 30 s)"
+    )
+
+
+def test_job_finished_on_succeeded_and_failure_with_reason_and_message() -> None:
+    check = checks.job_finished()
+    running = job("mnist", ("Created", "True", "PyTorchJobCreated", ""), ("Running", "True", "PyTorchJobRunning", ""))
+    verdict = check(by_name(running))
+    assert not verdict.done
+    assert verdict.unmet == ("PyTorchJob mnist: status.conditions[type=Succeeded].status: want True, have <absent>",)
+    succeeded = job(
+        "mnist", ("Running", "False", "PyTorchJobRunning", ""), ("Succeeded", "True", "PyTorchJobSucceeded", "")
+    )
+    assert check(by_name(succeeded)).done
+    failed = job(
+        "mnist",
+        ("Failed", "True", "PyTorchJobFailed", "PyTorchJob mnist is failed because 1 Master replica(s) failed."),
+    )
+    assert check(by_name(failed)).failure == (
+        "PyTorchJob mnist failed: PyTorchJobFailed: PyTorchJob mnist is failed because 1 Master replica(s) failed."
+    )
+
+
+def test_job_finished_waits_for_the_job_to_exist_and_takes_other_condition_names() -> None:
+    assert checks.job_finished()({}).unmet == ("jobs: want at least 1, have 0",)
+    complete = job("batch", ("Complete", "True", "", ""))
+    assert checks.job_finished(success_condition="Complete")(by_name(complete)).done
+
+
+def test_gone_lists_what_is_still_there() -> None:
+    terminating = pod("a", "Running")
+    terminating["metadata"]["deletionTimestamp"] = "2025-01-01T12:00:00Z"
+    verdict = checks.gone()(by_name(terminating))
+    assert not verdict.done
+    assert verdict.unmet == ("pod a: metadata: want absent, have present (deleting since 2025-01-01T12:00:00Z)",)
+    assert checks.gone()({}).done

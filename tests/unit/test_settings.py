@@ -1,0 +1,79 @@
+"""Settings: radish.ini, then KFVAL_* from the environment, then radish -u, each overriding the last."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kfval import settings
+from kfval.kube.errors import SetupError
+
+INI = """
+[target]
+kind = local
+namespace_prefix = qa
+[timeouts]
+training = 600
+[thresholds]
+pytorch_min_accuracy = 0.9662
+[images]
+pytorch_mnist = kfval/pytorch-mnist:latest
+"""
+
+
+@pytest.fixture
+def ini(tmp_path: Path) -> Path:
+    path = tmp_path / "radish.ini"
+    path.write_text(INI)
+    return path
+
+
+def test_ini_values_are_typed(ini: Path) -> None:
+    config = settings.load(ini, environ={}, overrides={})
+    assert config.target.kind == "local"
+    assert config.target.namespace_prefix == "qa"
+    assert config.timeouts.training == 600.0
+    assert config.timeouts.pod_start == settings.Timeouts().pod_start
+    assert config.threshold("pytorch_min_accuracy") == pytest.approx(0.9662)
+    assert config.image("pytorch_mnist") == "kfval/pytorch-mnist:latest"
+
+
+def test_environment_overrides_ini_and_command_line_overrides_both(ini: Path) -> None:
+    environ = {"KFVAL_TIMEOUTS_TRAINING": "300", "KFVAL_TARGET_KIND": "kubeconfig", "HOME": "/root"}
+    config = settings.load(ini, environ=environ, overrides={"timeouts.training": "120"})
+    assert config.target.kind == "kubeconfig"
+    assert config.timeouts.training == 120.0
+
+
+def test_a_bad_target_kind_names_the_choices(ini: Path) -> None:
+    with pytest.raises(SetupError, match=re.escape("target.kind is 'cloud'; use one of local, kubeconfig")):
+        settings.load(ini, environ={}, overrides={"target.kind": "cloud"})
+
+
+def test_a_non_numeric_timeout_names_the_key(ini: Path) -> None:
+    with pytest.raises(SetupError, match=re.escape("timeouts.training is 'soon', which is not a number")):
+        settings.load(ini, environ={}, overrides={"timeouts.training": "soon"})
+
+
+def test_an_unknown_key_is_refused_with_the_known_ones(ini: Path) -> None:
+    with pytest.raises(SetupError, match=r"unknown setting timeouts.trainig; known keys in \[timeouts\]"):
+        settings.load(ini, environ={}, overrides={"timeouts.trainig": "5"})
+
+
+def test_an_override_without_a_section_is_refused(ini: Path) -> None:
+    with pytest.raises(SetupError, match=re.escape("not of the form section.key")):
+        settings.load(ini, environ={}, overrides={"kind": "local"})
+
+
+def test_a_missing_threshold_says_where_to_add_it(ini: Path) -> None:
+    config = settings.load(ini, environ={}, overrides={})
+    with pytest.raises(SetupError, match=r"thresholds.tf_max_cross_entropy is not set; add it to \[thresholds\]"):
+        config.threshold("tf_max_cross_entropy")
+
+
+def test_the_project_radish_ini_loads() -> None:
+    config = settings.load(Path("radish.ini"), environ={}, overrides={})
+    assert config.target.kind == "local"
+    assert config.threshold("pytorch_min_accuracy") == pytest.approx(0.9662)

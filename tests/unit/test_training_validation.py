@@ -1,0 +1,128 @@
+"""The training operator's v1.8 webhook rules for PyTorchJob, through the real admission chain."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from kfval.embedded.admission import training
+from kfval.embedded.admission.chain import Admission
+from kfval.embedded.clock import SystemClock
+from kfval.embedded.errors import InvalidError
+from kfval.embedded.store.catalog import Catalog
+from kfval.embedded.store.objects import Store
+from kfval.embedded.types import Body, ResourceType
+from tests.unit.test_pytorchjob_controller import register_crds
+
+SPECS = "spec.pytorchReplicaSpecs"
+
+
+def valid() -> Body:
+    container = {"name": "pytorch", "image": "kubeflow/pytorch-dist-mnist:latest", "args": ["--backend", "gloo"]}
+    replica = {"template": {"spec": {"containers": [container]}}}
+    return {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "PyTorchJob",
+        "metadata": {"name": "pytorch-simple", "namespace": "demo"},
+        "spec": {"pytorchReplicaSpecs": {"Master": {"replicas": 1, **replica}, "Worker": copy.deepcopy(replica)}},
+    }
+
+
+def messages(job: Body) -> list[tuple[str, str]]:
+    return [(c.field, c.message) for c in training.pytorchjob_causes(job)]
+
+
+@pytest.fixture
+def pytorchjobs() -> ResourceType:
+    store = Store(Catalog(), SystemClock())
+    register_crds(store)
+    return store.catalog.lookup("kubeflow.org", "v1", "pytorchjobs")
+
+
+def test_the_kubeflow_example_is_valid() -> None:
+    assert messages(valid()) == []
+
+
+def test_a_container_named_pytorch_is_required() -> None:
+    job = valid()
+    job["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["name"] = "main"
+    assert messages(job) == [
+        (
+            f"{SPECS}[Worker].template.spec.containers",
+            "Required value: must have at least one container with name pytorch",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda j: j["metadata"].update(name="1job"), ("metadata.name", 'Invalid value: "1job": should match: ')),
+        (lambda j: j["spec"].pop("pytorchReplicaSpecs"), (SPECS, "Required value: must be required")),
+        (
+            lambda j: j["spec"]["pytorchReplicaSpecs"].update(worker=j["spec"]["pytorchReplicaSpecs"].pop("Worker")),
+            (f"{SPECS}[worker]", 'Unsupported value: "worker": supported values: "Master", "Worker"'),
+        ),
+        (
+            lambda j: j["spec"]["pytorchReplicaSpecs"]["Master"].update(replicas=2),
+            (f"{SPECS}[Master].replicas", "Forbidden: must be 1"),
+        ),
+        (
+            lambda j: j["spec"]["pytorchReplicaSpecs"]["Master"].pop("replicas"),
+            (f"{SPECS}[Master].replicas", "Forbidden: must be 1"),
+        ),
+        (
+            lambda j: j["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0].pop("image"),
+            (f"{SPECS}[Worker].template.spec.containers[0].image", "Required value: must be required"),
+        ),
+        (
+            lambda j: j["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"].update(containers=[]),
+            (f"{SPECS}[Worker].template.spec.containers", "Required value: must be specified"),
+        ),
+    ],
+)
+def test_each_rule_names_its_field(change: Any, expected: tuple[str, str]) -> None:
+    job = valid()
+    change(job)
+    found = messages(job)
+    assert any(f == expected[0] and m.startswith(expected[1]) for f, m in found), found
+
+
+def test_the_refusal_is_a_422_worded_as_kubectl_shows_it(pytorchjobs: ResourceType) -> None:
+    job = valid()
+    job["metadata"]["name"] = "bad"
+    job["spec"]["pytorchReplicaSpecs"]["Master"]["replicas"] = 3
+    job["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["name"] = "main"
+    admission = Admission(validators=[training.TrainingJobValidator()])
+    with pytest.raises(InvalidError) as caught:
+        admission.admit(pytorchjobs, job, operation="CREATE", old=None, namespace="demo")
+    error = caught.value
+    assert error.code == 422
+    assert error.details is not None
+    assert (error.details["kind"], error.details["name"], error.details["group"]) == (
+        "PyTorchJob",
+        "bad",
+        "kubeflow.org",
+    )
+    assert [c["field"] for c in error.details["causes"]] == [
+        f"{SPECS}[Master].replicas",
+        f"{SPECS}[Worker].template.spec.containers",
+    ]
+    assert error.message.startswith(
+        'admission webhook "validator.pytorchjob.training-operator.kubeflow.org" denied the request: '
+        'PyTorchJob.kubeflow.org "bad" is invalid: ['
+    )
+
+
+def test_status_writes_and_other_kinds_are_not_the_webhooks_business(pytorchjobs: ResourceType) -> None:
+    admission = Admission(validators=[training.TrainingJobValidator()])
+    broken = valid()
+    broken["spec"].pop("pytorchReplicaSpecs")
+    admitted = admission.admit(
+        pytorchjobs, broken, operation="UPDATE", old=broken, namespace="demo", subresource="status"
+    )
+    assert admitted["metadata"]["name"] == "pytorch-simple"
+    admitted = admission.admit(pytorchjobs, valid(), operation="CREATE", old=None, namespace="demo")
+    assert admitted["spec"]["pytorchReplicaSpecs"]["Master"]["replicas"] == 1
