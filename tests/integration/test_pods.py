@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from kfval.embedded import launch
 from tests.integration.conftest import Kubectl
 
 pytestmark = pytest.mark.integration
@@ -108,3 +109,59 @@ spec:
     assert left["podIP"] != right["podIP"]
     assert left["containerStatuses"][0]["restartCount"] == 0
     assert right["containerStatuses"][0]["restartCount"] == 0
+
+
+def test_a_readiness_probe_on_a_named_port_makes_the_pod_ready(kubectl: Kubectl, namespace: str) -> None:
+    manifest = """
+apiVersion: v1
+kind: Pod
+metadata: {name: named-port}
+spec:
+  containers:
+  - name: main
+    image: python:3.11
+    command: ["python", "-m", "http.server", "8080"]
+    ports:
+    - {name: http, containerPort: 8080}
+    readinessProbe:
+      httpGet: {path: /, port: http}
+      periodSeconds: 1
+"""
+    kubectl.run("apply", "-n", namespace, "-f", "-", stdin=manifest)
+    kubectl.run("wait", "-n", namespace, "--for=condition=Ready", "pod/named-port", "--timeout=60s", timeout=90)
+    assert pod_json(kubectl, namespace, "named-port")["status"]["containerStatuses"][0]["ready"] is True
+
+
+def test_deleted_pods_leave_no_directories_or_logs_behind(
+    cluster: launch.ClusterInfo, kubectl: Kubectl, namespace: str
+) -> None:
+    template = """
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  restartPolicy: {policy}
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - {{name: scratch, emptyDir: {{}}}}
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "echo hello > /scratch/file; echo logged; {tail}"]
+    volumeMounts:
+    - {{name: scratch, mountPath: /scratch}}
+"""
+    pods = {"finished": ("Never", "true"), "running": ("Always", "sleep 3600")}
+    for name, (policy, tail) in pods.items():
+        kubectl.run("apply", "-n", namespace, "-f", "-", stdin=template.format(name=name, policy=policy, tail=tail))
+    kubectl.run("wait", "-n", namespace, "--for=jsonpath={.status.phase}=Succeeded", "pod/finished", "--timeout=60s")
+    kubectl.run("wait", "-n", namespace, "--for=condition=Ready", "pod/running", "--timeout=60s")
+    pods_root = cluster.state_dir / "pods"
+    uids = [pod_json(kubectl, namespace, name)["metadata"]["uid"] for name in pods]
+    assert all(any(uid in path.name for path in pods_root.iterdir()) for uid in uids)
+    kubectl.run("delete", "pod", "finished", "running", "-n", namespace, "--wait=true", "--timeout=60s", timeout=90)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(uid in path.name for path in pods_root.iterdir() for uid in uids):
+        time.sleep(0.1)
+    assert [path.name for path in pods_root.iterdir() if any(uid in path.name for uid in uids)] == []
+    assert not any((cluster.state_dir / uid).exists() for uid in uids)  # the hosts files' directories

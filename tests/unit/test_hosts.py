@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet.hosts import HostsFiles
+from kfval.embedded.store import fanout
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
@@ -136,3 +138,53 @@ def test_forget_removes_the_file(store: Store, tmp_path: Path) -> None:
     assert not path.exists()
     hosts.refresh()
     assert not path.exists()
+
+
+def test_refresh_rewrites_only_the_files_whose_content_changed(store: Store, tmp_path: Path) -> None:
+    hosts = HostsFiles(store, tmp_path)
+    pods = store.catalog.lookup("", "v1", "pods")
+    mover = _add(store, "pods", _pod("mover-0", "10.244.0.7"))
+    still = _add(store, "pods", _pod("still-1", "10.244.0.8", namespace="other"))
+    moving, staying = hosts.path_for(mover), hosts.path_for(still)
+    stamps = moving.stat().st_mtime_ns, staying.stat().st_mtime_ns
+    time.sleep(0.02)
+    current = store.get(pods, NS, "mover-0")
+    current["metadata"]["labels"]["unrelated"] = "yes"
+    store.replace(pods, current)
+    hosts.refresh()
+    assert (moving.stat().st_mtime_ns, staying.stat().st_mtime_ns) == stamps
+    current = store.get(pods, NS, "mover-0")
+    current["status"]["podIP"], current["status"]["podIPs"] = "10.244.0.9", [{"ip": "10.244.0.9"}]
+    store.replace(pods, current, subresource="status")
+    hosts.refresh()
+    assert "10.244.0.9\tmover-0" in moving.read_text()
+    assert moving.stat().st_mtime_ns != stamps[0]
+    assert staying.stat().st_mtime_ns == stamps[1]
+
+
+def test_run_keeps_following_after_its_watch_falls_behind(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fanout, "MAX_PENDING_EVENTS", 3)
+    hosts = HostsFiles(store, tmp_path)
+    path = hosts.path_for(_add(store, "pods", _pod("viewer-1", "10.244.0.3")))
+
+    async def scenario() -> str:
+        task = asyncio.create_task(hosts.run(), name="hosts-under-test")
+        try:
+            await asyncio.sleep(0.02)
+            for index in range(6):  # a burst without a pause: the pod watch is closed with 410
+                _add(store, "pods", _pod(f"burst-{index}", f"10.244.1.{index}", job="burst"))
+            await asyncio.sleep(0.02)
+            _add(store, "services", _service("late", {"job": "burst"}))
+            for _ in range(100):
+                await asyncio.sleep(0.01)
+                if "late.team" in path.read_text():
+                    break
+            assert not task.done()
+            return path.read_text()
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    assert "10.244.1.0\tlate.team.svc.cluster.local" in asyncio.run(scenario())

@@ -93,6 +93,36 @@ def test_read_options(store: Store, tmp_path: Path) -> None:
     assert stamped == "2026-01-02T03:04:45.120000000Z line 4\n"
 
 
+def _bytes_read_by_this_process() -> int:
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+def test_tail_lines_reads_from_the_end_not_the_whole_file(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs, "TAIL_BLOCK_BYTES", 32)  # many small blocks: records straddle block edges
+    pod = _pod(store, "main")
+    source = ContainerLogs(tmp_path, SteppingClock(), store)
+    path = source.path(pod, "main", 0)
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as handle:
+        handle.truncate(64 * 1024 * 1024)  # a sparse 64 MiB head the tail must never read
+    writer = source.writer(pod, "main", 0)
+    writer.write("stdout", b"")
+    for i in range(20):
+        writer.write("stdout", f"line {i}".encode())
+    writer.write("stdout", b"y" * (logs.CRI_MAX_LINE_BYTES + 5))
+    writer.close()
+    before = _bytes_read_by_this_process()
+    text = _read(source, tail_lines=4)
+    assert _bytes_read_by_this_process() - before < 16 * 1024 * 1024
+    assert text == b"line 18\nline 19\n" + b"y" * (logs.CRI_MAX_LINE_BYTES + 5) + b"\n"
+    assert _read(source, tail_lines=1) == b"y" * 5 + b"\n"  # a partial record counts as a line, as on a node
+
+
 def test_long_lines_are_split_and_rejoined(store: Store, tmp_path: Path) -> None:
     pod = _pod(store, "main")
     source = ContainerLogs(tmp_path, SteppingClock(), store)
@@ -220,5 +250,6 @@ def test_remove_deletes_a_pods_logs(store: Store, tmp_path: Path) -> None:
     pod = _pod(store, "main")
     source = ContainerLogs(tmp_path, SteppingClock(), store)
     source.writer(pod, "main", 0).write("stdout", b"x")
-    source.remove(pod)
+    asyncio.run(source.remove(pod))
     assert not source.pod_dir(pod).exists()
+    assert not source._states  # the writers' bookkeeping goes with the files

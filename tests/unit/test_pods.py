@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from kfval.embedded import tasks
 from kfval.embedded.clock import SystemClock
 from kfval.embedded.controllers.recorder import Recorder
 from kfval.embedded.kubelet.containers import LogSink, Mount, PodNetwork, ProcessSpec, Stream
@@ -144,6 +145,7 @@ class FakeEnvironment:
 @dataclass
 class FakeHosts:
     directory: Path
+    forgotten: list[str] = field(default_factory=list)
 
     def path_for(self, pod: Body, *, pod_ip: str | None = None) -> Path:
         path = self.directory / f"{pod['metadata']['uid']}-hosts"
@@ -151,7 +153,7 @@ class FakeHosts:
         return path
 
     def forget(self, pod_uid: str) -> None:
-        return None
+        self.forgotten.append(pod_uid)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ class Result:
 @dataclass
 class FakeProbes:
     healthy: bool = False
+    broken: bool = False
 
     async def run_probe(
         self,
@@ -172,6 +175,8 @@ class FakeProbes:
         exec_in: Callable[[Sequence[str], float], Awaitable[tuple[int, bytes]]],
         ports: Mapping[str, int] | None = None,
     ) -> Result:
+        if self.broken:
+            raise RuntimeError("the prober has a bug")
         return Result(self.healthy, "" if self.healthy else "not yet")
 
 
@@ -189,9 +194,13 @@ class FakeWriter:
 @dataclass
 class FakeLogs:
     lines: dict[str, list[bytes]] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
 
     def writer(self, pod_uid: str, container: str, restart_count: int, /) -> FakeWriter:
         return FakeWriter(self.lines.setdefault(container, []))
+
+    async def remove(self, pod: Body) -> None:
+        self.removed.append(pod["metadata"]["uid"])
 
 
 # -- harness -----------------------------------------------------------------------------------
@@ -206,6 +215,7 @@ class Node:
     images: FakeImages
     probes: FakeProbes
     logs: FakeLogs
+    hosts: FakeHosts
     statuses: list[Body]
 
     def rt(self, resource: str, group: str = "") -> Any:
@@ -241,8 +251,8 @@ def container(name: str, *argv: str, image: str = "busybox:1", **extra: Any) -> 
 
 
 async def _record(store: Store, statuses: list[Body]) -> None:
-    subscription = store.watch(store.catalog.lookup("", "v1", "pods"))
-    async for event in subscription:
+    pods = store.catalog.lookup("", "v1", "pods")
+    async for event in tasks.follow(lambda: store.watch(pods), what="pods (test record)"):
         statuses.append(
             {"name": event.object["metadata"]["name"], "type": event.type, **(event.object.get("status") or {})}
         )
@@ -277,12 +287,12 @@ def _node(store: Store, tasks: TaskGroup, tmp_path: Path) -> Node:
     clock = store.clock
     sandbox, network = FakeSandbox(), FakeNetwork()
     images = FakeImages({"busybox:1": Image("busybox:1")})
-    probes, logs = FakeProbes(), FakeLogs()
+    probes, logs, hosts = FakeProbes(), FakeLogs(), FakeHosts(tmp_path)
     services = PodServices(
         images=images,
         volumes=FakeVolumes(),
         environment=FakeEnvironment(),
-        hosts=FakeHosts(tmp_path),
+        hosts=hosts,
         probes=probes,
         logs=logs,
         events=Recorder(store, clock, "kubelet", "kfval-node"),
@@ -300,7 +310,7 @@ def _node(store: Store, tasks: TaskGroup, tmp_path: Path) -> Node:
         heartbeat_seconds=0.05,
         schedule_retry_seconds=0.05,
     )
-    return Node(store, kubelet, sandbox, network, images, probes, logs, [])
+    return Node(store, kubelet, sandbox, network, images, probes, logs, hosts, [])
 
 
 def phase(node: Node, name: str) -> str | None:

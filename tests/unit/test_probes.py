@@ -1,15 +1,19 @@
-"""Probes against real sockets, with the kubelet's messages and thresholds."""
+"""Probes against real sockets with the kubelet's messages, and the prober's thresholds over scripted results."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
-from kfval.embedded.clock import SystemClock
-from kfval.embedded.kubelet.probes import ProbeResult, ProbeTracker, event_message, run_probe
+from kfval.embedded.kubelet.podservices import ExecIn
+from kfval.embedded.kubelet.probes import ProbeResult, run_probe
+from kfval.embedded.kubelet.probing import ProbeHooks, Prober, ProbeSettings, ProbeTarget
 from kfval.embedded.types import Body
 
 HOST = "127.0.0.1"
@@ -103,7 +107,6 @@ def test_http_connection_refused_message() -> None:
     result = asyncio.run(run_probe(_http("/", port), pod_ip=HOST, exec_in=_no_exec))
     expected = f'Get "http://{HOST}:{port}/": dial tcp {HOST}:{port}: connect: connection refused'
     assert result == ProbeResult(False, expected)
-    assert event_message("Readiness", result) == f"Readiness probe failed: {expected}"
 
 
 def test_tcp_socket() -> None:
@@ -137,56 +140,103 @@ def test_exec_and_grpc() -> None:
 FAIL, OK = ProbeResult(False, "nope"), ProbeResult(True, "")
 
 
-def test_readiness_thresholds() -> None:
-    tracker = ProbeTracker(
-        "Readiness", {"successThreshold": 2, "failureThreshold": 2, "periodSeconds": 5}, started_at=0
-    )
-    assert not tracker.healthy and tracker.next_due == 0
-    first = tracker.record(OK, now=0)
-    assert (first.healthy, first.changed, first.event) == (False, False, None)
-    assert tracker.next_due == 5
-    second = tracker.record(OK, now=5)
-    assert (second.healthy, second.changed) == (True, True)
-    third = tracker.record(FAIL, now=10)
-    assert (third.healthy, third.changed, third.event) == (True, False, "Readiness probe failed: nope")
-    fourth = tracker.record(FAIL, now=15)
-    assert (fourth.healthy, fourth.changed, fourth.restart_needed) == (False, True, False)
-    assert not tracker.finished
+@dataclass
+class ScriptedProbes:
+    """Answers each probe run with the next scripted result (the last one repeats) and records the call."""
+
+    script: list[ProbeResult]
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    async def run_probe(
+        self, probe: Mapping[str, Any], *, pod_ip: str, exec_in: ExecIn, ports: Mapping[str, int] | None = None
+    ) -> ProbeResult:
+        self.calls.append({"probe": dict(probe), "ports": dict(ports or {})})
+        return self.script[min(len(self.calls), len(self.script)) - 1]
 
 
-def test_liveness_restart_after_failure_threshold() -> None:
-    tracker = ProbeTracker("Liveness", {"initialDelaySeconds": 3}, started_at=100)
-    assert tracker.healthy and tracker.next_due == 103
-    updates = [tracker.record(FAIL, now=103 + 10 * i) for i in range(3)]
-    assert [u.restart_needed for u in updates] == [False, False, True]
-    assert tracker.finished
+@dataclass
+class Journal:
+    """The prober's effects, in order: readiness flips, started, kills and Unhealthy events."""
 
+    entries: list[str] = field(default_factory=list)
 
-def test_liveness_success_resets_the_run() -> None:
-    tracker = ProbeTracker("Liveness", {"failureThreshold": 2}, started_at=0)
-    results = [FAIL, OK, FAIL, OK]
-    assert not any(tracker.record(r, now=10 * i).restart_needed for i, r in enumerate(results))
+    def event(self, involved: Body, type_: str, reason: str, message: str, *, field_path: str = "") -> None:
+        self.entries.append(f"{reason}: {message} @{field_path}")
 
+    def hooks(self) -> ProbeHooks:
+        async def kill(message: str) -> None:
+            self.entries.append(f"kill: {message}")
 
-def test_startup_success_finishes() -> None:
-    tracker = ProbeTracker("Startup", {"failureThreshold": 30, "periodSeconds": 1}, started_at=0)
-    assert not tracker.record(FAIL, now=0).healthy
-    done = tracker.record(OK, now=1)
-    assert (done.healthy, done.changed, done.restart_needed) == (True, True, False)
-    assert tracker.finished
-
-
-def test_updates_probe_on_schedule() -> None:
-    async def exec_in(argv: Sequence[str], timeout: float) -> tuple[int, bytes]:
-        return 1, b"dead"
-
-    async def collect() -> list[bool]:
-        tracker = ProbeTracker(
-            "Liveness", {"exec": {"command": ["x"]}, "periodSeconds": 0.01, "failureThreshold": 2}, started_at=0
+        return ProbeHooks(
+            set_ready=lambda ready: self.entries.append(f"ready={ready}"),
+            set_started=lambda: self.entries.append("started"),
+            kill=kill,
         )
-        seen = []
-        async for update in tracker.updates(clock=SystemClock(), pod_ip=HOST, exec_in=exec_in):
-            seen.append(update.restart_needed)
-        return seen
 
-    assert asyncio.run(collect()) == [False, True]
+
+def _prober(container: Body, probes: ScriptedProbes, journal: Journal) -> Prober:
+    target = ProbeTarget(lambda: {"metadata": {"name": "p"}}, container, HOST, _no_exec, "spec.containers{c}")
+    return Prober(target, journal.hooks(), probes=probes, events=journal)
+
+
+def _run_for(prober: Prober, seconds: float) -> None:
+    async def main() -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(prober.run(), seconds)
+
+    asyncio.run(main())
+
+
+def test_settings_take_the_api_defaults_for_unset_and_zero_fields() -> None:
+    assert ProbeSettings.of({}) == ProbeSettings(0.0, 10.0, 1, 3)
+    assert ProbeSettings.of({"periodSeconds": 0, "failureThreshold": 1, "successThreshold": 2}) == ProbeSettings(
+        0.0, 10.0, 2, 1
+    )
+
+
+def test_a_probe_on_a_named_port_is_given_the_containers_ports() -> None:
+    container = {
+        "name": "c",
+        "ports": [{"name": "http", "containerPort": 8080}, {"containerPort": 9090}],
+        "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 0.01},
+    }
+    probes, journal = ScriptedProbes([OK]), Journal()
+    _run_for(_prober(container, probes, journal), 0.05)
+    assert probes.calls[0]["ports"] == {"http": 8080}
+    assert journal.entries[:2] == ["started", "ready=True"]
+
+
+def test_readiness_flips_only_after_its_thresholds() -> None:
+    probe = {"exec": {"command": ["x"]}, "periodSeconds": 0.01, "successThreshold": 2, "failureThreshold": 2}
+    probes, journal = ScriptedProbes([OK, OK, FAIL, FAIL, OK]), Journal()
+    _run_for(_prober({"name": "c", "readinessProbe": probe}, probes, journal), 0.3)
+    unhealthy = "Unhealthy: Readiness probe failed: nope @spec.containers{c}"
+    assert journal.entries[:6] == ["started", "ready=True", unhealthy, unhealthy, "ready=False", "ready=True"]
+
+
+def test_liveness_kills_after_the_failure_threshold_and_stops() -> None:
+    probe = {"exec": {"command": ["x"]}, "periodSeconds": 0.01, "failureThreshold": 2}
+    probes, journal = ScriptedProbes([FAIL, OK, FAIL, FAIL]), Journal()
+    _run_for(_prober({"name": "c", "livenessProbe": probe}, probes, journal), 0.3)
+    assert journal.entries[-1] == "kill: Container c failed liveness probe, will be restarted"
+    assert len(probes.calls) == 4
+
+
+def test_startup_holds_readiness_back_until_it_succeeds() -> None:
+    container = {
+        "name": "c",
+        "startupProbe": {"exec": {"command": ["s"]}, "periodSeconds": 0.01, "failureThreshold": 5},
+        "readinessProbe": {"exec": {"command": ["r"]}, "periodSeconds": 0.01},
+    }
+    probes, journal = ScriptedProbes([FAIL, OK, OK]), Journal()
+    _run_for(_prober(container, probes, journal), 0.1)
+    assert journal.entries[:3] == ["Unhealthy: Startup probe failed: nope @spec.containers{c}", "started", "ready=True"]
+    assert [c["probe"]["exec"]["command"] for c in probes.calls[:3]] == [["s"], ["s"], ["r"]]
+
+
+def test_a_failing_startup_probe_kills_the_container() -> None:
+    probe = {"exec": {"command": ["s"]}, "periodSeconds": 0.01, "failureThreshold": 2}
+    probes, journal = ScriptedProbes([FAIL]), Journal()
+    _run_for(_prober({"name": "c", "startupProbe": probe}, probes, journal), 0.3)
+    assert journal.entries[-1] == "kill: Container c failed startup probe, will be restarted"
+    assert "started" not in journal.entries

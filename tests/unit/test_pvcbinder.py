@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import threading
 from pathlib import Path
+
+import pytest
 
 from kfval.embedded.clock import Clock
 from kfval.embedded.controllers.pvcbinder import PvcBinderController
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
 from tests.unit.test_controllers_a import eventually, gone, make_namespace, rt, run
+
+real_rmtree = shutil.rmtree
 
 
 def claim(name: str, *, storage_class: str | None = None, modes: tuple[str, ...] = ("ReadWriteMany",)) -> Body:
@@ -31,7 +37,7 @@ def phase(store: Store, name: str) -> str | None:
     return (body.get("status") or {}).get("phase")
 
 
-def test_claim_is_provisioned_bound_and_reclaimed(tmp_path: Path) -> None:
+def test_claim_is_provisioned_bound_and_reclaimed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async def scenario(store: Store) -> None:
         claims, volumes, pods = rt(store, "persistentvolumeclaims"), rt(store, "persistentvolumes"), rt(store, "pods")
         storage_class = store.get(rt(store, "storageclasses", "storage.k8s.io/v1"), None, "standard")
@@ -68,7 +74,16 @@ def test_claim_is_provisioned_bound_and_reclaimed(tmp_path: Path) -> None:
         await eventually(lambda: gone(store, claims, "vol", "data"), "claim deleted")
         await eventually(lambda: gone(store, volumes, None, pv_name), "volume reclaimed")
         await eventually(lambda: not (tmp_path / pv_name).exists(), "directory removed")
+        assert removers, "the directory was removed"
+        assert threading.get_ident() not in removers, "rmtree ran on the event loop's thread"
 
+    removers: list[int] = []
+
+    def remove_tree(path: str | Path, ignore_errors: bool = False) -> None:
+        removers.append(threading.get_ident())
+        real_rmtree(path, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr(shutil, "rmtree", remove_tree)
     run(scenario, binder(tmp_path))
 
 

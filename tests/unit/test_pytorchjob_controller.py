@@ -98,30 +98,42 @@ def env_of(pod: Body) -> dict[str, str]:
     return {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
 
 
-def test_master_and_workers_are_created_as_the_operator_names_them() -> None:
+async def three_replicas(c: Cluster) -> tuple[Training, dict[str, Body]]:
+    """A Master + 2 Workers job, created, with its three pods."""
+    t = Training(c)
+    t.create(pytorchjob(2))
+    pods: dict[str, Body] = await c.wait(lambda: len(t.pods()) == 3 and t.pods())
+    return t, pods
+
+
+def test_replica_pods_are_named_labelled_and_owned_as_the_operator_does() -> None:
     async def scenario() -> None:
         async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(2))
-            pods = await c.wait(lambda: len(t.pods()) == 3 and t.pods())
+            _, pods = await three_replicas(c)
             assert set(pods) == {"train-master-0", "train-worker-0", "train-worker-1"}
-            master, worker = pods["train-master-0"], pods["train-worker-1"]
+            worker = pods["train-worker-1"]
             assert worker["metadata"]["labels"] == {
                 f"{LABELS}/operator-name": "pytorchjob-controller",
                 f"{LABELS}/job-name": JOB,
                 f"{LABELS}/replica-type": "worker",
                 f"{LABELS}/replica-index": "1",
             }
-            assert master["metadata"]["labels"][f"{LABELS}/job-role"] == "master"
+            assert pods["train-master-0"]["metadata"]["labels"][f"{LABELS}/job-role"] == "master"
             ref = worker["metadata"]["ownerReferences"][0]
-            assert (ref["kind"], ref["name"], ref["controller"], ref["blockOwnerDeletion"]) == (
-                "PyTorchJob",
-                JOB,
-                True,
-                True,
-            )
+            owner = (ref["kind"], ref["name"], ref["controller"], ref["blockOwnerDeletion"])
+            assert owner == ("PyTorchJob", JOB, True, True)
             assert worker["spec"]["restartPolicy"] == "OnFailure"
             assert worker["spec"]["containers"][0]["ports"] == [{"name": "pytorchjob-port", "containerPort": 23456}]
+            assert ("SuccessfulCreatePod", "Created pod: train-worker-0") in c.reasons()
+
+    asyncio.run(scenario())
+
+
+def test_the_distributed_env_and_the_init_container_are_injected() -> None:
+    async def scenario() -> None:
+        async with running(PyTorchJobController) as c:
+            _, pods = await three_replicas(c)
+            master, worker = pods["train-master-0"], pods["train-worker-1"]
             assert list(env_of(worker).items()) == [
                 ("PYTHONUNBUFFERED", "1"),
                 ("MASTER_PORT", "23456"),
@@ -138,24 +150,32 @@ def test_master_and_workers_are_created_as_the_operator_names_them() -> None:
             (init,) = worker["spec"]["initContainers"]
             assert (init["name"], init["image"]) == ("init-pytorch", "alpine:3.10")
             assert "nslookup train-master-0" in init["command"][2] and "seq 100" in init["command"][2]
+
+    asyncio.run(scenario())
+
+
+def test_headless_services_and_status_while_pods_are_pending_and_no_defaults_are_stored() -> None:
+    async def scenario() -> None:
+        async with running(PyTorchJobController) as c:
+            t, pods = await three_replicas(c)
             await c.wait(lambda: t.service_names() == set(pods))
             service = next(s for s in c.list(t.services) if s["metadata"]["name"] == "train-worker-1")
             assert service["spec"]["clusterIP"] == "None"
-            assert service["spec"]["selector"] == worker["metadata"]["labels"]
+            assert service["spec"]["selector"] == pods["train-worker-1"]["metadata"]["labels"]
             assert [(p["name"], p["port"]) for p in service["spec"]["ports"]] == [("pytorchjob-port", 23456)]
+            assert ("SuccessfulCreateService", "Created service: train-master-0") in c.reasons()
             await c.wait(lambda: t.status().get("startTime"))
-            stored = t.job()
-            assert "restartPolicy" not in stored["spec"]["pytorchReplicaSpecs"]["Worker"]
-            assert "cleanPodPolicy" not in stored["spec"].get("runPolicy", {})
-            assert "ports" not in stored["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
+            stored = t.job()["spec"]
+            assert "restartPolicy" not in stored["pytorchReplicaSpecs"]["Worker"]
+            assert "cleanPodPolicy" not in stored.get("runPolicy", {})
+            assert "ports" not in stored["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
             assert t.conditions() == [("Created", "True", "PyTorchJobCreated")]
             assert t.message("Created") == "PyTorchJob train is created."
-            assert t.status()["replicaStatuses"]["Worker"] == {
-                "selector": f"{LABELS}/job-name=train,{LABELS}/operator-name=pytorchjob-controller,"
-                f"{LABELS}/replica-type=worker"
+            selector = f"{LABELS}/job-name=train,{LABELS}/operator-name=pytorchjob-controller,{LABELS}/replica-type="
+            assert t.status()["replicaStatuses"] == {
+                "Master": {"selector": selector + "master"},
+                "Worker": {"selector": selector + "worker"},
             }
-            assert ("SuccessfulCreatePod", "Created pod: train-worker-0") in c.reasons()
-            assert ("SuccessfulCreateService", "Created service: train-master-0") in c.reasons()
 
     asyncio.run(scenario())
 

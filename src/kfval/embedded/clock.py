@@ -7,8 +7,10 @@ back-off delays all come from a :class:`Clock`.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Clock(Protocol):
@@ -37,6 +39,18 @@ def rfc3339(moment: datetime) -> str:
 def rfc3339_micro(moment: datetime) -> str:
     """Microsecond RFC 3339, as Kubernetes writes `metav1.MicroTime` (events, leases)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def rfc3339_nano(moment: datetime) -> str:
+    """Go's RFC3339Nano in UTC (trailing zeros of the fraction dropped), as CRI log lines carry it."""
+    utc = moment.astimezone(UTC)
+    fraction = f"{utc.microsecond:06d}".rstrip("0")
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
+
+
+def unix_nanos(moment: datetime) -> int:
+    """Nanoseconds since the Unix epoch, exact (no float rounding); event names are built from it."""
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def parse_rfc3339(text: str) -> datetime:

@@ -66,7 +66,7 @@ def _replica_causes(replica_type: str, replica: Any) -> list[Cause]:
     return causes
 
 
-def denied(webhook: str, kind: str, name: str, causes: list[Cause]) -> InvalidError:
+def denied(webhook: str, kind: str, *, name: str, causes: list[Cause]) -> InvalidError:
     """A 422 as the API server relays a webhook's Invalid status: the operator's details and causes,
     the message prefixed with the webhook that denied it."""
     error = InvalidError(kind, name, causes, group=GROUP)
@@ -88,4 +88,4 @@ class TrainingJobValidator:
         causes = pytorchjob_causes(body)
         if causes:
             name = str((body.get("metadata") or {}).get("name") or "")
-            raise denied(PYTORCH_WEBHOOK, request.rt.kind, name, causes)
+            raise denied(PYTORCH_WEBHOOK, request.rt.kind, name=name, causes=causes)

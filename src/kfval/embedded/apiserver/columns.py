@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from kfval.embedded.clock import humanize_age, parse_rfc3339
+from kfval.embedded.store import selectors
 from kfval.embedded.types import Body, ResourceKey
 
 NONE = "<none>"
@@ -100,14 +101,7 @@ def format_labels(labels: Mapping[str, str] | None) -> str:
 
 def format_selector(selector: Mapping[str, Any] | None) -> str:
     """A metav1.LabelSelector as kubectl prints it: `app=x,tier in (a,b),!legacy`."""
-    if not selector:
-        return NONE
-    clauses = [(k, f"{k}={v}") for k, v in (selector.get("matchLabels") or {}).items()]
-    for expr in selector.get("matchExpressions") or []:
-        key, operator, values = expr["key"], expr["operator"], ",".join(sorted(expr.get("values") or []))
-        text = {"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": key}.get(operator)
-        clauses.append((key, text if text is not None else f"!{key}"))
-    return ",".join(text for _, text in sorted(clauses)) or NONE
+    return str(selectors.selector_from_match(selector)) or NONE
 
 
 def condition_true(conditions: Iterable[Mapping[str, Any]] | None, kind: str) -> bool:

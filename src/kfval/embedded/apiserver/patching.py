@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import jsonpatch
@@ -105,13 +106,31 @@ def json_patch(current: Body, operations: Any) -> Body:
         raise errors.TooLargeError(
             f"The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {len(operations)}"
         )
-    try:
-        result = jsonpatch.JsonPatch(operations).apply(copy.deepcopy(current), in_place=True)
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError) as exc:
-        raise PatchRejectedError(str(exc)) from exc
+    result: Any = copy.deepcopy(current)
+    for operation in operations:
+        try:
+            result = jsonpatch.JsonPatch([operation]).apply(result, in_place=True)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError) as exc:
+            raise PatchRejectedError(json_patch_failure(operation)) from exc
     if not isinstance(result, dict):
         raise PatchRejectedError("the patched document is not a JSON object")
     return result
+
+
+def json_patch_failure(operation: Mapping[str, Any]) -> str:
+    """Why one operation did not apply, worded as the API server's json-patch library words it."""
+    op, path = str(operation.get("op", "")), str(operation.get("path", ""))
+    if op == "test":
+        return f"testing value {path} failed: test failed"
+    if op == "remove":
+        return f"Unable to remove nonexistent key: {path.rsplit('/', 1)[-1]}: missing value"
+    if op == "replace":
+        return f"replace operation does not apply: doc is missing key: {path}: missing value"
+    if op == "add":
+        return f'add operation does not apply: doc is missing path: "{path}": missing value'
+    if op in ("move", "copy"):
+        return f"{op} operation does not apply: doc is missing from path: {operation.get('from', '')}: missing value"
+    return f"Unexpected kind: {op}"
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

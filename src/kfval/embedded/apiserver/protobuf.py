@@ -18,6 +18,7 @@ from typing import Any
 
 from kfval.embedded.apiserver.protobuf_fields import UNKNOWN, Field, Message
 from kfval.embedded.apiserver.protobuf_kinds import MESSAGES_BY_KIND
+from kfval.embedded.clock import rfc3339
 from kfval.embedded.errors import BadRequestError, UnsupportedMediaError
 from kfval.embedded.types import Body
 
@@ -124,7 +125,7 @@ def _time(data: bytes) -> str | None:
     seconds = parts.get("seconds", 0)
     if not seconds:
         return None
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(datetime.fromtimestamp(seconds, UTC))
 
 
 def _value(field: Field, wire: int, raw: int | bytes) -> Any:

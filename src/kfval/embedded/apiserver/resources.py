@@ -14,13 +14,13 @@ from typing import Any
 from aiohttp import web
 
 from kfval.embedded.admission.chain import Admission
-from kfval.embedded.apiserver import applying, decoding, patching, tables
+from kfval.embedded.apiserver import applying, decoding, paging, patching, status, tables
 from kfval.embedded.apiserver.paths import Target
 from kfval.embedded.clock import rfc3339
 from kfval.embedded.errors import BadRequestError, NotFoundError
 from kfval.embedded.store.objects import Store
 from kfval.embedded.store.selectors import parse_field_selector, parse_label_selector
-from kfval.embedded.types import Body, ResourceType
+from kfval.embedded.types import Body, ResourceKey, ResourceType
 
 
 @dataclass(frozen=True)
@@ -45,33 +45,38 @@ def predicate_for(rt: ResourceType, query: Any) -> Callable[[Body], bool] | None
     return lambda body: labels.matches(body) and fields.matches(body)
 
 
-def _render(
-    request: web.Request, rt: ResourceType, items: list[Body], rv: int, ctx: Context, *, single: bool
-) -> web.Response:
+def _render(request: web.Request, rt: ResourceType, page: paging.Page, ctx: Context, *, single: bool) -> web.Response:
     if tables.wants_table(request.headers.get("Accept", "")):
         include = request.query.get("includeObject", "Metadata")
-        return json_response(
-            tables.table(rt, items, resource_version=str(rv), now=ctx.store.clock.now(), include_object=include)
+        rendered = tables.table(
+            rt,
+            page.items,
+            resource_version=str(page.resource_version),
+            now=ctx.store.clock.now(),
+            include_object=include,
         )
+        rendered["metadata"] = page.list_metadata()
+        return json_response(rendered)
     if single:
-        return json_response(items[0])
+        return json_response(page.items[0])
     return json_response(
-        {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(rv)}, "items": items}
+        {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": page.list_metadata(), "items": page.items}
     )
 
 
 async def list_objects(request: web.Request, target: Target, ctx: Context) -> web.Response:
-    items, rv = ctx.store.list(target.rt, target.namespace, predicate_for(target.rt, request.query), read_only=True)
-    limit = request.query.get("limit")
-    if limit and limit.isdigit() and int(limit) > 0:
-        items = items[: int(limit)]
-    return _render(request, target.rt, items, rv, ctx, single=False)
+    query = request.query
+    limit = paging.parse_limit(query.get("limit"))
+    items, rv = ctx.store.list(target.rt, target.namespace, predicate_for(target.rt, query), read_only=True)
+    page = paging.paginate(items, rv, limit=limit, token=query.get("continue", ""), history=ctx.store.history)
+    return _render(request, target.rt, page, ctx, single=False)
 
 
 async def get_object(request: web.Request, target: Target, ctx: Context) -> web.Response:
     assert target.name is not None
     body = ctx.store.get(target.rt, target.namespace, target.name)
-    return _render(request, target.rt, [body], int(body["metadata"]["resourceVersion"]), ctx, single=True)
+    page = paging.Page([body], int(body["metadata"]["resourceVersion"]))
+    return _render(request, target.rt, page, ctx, single=True)
 
 
 def _dry_run(request: web.Request) -> bool:
@@ -147,6 +152,7 @@ async def patch_object(request: web.Request, target: Target, ctx: Context) -> we
         raise patching.unsupported(is_custom=is_custom)
     current = ctx.store.get(rt, target.namespace, target.name)
     patched = patching.apply_patch(current, data, content_type, kind=rt.kind, is_custom=is_custom)
+    _check_identity(target, patched)  # a patch may not rename the object or move it elsewhere (400)
     return json_response(_update(ctx, target, patched, dry_run=_dry_run(request)))
 
 
@@ -188,12 +194,42 @@ def delete_options(request: web.Request, data: bytes) -> Body:
     return options
 
 
+RETURNS_DELETED_OBJECT = frozenset({ResourceKey("", "pods"), ResourceKey("", "services")})
+"""Kinds whose registry sets ReturnDeletedObject: a finished delete answers with the object, not a Status."""
+
+
+def _deleted(rt: ResourceType, body: Body, *, gone: bool, options: Body) -> web.Response:
+    """What kube-apiserver answers a DELETE with (registry/generic/registry/store.go, handlers/delete.go).
+
+    A deletion still pending (grace period, finalizers) answers with the object; a finished one with
+    the object for ReturnDeletedObject kinds and a Success Status naming it otherwise; 202 only when
+    the object lingers and the client asked for `orphanDependents: false`.
+    """
+    code = 202 if not gone and options.get("orphanDependents") is False else 200
+    if not gone or rt.key in RETURNS_DELETED_OBJECT:
+        return json_response(body, code)
+    meta = body.get("metadata") or {}
+    details = {"name": meta.get("name", ""), "group": rt.group, "kind": rt.resource, "uid": meta.get("uid", "")}
+    return json_response(status.success_body({k: v for k, v in details.items() if v}), code)
+
+
+def _would_be_gone(rt: ResourceType, body: Body, options: Body) -> bool:
+    """A dry run's guess at the outcome: finalizers, foreground or orphan deletion and pod grace keep it."""
+    meta = body.get("metadata") or {}
+    if meta.get("finalizers") or options.get("propagationPolicy") in ("Foreground", "Orphan"):
+        return False
+    if rt.key == ResourceKey("", "namespaces"):
+        return False
+    return not (rt.key == ResourceKey("", "pods") and (body.get("spec") or {}).get("nodeName"))
+
+
 async def delete_object(request: web.Request, target: Target, ctx: Context) -> web.Response:
     assert target.name is not None
     options = delete_options(request, await decoding.read_bytes(request))
     if _dry_run(request):
-        return json_response(ctx.store.get(target.rt, target.namespace, target.name))
-    body, _gone = ctx.store.delete(
+        current = ctx.store.get(target.rt, target.namespace, target.name)
+        return _deleted(target.rt, current, gone=_would_be_gone(target.rt, current, options), options=options)
+    body, gone = ctx.store.delete(
         target.rt,
         target.namespace,
         target.name,
@@ -201,15 +237,19 @@ async def delete_object(request: web.Request, target: Target, ctx: Context) -> w
         grace_period_seconds=options.get("gracePeriodSeconds"),
         preconditions=options.get("preconditions"),
     )
-    return json_response(body)
+    return _deleted(target.rt, body, gone=gone, options=options)
 
 
 async def delete_collection(request: web.Request, target: Target, ctx: Context) -> web.Response:
+    """Delete every matching object (a dry run deletes nothing) and answer with the list of them."""
     options = delete_options(request, await decoding.read_bytes(request))
     items, _rv = ctx.store.list(target.rt, target.namespace, predicate_for(target.rt, request.query))
     deleted = []
     for item in items:
         meta = item["metadata"]
+        if _dry_run(request):
+            deleted.append(item)
+            continue
         body, _gone = ctx.store.delete(
             target.rt,
             meta.get("namespace"),

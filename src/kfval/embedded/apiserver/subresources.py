@@ -19,21 +19,6 @@ from kfval.embedded.store.selectors import selector_from_match
 from kfval.embedded.types import Body
 
 
-def _selector_string(spec: Body) -> str:
-    selector = selector_from_match(spec.get("selector"))
-    parts = []
-    for r in selector.requirements:
-        if r.op in ("=", "=="):
-            parts.append(f"{r.key}={next(iter(r.values))}")
-        elif r.op in ("in", "notin"):
-            parts.append(f"{r.key} {r.op} ({','.join(sorted(r.values))})")
-        elif r.op == "exists":
-            parts.append(r.key)
-        else:
-            parts.append(f"!{r.key}")
-    return ",".join(parts)
-
-
 def scale_of(body: Body) -> Body:
     """The autoscaling/v1 Scale view of a Deployment, ReplicaSet or StatefulSet."""
     meta = body["metadata"]
@@ -45,7 +30,7 @@ def scale_of(body: Body) -> Body:
             k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta
         },
         "spec": {"replicas": spec.get("replicas", 1)},
-        "status": {"replicas": status.get("replicas", 0), "selector": _selector_string(spec)},
+        "status": {"replicas": status.get("replicas", 0), "selector": str(selector_from_match(spec.get("selector")))},
     }
 
 

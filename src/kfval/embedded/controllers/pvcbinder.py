@@ -5,10 +5,12 @@ provisioner is `kfval.dev/hostpath` (the default `standard`) gets a PersistentVo
 directory that the kubelet mounts for every pod of the claim, so RWX and RWO behave alike. A deleted
 claim releases its volume; with reclaimPolicy Delete the volume and its directory go too, but only
 once no pod uses the claim (the `kubernetes.io/pvc-protection` finalizer, as the real server does).
+Removing a volume's directory can take long (a dataset, a checkpoint), so it happens off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 from collections.abc import Sequence
@@ -92,7 +94,7 @@ class PvcBinderController:
 
     async def reconcile(self, key: ObjectKey) -> float | None:
         if key.resource == _VOLUMES:
-            self._reclaim(key.name)
+            await self._reclaim(key.name)
             return None
         claim = self._store.get(self._claims, key.namespace, key.name)
         if is_being_deleted(claim):
@@ -214,7 +216,7 @@ class PvcBinderController:
 
     # -- volumes -----------------------------------------------------------------------------------
 
-    def _reclaim(self, name: str) -> None:
+    async def _reclaim(self, name: str) -> None:
         """A volume whose claim is gone is Released; with reclaimPolicy Delete it is deleted with its directory."""
         try:
             volume = self._store.get(self._volumes, None, name)
@@ -231,7 +233,7 @@ class PvcBinderController:
         if volume["spec"].get("persistentVolumeReclaimPolicy") != "Delete":
             return
         self._store.delete(self._volumes, None, name)
-        self._remove_directory(volume)
+        await self._remove_directory(volume)
 
     def _claim_uid(self, ref: Body) -> str | None:
         try:
@@ -239,11 +241,11 @@ class PvcBinderController:
         except NotFoundError:
             return None
 
-    def _remove_directory(self, volume: Body) -> None:
+    async def _remove_directory(self, volume: Body) -> None:
         """Remove a provisioned volume's directory, never anything outside the volumes directory."""
         path = Path((volume["spec"].get("hostPath") or {}).get("path", ""))
         provisioned = (volume["metadata"].get("annotations") or {}).get("pv.kubernetes.io/provisioned-by")
         if provisioned != PROVISIONER or path.parent != self._volumes_dir:
             log.warning("not removing %s: not a volume this cluster provisioned", path)
             return
-        shutil.rmtree(path, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)

@@ -3,7 +3,9 @@
 Training jobs find each other by name (`<job>-master-0`, `<svc>.<ns>.svc.cluster.local`) and there
 is no DNS server here. Each pod gets the hosts file a kubelet writes, plus one line per name a
 cluster DNS would answer: Services by their endpoint pods' IPs and pods by hostname.subdomain. The
-files are rewritten in place (same inode) because running sandboxes have them bind-mounted.
+files are rewritten in place (same inode) because running sandboxes have them bind-mounted, and
+only when their content changes: a change to the cluster reads the store once and touches the
+disk only for the pods it concerns.
 
 Not emulated: there is no kube-proxy, so a ClusterIP Service's name maps straight to one endpoint
 pod's IP and its port -> targetPort remapping does not happen (clients must use the target port,
@@ -15,17 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kfval.embedded.errors import GoneError
+from kfval.embedded import tasks
 from kfval.embedded.kubelet.downward import pod_ips_of
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
-
-log = logging.getLogger(__name__)
 
 MANAGED_HEADER = "# Kubernetes-managed hosts file.\n"
 LOCALHOST_LINES = (
@@ -182,9 +181,13 @@ class HostsFiles:
             with contextlib.suppress(OSError):
                 entry.path.parent.rmdir()
 
+    def _snapshot(self) -> tuple[list[Record], list[Body]]:
+        """The cluster's names and its pods, read once (shared, read-only bodies: nothing here writes them)."""
+        services, endpoints, pods = (self._store.list(rt, read_only=True)[0] for rt in self._types)
+        return service_records(services, pods, endpoints=endpoints), pods
+
     def _records(self) -> list[Record]:
-        services, endpoints, pods = (self._store.list(rt)[0] for rt in self._types)
-        return service_records(services, pods, endpoints=endpoints)
+        return self._snapshot()[0]
 
     def _write(self, entry: _PodFile, pod: Body, *, records: list[Record]) -> None:
         content = render(pod, records, pod_ip=entry.pod_ip, cluster_domain=self._cluster_domain)
@@ -193,28 +196,21 @@ class HostsFiles:
             entry.written = content
 
     def refresh(self) -> None:
-        """Rewrite every file whose content changed."""
-        records = self._records()
-        pods_rt = self._types[2]
+        """Rewrite the files whose content changed, and only those."""
+        records, pods = self._snapshot()
+        by_uid = {pod["metadata"].get("uid"): pod for pod in pods}
         for uid, entry in list(self._files.items()):
-            if not self._store.exists(pods_rt, entry.namespace, entry.name):
-                continue
-            pod = self._store.get(pods_rt, entry.namespace, entry.name)
-            if pod["metadata"].get("uid") == uid:
+            pod = by_uid.get(uid)
+            if pod is not None:
                 self._write(entry, pod, records=records)
 
     async def _follow(self, index: int, changed: asyncio.Event) -> None:
-        while True:
-            subscription = self._store.watch(self._types[index])
-            try:
-                async for _event in subscription:
-                    changed.set()
-                return
-            except GoneError:
-                log.info("hosts: %s watch fell behind, reopening", self._types[index].resource)
-            finally:
-                subscription.close()
+        rt = self._types[index]
+        try:
+            async for _event in tasks.follow(lambda: self._store.watch(rt), what=f"{rt.resource} (hosts files)"):
                 changed.set()
+        finally:
+            changed.set()
 
     async def run(self) -> None:
         """Follow Services, Endpoints and pods and rewrite the affected files until cancelled."""

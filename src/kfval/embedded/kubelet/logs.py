@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from kfval.embedded.types import Body, LogQuery
 CRI_MAX_LINE_BYTES = 16 * 1024
 """Longer lines are split into partial (P) records, as container runtimes do."""
 FOLLOW_CHECK_SECONDS = 1.0
+TAIL_BLOCK_BYTES = 64 * 1024
+"""`tailLines` reads the file backwards in blocks of this size, never the whole file."""
 """How often a follower with nothing new checks that the pod still exists."""
 _PULL_WORDS = {"ErrImagePull": "image can't be pulled", "ImagePullBackOff": "trying and failing to pull image"}
 
@@ -190,6 +193,25 @@ class _Budget:
         return self.left is not None and self.left <= 0
 
 
+def _tail_window(handle: BinaryIO, lines: int) -> tuple[int, int]:
+    """(start, end) offsets of the last `lines` complete records, found reading backwards block by block."""
+    position = handle.seek(0, os.SEEK_END)
+    end: int | None = None
+    newlines = 0
+    while position > 0:
+        size = min(TAIL_BLOCK_BYTES, position)
+        position -= size
+        handle.seek(position)
+        block = handle.read(size)
+        index = len(block)
+        while (index := block.rfind(b"\n", 0, index)) >= 0:
+            end = position + index + 1 if end is None else end
+            newlines += 1
+            if newlines > lines:
+                return position + index + 1, end
+    return 0, end or 0
+
+
 class _Reader:
     """Reads one log file from an offset on, rendering records as the kubelet's log writer does."""
 
@@ -221,11 +243,18 @@ class _Reader:
 
     def first(self) -> bytes:
         """Everything written so far, after tailLines."""
-        records = _parse(self._new_bytes())
         tail = self._query.tail_lines
-        if tail is not None and tail >= 0:
-            records = records[len(records) - tail :] if tail else []
-        return self._render(records)
+        if tail is None or tail < 0:
+            return self._render(_parse(self._new_bytes()))
+        try:
+            with self._path.open("rb") as handle:
+                start, end = _tail_window(handle, tail)
+                handle.seek(start)
+                data = handle.read(end - start)
+        except FileNotFoundError:
+            return b""
+        self._offset = end
+        return self._render(_parse(data))
 
     def more(self) -> bytes:
         """What was written since the last read."""
@@ -268,14 +297,16 @@ class ContainerLogs:
         state = self._states[path] = _LogState()
         return LogWriter(path, self._clock, state=state)
 
-    def remove(self, pod: Body) -> None:
-        """Delete a pod's logs (the kubelet's garbage collection once the pod is gone)."""
+    async def remove(self, pod: Body) -> None:
+        """Delete a pod's logs and forget their writers (the kubelet's garbage collection once the pod is gone)."""
         directory = self.pod_dir(pod)
         for path in [p for p in self._states if p.is_relative_to(directory)]:
             state = self._states.pop(path)
             if state.writer is not None:
                 state.writer.close()
-        shutil.rmtree(directory, ignore_errors=True)
+            state.open = False
+            state.notify()
+        await asyncio.to_thread(shutil.rmtree, directory, ignore_errors=True)
 
     def _open_state(self, path: Path) -> _LogState | None:
         state = self._states.get(path)

@@ -3,15 +3,18 @@
 It watches every pod, hands unbound ones to the single-node scheduler, and gives each pod bound to
 this node its own worker (podworker.py), so that pods progress independently. It also registers
 the Node and keeps it alive. Everything it learns or decides reaches clients only through the
-store, exactly as a real kubelet talks only to the API server.
+store, exactly as a real kubelet talks only to the API server. Once a pod is gone from the store,
+its directory and logs go too (off the event loop), so a long run does not fill the disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from pathlib import Path
 
+from kfval.embedded import tasks
 from kfval.embedded.clock import Clock
 from kfval.embedded.errors import ApiError
 from kfval.embedded.kubelet import backoff
@@ -78,18 +81,14 @@ class Kubelet:
         self.node.register()
         self._tasks.spawn("kubelet/heartbeat", self.node.run(self._heartbeat_seconds))
         self._tasks.spawn("scheduler/retry", self._retry_unscheduled())
-        subscription = self._store.watch(self._pods)
-        try:
-            async for event in subscription:
-                self._on_event(event)
-        finally:
-            subscription.close()
+        async for event in tasks.follow(lambda: self._store.watch(self._pods), what="pods"):
+            self._on_event(event)
 
     def _on_event(self, event: WatchEvent) -> None:
         pod = event.object
         uid = str(pod["metadata"].get("uid", ""))
         if event.type == "DELETED":
-            self._forget(uid)
+            self._forget(pod)
         elif Scheduler.wants(pod):
             self._schedule(pod)
         elif (pod.get("spec") or {}).get("nodeName") == self.node_name:
@@ -124,11 +123,31 @@ class Kubelet:
         meta = pod["metadata"]
         self._running[uid] = self._tasks.spawn(f"kubelet/pod/{meta.get('namespace')}/{meta['name']}", worker.run())
 
-    def _forget(self, uid: str) -> None:
+    def _forget(self, pod: Body) -> None:
+        """The pod is gone from the store: stop what still runs, then remove its files."""
+        uid = str(pod["metadata"].get("uid", ""))
         worker = self._workers.pop(uid, None)
         task = self._running.pop(uid, None)
-        if worker is not None and task is not None and not task.done():
+        if worker is None:
+            return
+        if task is not None and not task.done():
             worker.kill_now()
+        meta = pod["metadata"]
+        self._tasks.spawn(f"kubelet/cleanup/{meta.get('namespace')}/{meta['name']}", self._clean_up(pod, task))
+
+    async def _clean_up(self, pod: Body, task: asyncio.Task[None] | None) -> None:
+        """Remove a deleted pod's directory, hosts file and logs once its worker has ended."""
+        if task is not None:
+            await asyncio.wait([task])
+        uid = str(pod["metadata"]["uid"])
+        self._runtime.services.hosts.forget(uid)
+        await self._runtime.services.logs.remove(pod)
+        await asyncio.to_thread(shutil.rmtree, self._runtime.pods_root / uid, ignore_errors=True)
+
+    @property
+    def pods_root(self) -> Path:
+        """Where each pod's directory (`<uid>/`: volumes, termination logs) lives."""
+        return self._runtime.pods_root
 
     def worker(self, uid: str) -> PodWorker | None:
         """The worker of a pod on this node (tests and diagnostics)."""

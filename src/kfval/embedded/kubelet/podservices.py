@@ -19,6 +19,7 @@ from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
 
 ExecIn = Callable[[Sequence[str], float], Awaitable[tuple[int, bytes]]]
+"""Runs a command inside the container with a timeout: (exit code, combined output)."""
 
 
 class ImageFile(Protocol):
@@ -107,6 +108,10 @@ class LogWriter(Protocol):
 
 class ContainerLogs(Protocol):
     def writer(self, pod_uid: str, container: str, restart_count: int, /) -> LogWriter: ...
+
+    async def remove(self, pod: Body) -> None:
+        """Delete a deleted pod's log files."""
+        ...
 
 
 class EventRecording(Protocol):

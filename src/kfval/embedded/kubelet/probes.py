@@ -1,9 +1,10 @@
-"""Container probes (exec, httpGet, tcpSocket) and the thresholds that turn results into state.
+"""Running one container probe (exec, httpGet, tcpSocket) and wording its result as the kubelet does.
 
 Readiness gates Services and the Ready condition the suite waits for; liveness restarts a hung
 container; startup holds both back. Results and their messages follow the kubelet (Go's error text
 for a refused connection, `HTTP probe failed with statuscode: 500`), because they appear verbatim
-in Unhealthy events that scenarios and their evidence show.
+in Unhealthy events that scenarios and their evidence show. What a run of results means (the
+thresholds) is probing.py's business.
 """
 
 from __future__ import annotations
@@ -11,22 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 
-from kfval.embedded.clock import Clock
-
-ProbeKind = Literal["Startup", "Readiness", "Liveness"]
-ExecIn = Callable[[Sequence[str], float], Awaitable[tuple[int, bytes]]]
-"""Runs a command inside the container with a timeout: (exit code, combined output)."""
+from kfval.embedded.kubelet.podservices import ExecIn
 
 DEFAULT_TIMEOUT_SECONDS = 1.0
-DEFAULT_PERIOD_SECONDS = 10.0
-DEFAULT_FAILURE_THRESHOLD = 3
 MAX_OUTPUT_BYTES = 10 * 1024
 USER_AGENT = "kube-probe/1.32"
 _ERRNO_WORDS = {
@@ -44,11 +38,6 @@ class ProbeResult:
 
     success: bool
     message: str
-
-
-def event_message(kind: ProbeKind, result: ProbeResult) -> str:
-    """The Unhealthy event's message for a failed probe."""
-    return f"{kind} probe failed: {result.message}"
 
 
 def _join_host_port(host: str, port: int) -> str:
@@ -154,97 +143,3 @@ async def run_probe(
     address = _join_host_port(host, port)
     url = f"{scheme}://{address}{path if path.startswith('/') else '/' + path}"
     return await _http_probe(url, address, headers=_http_headers(action), timeout=timeout)
-
-
-# -- thresholds --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProbeSettings:
-    """The timing fields of a probe, with the API's defaults."""
-
-    initial_delay_seconds: float = 0.0
-    period_seconds: float = DEFAULT_PERIOD_SECONDS
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    success_threshold: int = 1
-    failure_threshold: int = DEFAULT_FAILURE_THRESHOLD
-
-    @classmethod
-    def of(cls, probe: Mapping[str, Any]) -> ProbeSettings:
-        return cls(
-            initial_delay_seconds=float(probe.get("initialDelaySeconds") or 0),
-            period_seconds=float(probe.get("periodSeconds") or DEFAULT_PERIOD_SECONDS),
-            timeout_seconds=float(probe.get("timeoutSeconds") or DEFAULT_TIMEOUT_SECONDS),
-            success_threshold=int(probe.get("successThreshold") or 1),
-            failure_threshold=int(probe.get("failureThreshold") or DEFAULT_FAILURE_THRESHOLD),
-        )
-
-
-@dataclass(frozen=True)
-class ProbeUpdate:
-    """What one probe run means for the container.
-
-    `healthy` is the state after it (ready / alive / started), `changed` says it flipped now,
-    `event` is the Unhealthy event message when the probe failed (every failure gets one).
-    """
-
-    kind: ProbeKind
-    result: ProbeResult
-    healthy: bool
-    changed: bool
-    event: str | None
-
-    @property
-    def restart_needed(self) -> bool:
-        """A liveness or startup probe failed failureThreshold times: kill and restart the container."""
-        return self.kind != "Readiness" and self.changed and not self.healthy
-
-
-class ProbeTracker:
-    """One probe of one container instance: schedules runs and applies the thresholds as the kubelet does.
-
-    A readiness probe starts unready, liveness starts alive, startup starts not-started. After a
-    liveness or startup failure past the threshold, or a startup success, the tracker is finished;
-    the lifecycle makes a new tracker for the restarted container.
-    """
-
-    def __init__(self, kind: ProbeKind, probe: Mapping[str, Any], *, started_at: float) -> None:
-        self.kind: ProbeKind = kind
-        self.probe = probe
-        self.settings = ProbeSettings.of(probe)
-        self.healthy = kind == "Liveness"
-        self.finished = False
-        self._next_due = started_at + self.settings.initial_delay_seconds
-        self._last: bool | None = None
-        self._run = 0
-
-    @property
-    def next_due(self) -> float:
-        """The monotonic time at which the next probe should run."""
-        return self._next_due
-
-    def record(self, result: ProbeResult, *, now: float) -> ProbeUpdate:
-        """Apply one result: the state flips only after successThreshold / failureThreshold in a row."""
-        periods = max(1, math.floor((now - self._next_due) / self.settings.period_seconds) + 1)
-        self._next_due += periods * self.settings.period_seconds
-        self._run = self._run + 1 if self._last == result.success else 1
-        self._last = result.success
-        threshold = self.settings.success_threshold if result.success else self.settings.failure_threshold
-        changed = False
-        if self._run >= threshold and self.healthy != result.success:
-            self.healthy, changed = result.success, True
-        if changed and (self.kind == "Startup" or (self.kind == "Liveness" and not result.success)):
-            self.finished = True
-        event = None if result.success else event_message(self.kind, result)
-        return ProbeUpdate(self.kind, result, self.healthy, changed, event)
-
-    async def updates(
-        self, *, clock: Clock, pod_ip: str, exec_in: ExecIn, ports: Mapping[str, int] | None = None
-    ) -> AsyncIterator[ProbeUpdate]:
-        """Probe on schedule and yield every update until the tracker is finished (or the caller stops)."""
-        while not self.finished:
-            delay = self._next_due - clock.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            result = await run_probe(self.probe, pod_ip=pod_ip, exec_in=exec_in, ports=ports)
-            yield self.record(result, now=clock.monotonic())

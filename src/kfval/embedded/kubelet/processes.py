@@ -113,12 +113,19 @@ class ContainerProcess:
     async def wait(self) -> int:
         if self._exit_code is None:
             returncode = await self._process.wait()
-            await asyncio.gather(*self._pumps, return_exceptions=True)
+            await self._drain_pumps()
             if self._exit_code is None:
                 self._finish(returncode)
                 await self._release_cgroup()
         assert self._exit_code is not None
         return self._exit_code
+
+    async def _drain_pumps(self) -> None:
+        """Wait for the output pumps; one that failed is logged (the container's log is incomplete then)."""
+        results = await asyncio.gather(*self._pumps, return_exceptions=True)
+        for task, result in zip(self._pumps, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("%s failed: the container's log misses output", task.get_name(), exc_info=result)
 
     def _finish(self, returncode: int) -> None:
         self._exit_code = 128 - returncode if returncode < 0 else returncode

@@ -5,11 +5,13 @@ container processes that escaped the death-signal chain (plain mode: a container
 keep running. A new cluster with the same state directory owns the same name prefix, so it can
 find and remove all of that before it starts: host objects named `<prefix>...`, and the process
 groups recorded in the sandbox's pid file, killed only when the recorded start time proves the
-pid was not reused.
+pid was not reused. The work is blocking (host commands, waiting for killed processes to go), so
+code on the event loop calls `reap`, which does it in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -32,6 +34,11 @@ class Reaped:
     process_groups: tuple[int, ...]
     namespaces: tuple[str, ...]
     links: tuple[str, ...]
+
+
+async def reap(state_dir: Path) -> Reaped:
+    """`reap_leftovers` in a worker thread, for callers on the event loop."""
+    return await asyncio.to_thread(reap_leftovers, state_dir)
 
 
 def reap_leftovers(state_dir: Path) -> Reaped:

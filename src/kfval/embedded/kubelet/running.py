@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import signal
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +34,8 @@ from kfval.embedded.kubelet.probing import ProbeHooks, Prober, ProbeTarget
 from kfval.embedded.kubelet.pulling import ImagePuller
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
+
+log = logging.getLogger(__name__)
 
 MAX_TERMINATION_MESSAGE_BYTES = 4096
 FALLBACK_LOG_LINES = 80
@@ -263,7 +266,7 @@ class ContainerRunner:
         self.record.started = not self.record.spec.get("startupProbe")
         self.record.ready = self.record.started and not self.record.spec.get("readinessProbe")
         self._ctx.publish()
-        prober = asyncio.ensure_future(self._probe(spec))
+        prober = asyncio.get_running_loop().create_task(self._probe(spec), name=f"prober {self.field_path}")
         try:
             code = await self._process.wait()
         finally:
@@ -307,12 +310,18 @@ class ContainerRunner:
         return data.decode("utf-8", errors="replace")
 
     async def _probe(self, spec: ProcessSpec) -> None:
+        """Probe this run until cancelled; a prober that fails is logged, never allowed to end the run."""
+
         async def exec_in(argv: Sequence[str], timeout: float) -> tuple[int, bytes]:
             return await self._ctx.sandbox.run(replace(spec, argv=tuple(argv)), timeout)
 
+        services = self._ctx.services
         target = ProbeTarget(self._ctx.pod, self.record.spec, self._ctx.network.ip, exec_in, self.field_path)
         hooks = ProbeHooks(set_ready=self._set_ready, set_started=self._set_started, kill=self._kill_for)
-        await Prober(self._ctx.services, target, hooks).run()
+        try:
+            await Prober(target, hooks, probes=services.probes, events=services.events).run()
+        except Exception:  # the container keeps running and is reported as it ends; its probes stop
+            log.exception("probing %s of pod %s failed", self.field_path, self._pod_label())
 
     def _set_ready(self, ready: bool) -> None:
         if self.record.ready != ready and self._process is not None:

@@ -35,12 +35,31 @@ from kfval.embedded.types import Body, EventType, ResourceKey, ResourceType, Wat
 ORPHAN_BY_DEFAULT = frozenset({ResourceKey("batch", "jobs"), ResourceKey("", "replicationcontrollers")})
 DEFAULT_POD_GRACE_SECONDS = 30
 _SERVER_METADATA = ("uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds")
+UNVERSIONED_GROUPS = frozenset({"", "rbac.authorization.k8s.io", "coordination.k8s.io", "events.k8s.io"})
+"""Groups whose create strategies leave metadata.generation unset (v1.32): pods, configmaps, secrets,
+services, namespaces, roles, leases, events. Workloads, CRDs and custom resources count generations."""
+GENERATION_IN_CORE = frozenset({ResourceKey("", "replicationcontrollers")})
 
 
 def _meta(body: Body) -> dict[str, Any]:
     meta = body.setdefault("metadata", {})
     assert isinstance(meta, dict)
     return meta
+
+
+def _assign_name(rt: ResourceType, meta: dict[str, Any]) -> None:
+    """The name, generated from generateName when none is given; 422 when neither is."""
+    if meta.get("name"):
+        return
+    if not meta.get("generateName"):
+        cause = Cause("FieldValueRequired", "name or generateName is required", "metadata.name")
+        raise InvalidError(rt.kind, "", [cause], group=rt.group)
+    meta["name"] = meta["generateName"] + generate_suffix()
+
+
+def tracks_generation(rt: ResourceType) -> bool:
+    """Whether the kind's metadata.generation counts spec changes (kstatus compares it to observedGeneration)."""
+    return rt.group not in UNVERSIONED_GROUPS or rt.key in GENERATION_IN_CORE
 
 
 def _spec_part(body: Body) -> dict[str, Any]:
@@ -186,15 +205,7 @@ class Store:
         if self.admit_create is not None:
             obj = self.admit_create(rt, obj, namespace)
             meta = _meta(obj)
-        if not meta.get("name"):
-            if not meta.get("generateName"):
-                raise InvalidError(
-                    rt.kind,
-                    "",
-                    [Cause("FieldValueRequired", "name or generateName is required", "metadata.name")],
-                    group=rt.group,
-                )
-            meta["name"] = meta["generateName"] + generate_suffix()
+        _assign_name(rt, meta)
         ns = self._scope(rt, namespace or meta.get("namespace"))
         if rt.namespaced:
             if not ns:
@@ -211,7 +222,8 @@ class Store:
             obj.pop("status", None)
         meta["uid"] = meta.get("uid") or str(uuid.uuid4())
         meta["creationTimestamp"] = rfc3339(self.clock.now())
-        meta["generation"] = 1
+        if tracks_generation(rt):
+            meta["generation"] = 1
         meta["resourceVersion"] = str(self.history.next_version())
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
         self._bucket(rt.key)[(ns, meta["name"])] = obj
@@ -253,7 +265,7 @@ class Store:
                     obj["status"] = copy.deepcopy(current["status"])
                 else:
                     obj.pop("status", None)
-            if _spec_part(obj) != _spec_part(current):
+            if tracks_generation(rt) and _spec_part(obj) != _spec_part(current):
                 new_meta["generation"] = int(current["metadata"].get("generation", 1)) + 1
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
         if obj == current:

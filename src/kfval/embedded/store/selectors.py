@@ -36,6 +36,17 @@ class Requirement:
             return present and value in self.values
         return not present or value not in self.values
 
+    def __str__(self) -> str:
+        """The clause as labels.Requirement.String() writes it: `a=b`, `a in (x,y)`, `a`, `!a`."""
+        if self.op == "exists":
+            return self.key
+        if self.op == "!exists":
+            return f"!{self.key}"
+        values = ",".join(sorted(self.values))
+        if self.op in ("in", "notin"):
+            return f"{self.key} {self.op} ({values})"
+        return f"{self.key}{self.op}{values}"
+
 
 @dataclass(frozen=True)
 class LabelSelector:
@@ -46,6 +57,10 @@ class LabelSelector:
     def matches(self, body: Body) -> bool:
         labels = body.get("metadata", {}).get("labels") or {}
         return all(r.matches(labels) for r in self.requirements)
+
+    def __str__(self) -> str:
+        """The string form kubectl prints and `scale` reports (labels.Selector.String(): sorted by key)."""
+        return ",".join(str(r) for r in sorted(self.requirements, key=lambda r: (r.key, str(r))))
 
 
 def _split_clauses(text: str) -> list[str]:
