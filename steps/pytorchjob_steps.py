@@ -81,7 +81,7 @@ def accuracy_reached(step, name):
     log = training.master_log(scenario.session(step), name)
     scenario.attach_text(step, f"{name} master log", log)
     minimum = scenario.settings(step).threshold("pytorch_min_accuracy")
-    result = pytorch.parse(log)
+    result = pytorch.parse_training_log(log)
     assert result.accuracy is not None, f"the master log has no accuracy line; its end:\n{log[-2000:]}"
     scenario.record_metric(step, "accuracy", result.accuracy)
     assert result.accuracy >= minimum, f"accuracy {result.accuracy:.4f} is below the threshold {minimum:.4f}"

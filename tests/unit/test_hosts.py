@@ -188,3 +188,17 @@ def test_run_keeps_following_after_its_watch_falls_behind(
             await asyncio.gather(task, return_exceptions=True)
 
     assert "10.244.1.0\tlate.team.svc.cluster.local" in asyncio.run(scenario())
+
+
+def test_resolv_conf_points_pods_at_a_resolver_that_fails_at_once(tmp_path: Path) -> None:
+    """A pod's lookups that /etc/hosts cannot answer must fail fast, not wait for an unreachable host resolver."""
+    catalog = Catalog()
+    store = Store(catalog, SystemClock())
+    files = HostsFiles(store, tmp_path)
+    pod = {"metadata": {"name": "p", "namespace": "team", "uid": "u-1"}}
+    text = files.resolv_conf_for(pod).read_text()
+    assert "search team.svc.cluster.local svc.cluster.local cluster.local" in text
+    assert "nameserver 127.0.0.1" in text
+    assert "timeout:1" in text and "attempts:1" in text
+    files.forget("u-1")
+    assert not (tmp_path / "u-1" / "resolv.conf").exists()

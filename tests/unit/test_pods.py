@@ -152,6 +152,11 @@ class FakeHosts:
         path.touch()
         return path
 
+    def resolv_conf_for(self, pod: Body) -> Path:
+        path = self.directory / f"{pod['metadata']['uid']}-resolv.conf"
+        path.touch()
+        return path
+
     def forget(self, pod_uid: str) -> None:
         self.forgotten.append(pod_uid)
 

@@ -119,23 +119,44 @@ class Cluster:
         self.tasks = TaskGroup()
         self.token = auth.new_token()
         self.runner: web.AppRunner | None = None
+        self.logs = logs.ContainerLogs(options.state_dir / "pods", self.clock, self.store)
+        self.hosts = hosts.HostsFiles(self.store, options.state_dir)
+        self.network: network.NamespacedNetwork | network.LoopbackNetwork | None = None
+        self.sandbox: sandbox.BubblewrapSandbox | sandbox.PlainSandbox | None = None
+        self.kubelet: pods.Kubelet | None = None
 
     def _admit_create(self, rt: ResourceType, body: Body, namespace: str | None) -> Body:
         return self.admission.admit(rt, body, operation="CREATE", old=None, namespace=namespace)
 
     async def start(self) -> str:
         options = self.options
-        reaping.reap_leftovers(options.state_dir)
+        await reaping.reap(options.state_dir)
         _seed(self.store)
+        self._start_controllers()
+        self.network = await network.detect_network(sandbox.cluster_prefix(options.state_dir))
+        self.sandbox = await sandbox.detect_sandbox(options.state_dir)
+        self.kubelet = pods.Kubelet(
+            self.store,
+            self.clock,
+            sandbox=self.sandbox,
+            network=self.network,
+            services=self._pod_services(),
+            pods_root=options.state_dir / "pods",
+            tasks=self.tasks,
+        )
+        self.tasks.spawn("hosts", self.hosts.run())
+        self.tasks.spawn("kubelet", self.kubelet.run())
+        return await self._serve()
+
+    def _start_controllers(self) -> None:
         reactor = Reactor(self.store, self.clock, self.tasks)
-        volumes_dir = options.state_dir / "volumes"
         for controller in (
             namespace.NamespaceController(self.store, self.clock),
             garbagecollector.GarbageCollectorController(self.store, self.clock),
             serviceaccount.ServiceAccountController(self.store, self.clock),
             crd.CrdController(self.store, self.clock),
             endpoints.EndpointsController(self.store, self.clock),
-            pvcbinder.PvcBinderController(self.store, self.clock, volumes_dir),
+            pvcbinder.PvcBinderController(self.store, self.clock, self.options.state_dir / "volumes"),
             deployment.DeploymentController(self.store, self.clock),
             replicaset.ReplicaSetController(self.store, self.clock),
             statefulset.StatefulSetController(self.store, self.clock),
@@ -144,10 +165,10 @@ class Cluster:
             pytorchjob.PyTorchJobController(self.store, self.clock),
         ):
             reactor.start(controller)
-        self.network = await network.detect_network(sandbox.cluster_prefix(options.state_dir))
-        self.logs = logs.ContainerLogs(options.state_dir / "pods", self.clock, self.store)
-        self.hosts = hosts.HostsFiles(self.store, options.state_dir)
-        services = podservices.PodServices(
+
+    def _pod_services(self) -> podservices.PodServices:
+        options = self.options
+        return podservices.PodServices(
             images=ImageResolver(
                 options.images_dir, aliases.KUBEFLOW_EXAMPLE_IMAGES, datasets_dir=options.datasets_dir
             ),
@@ -159,19 +180,6 @@ class Cluster:
             events=Recorder(self.store, self.clock, "kubelet", node.DEFAULT_NODE_NAME),
             scheduler_events=Recorder(self.store, self.clock, "default-scheduler"),
         )
-        self.sandbox = await sandbox.detect_sandbox(options.state_dir)
-        self.kubelet = pods.Kubelet(
-            self.store,
-            self.clock,
-            sandbox=self.sandbox,
-            network=self.network,
-            services=services,
-            pods_root=options.state_dir / "pods",
-            tasks=self.tasks,
-        )
-        self.tasks.spawn("hosts", self.hosts.run())
-        self.tasks.spawn("kubelet", self.kubelet.run())
-        return await self._serve()
 
     async def _serve(self) -> str:
         app = build_app(store=self.store, admission=self.admission, logs=self.logs, token=self.token)
@@ -192,14 +200,18 @@ class Cluster:
         return server
 
     async def stop(self) -> None:
+        """Stop whatever `start` got to: pods first (no process may outlive the cluster), then the rest."""
         (self.options.state_dir / "cluster.json").unlink(missing_ok=True)
-        await self.kubelet.close()
+        if self.kubelet is not None:
+            await self.kubelet.close()
         if self.runner is not None:
             await self.runner.cleanup()
         self.store.fanout.close_all()
         await self.tasks.close()
-        await self.network.close()
-        self.sandbox.close()
+        if self.network is not None:
+            await self.network.close()
+        if self.sandbox is not None:
+            await asyncio.to_thread(self.sandbox.close)
 
 
 async def serve(options: Options) -> None:
@@ -208,11 +220,13 @@ async def serve(options: Options) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-    server = await cluster.start()
-    log.info("embedded cluster serving at %s; kubeconfig %s", server, options.state_dir / "kubeconfig")
-    await stopping.wait()
-    log.info("stopping the embedded cluster")
-    await cluster.stop()
+    try:
+        server = await cluster.start()
+        log.info("embedded cluster serving at %s; kubeconfig %s", server, options.state_dir / "kubeconfig")
+        await stopping.wait()
+        log.info("stopping the embedded cluster")
+    finally:
+        await cluster.stop()
     if cluster.tasks.crash is not None:
         raise cluster.tasks.crash
 

@@ -173,8 +173,25 @@ class HostsFiles:
         self._write(entry, pod, records=self._records())
         return entry.path
 
+    def resolv_conf_for(self, pod: Body) -> Path:
+        """The pod's /etc/resolv.conf, as the kubelet writes it for dnsPolicy ClusterFirst, but pointing at a
+        resolver that answers at once that it is not there: every cluster name is already in /etc/hosts, and a
+        lookup that reaches the host's resolver from a pod's network namespace would wait for its timeout
+        (PyTorch's reverse lookups of its peers cost 10 s each that way)."""
+        path: Path = self._state_dir / str(pod["metadata"]["uid"]) / "resolv.conf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        namespace = pod["metadata"].get("namespace", "default")
+        domain = self._cluster_domain
+        path.write_text(
+            f"search {namespace}.svc.{domain} svc.{domain} {domain}\n"
+            "nameserver 127.0.0.1\n"
+            "options ndots:5 timeout:1 attempts:1\n"
+        )
+        return path
+
     def forget(self, pod_uid: str) -> None:
-        """Stop maintaining the pod's file and remove it."""
+        """Stop maintaining the pod's files and remove them."""
+        (self._state_dir / pod_uid / "resolv.conf").unlink(missing_ok=True)
         entry = self._files.pop(pod_uid, None)
         if entry is not None:
             entry.path.unlink(missing_ok=True)

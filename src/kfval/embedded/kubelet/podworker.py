@@ -183,6 +183,7 @@ class PodWorker:
             host_ip=self._rt.host_ip,
             volumes=volumes,
             hosts_file=self._rt.services.hosts.path_for(self._pod, pod_ip=network.ip),
+            resolv_conf=self._rt.services.hosts.resolv_conf_for(self._pod),
             pod=lambda: self._pod,
             publish=self.publish,
             stopping=self.stopping,

@@ -60,6 +60,7 @@ class PodContext:
     host_ip: str
     volumes: Mapping[str, Path]
     hosts_file: Path
+    resolv_conf: Path
     pod: Callable[[], Body]
     publish: Callable[[], None]
     stopping: asyncio.Event
@@ -227,7 +228,8 @@ class ContainerRunner:
         image = tuple(Mount(Path(item.source), item.target, read_only=True) for item in content.mounts)
         volumes = self._ctx.services.volumes.mounts_for(self.record.spec, self._ctx.volumes, env=env)
         message = Mount(self._message_file(), containerspec.termination_message_path(self.record.spec))
-        return (*image, *volumes, Mount(self._ctx.hosts_file, "/etc/hosts"), message)
+        names = (Mount(self._ctx.hosts_file, "/etc/hosts"), Mount(self._ctx.resolv_conf, "/etc/resolv.conf"))
+        return (*image, *volumes, *names, message)
 
     def _begin_run(self, content: ImageContent) -> str:
         """Restart bookkeeping and identity of a new run; returns its containerID."""
