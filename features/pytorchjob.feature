@@ -24,6 +24,7 @@ Feature: Distributed PyTorch training with the Kubeflow training operator
   Scenario: The operator names, labels and wires the pods as Kubeflow does
     When I submit the quick PyTorchJob "wiring" with 1 worker(s)
     Then the PyTorchJob "wiring" succeeds with reason "PyTorchJobSucceeded"
+    And the pods of PyTorchJob "wiring" are completed
     And the PyTorchJob "wiring" has these pods:
       | pod             | replica type | replica index | job role |
       | wiring-master-0 | master       | 0             | master   |

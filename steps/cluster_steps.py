@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from radish import given, then
+from radish import given, then, when
 
 from kfval import scenario
 
@@ -21,3 +21,8 @@ def fresh_namespace(step):
 def cluster_refuses(step, message):
     refusal = scenario.expect_refusal(step)
     assert message in str(refusal), f'the cluster refused it, but said "{refusal}" instead of "{message}"'
+
+
+@when("I apply the manifest {path:QuotedString}")
+def apply_manifest(step, path):
+    scenario.session(step).apply(scenario.manifest(path), {})

@@ -12,23 +12,38 @@ from radish import after, before, world
 from kfval import reporting
 from kfval import run as kfval_run
 from kfval.kube import evidence
+from kfval.scenario import scenario_pod_seconds
+from kfval.kube.errors import KfvalError
 from kfval.kube.session import ScenarioSession
 
 
 @before.all
 def open_run(features, marker):
-    world.kfval = kfval_run.start(world.config.user_data)
+    redactor = kfval_run.configure_reports(world.config.user_data)
+    world.kfval, world.kfval_setup_error = None, None
+    try:
+        world.kfval = kfval_run.start(world.config.user_data, redactor)
+    except KfvalError as error:
+        world.kfval_setup_error = error  # every scenario's first step fails with it, so the reports say why
 
 
 @before.each_scenario
 def open_session(scenario):
+    if world.kfval is None:
+        scenario.context.session = None
+        scenario.context.setup_error = world.kfval_setup_error
+        return
     scenario.context.session = ScenarioSession(world.kfval.run, scenario.sentence)
 
 
 @after.each_scenario
 def close_session(scenario):
     session = scenario.context.session
+    if session is None:
+        return
     started = time.monotonic()
+    if session.created:
+        reporting.add_property(scenario, "pods_ran_seconds", f"{scenario_pod_seconds(session):.1f}")
     if scenario.state == "failed" and session.created:
         try:
             text = evidence.collect(session.conn, session.namespace).render()
@@ -46,6 +61,8 @@ def close_session(scenario):
 
 @after.all
 def close_run(features, marker):
+    if world.kfval is None:
+        return
     problems = kfval_run.finish(world.kfval)
     if problems:
         raise SystemExit("kfval: cleanup problems:\n" + "\n".join(problems))

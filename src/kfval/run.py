@@ -61,10 +61,20 @@ def connect(config: settings.Settings, *, cache_dir: Path, start_embedded: bool)
     return client.connect(kubeconfig=info.kubeconfig, context=None, in_cluster=False, cache_dir=cache_dir), started
 
 
-def start(overrides: Mapping[str, str]) -> RunState:
-    config = settings.load(RADISH_INI, environ=os.environ, overrides=overrides)
+def configure_reports(overrides: Mapping[str, str]) -> Redactor:
+    """Reports first, so that even a run that cannot start leaves a report saying why."""
+    try:
+        paths = settings.load(RADISH_INI, environ=os.environ, overrides=overrides).reports
+    except errors.SetupError:
+        paths = settings.Reports()
     redactor = Redactor()
-    reporting.configure(cucumber_path=config.reports.cucumber, junit_path=config.reports.junit, redactor=redactor)
+    reporting.configure(cucumber_path=paths.cucumber, junit_path=paths.junit, redactor=redactor)
+    return redactor
+
+
+def start(overrides: Mapping[str, str], redactor: Redactor) -> RunState:
+    """Settings, target cluster and connection; raises KfvalError naming the cause when the run cannot start."""
+    config = settings.load(RADISH_INI, environ=os.environ, overrides=overrides)
     run_id = new_run_id()
     conn, started = connect(config, cache_dir=CACHE_DIR / run_id, start_embedded=True)
     run = Run(

@@ -8,13 +8,14 @@ kfval.kube and kfval.training. State is the scenario's (`step.context`) or the r
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from radish import world
 
 from kfval import reporting, training
-from kfval.kube import checks, errors
+from kfval.kube import checks, errors, podtimes
 from kfval.kube.client import Body
 from kfval.kube.session import ScenarioSession
 from kfval.settings import Settings
@@ -23,7 +24,10 @@ MANIFESTS = Path("manifests")
 
 
 def session(step: Any) -> ScenarioSession:
-    found: ScenarioSession = step.context.session
+    """The scenario's session; when the run could not start, the reason, raised in the first step."""
+    found: ScenarioSession | None = step.context.session
+    if found is None:
+        raise step.context.setup_error
     return found
 
 
@@ -33,7 +37,8 @@ def settings(step: Any) -> Settings:
 
 
 def manifest(name: str) -> Path:
-    path = MANIFESTS / name
+    """A manifest of `manifests/` by file name, or any file by a path with a folder in it."""
+    path = Path(name) if "/" in name else MANIFESTS / name
     if not path.exists():
         raise errors.ManifestError(f"{path} does not exist; manifests live in {MANIFESTS.resolve()}")
     return path
@@ -96,6 +101,8 @@ def pods_gone(step: Any, name: str) -> None:
 
 
 def job_succeeded(step: Any, kind: str, name: str) -> Body:
+    """First the job's pods must start (a pod that never can fails this at once), then the job must succeed."""
+    pods_start(step, name)
     return training.expect_succeeded(session(step), kind, name, timeout=settings(step).timeouts.training)
 
 
@@ -131,3 +138,12 @@ def attach_text(step: Any, name: str, text: str) -> None:
 
 def record_metric(step: Any, name: str, value: float) -> None:
     reporting.add_property(step.parent, name, f"{value:.4f}")
+
+
+def scenario_pod_seconds(scenario_session: ScenarioSession) -> float:
+    """How long the scenario's pods ran (for the suite-overhead figure); 0 when they cannot be read."""
+    try:
+        pods = scenario_session.conn.list("v1", "Pod", scenario_session.namespace)["items"]
+    except errors.KfvalError:
+        return 0.0
+    return podtimes.busy_seconds(podtimes.intervals(pods, now=datetime.now(UTC)))

@@ -3,13 +3,14 @@
 With training-operator v1.8 a malformed PyTorchJob never reaches the controller: the API server
 asks the operator's webhook and refuses the write with field errors, which kubectl prints as
 `The PyTorchJob "x" is invalid: ...`. Scenarios that check "an invalid job is refused" depend on
-that wording, so the rules and messages here follow the webhook's (`pytorchjob_webhook.go`); the
-refusal carries the webhook's name in its message, as a real API server's does.
+that wording, so the rules and messages here follow the webhooks' (`pytorchjob_webhook.go`,
+`tfjob_webhook.go`); the refusal carries the webhook's name in its message, as a real API server's
+does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kfval.embedded.admission import validation
@@ -22,6 +23,10 @@ PYTORCH_WEBHOOK = "validator.pytorchjob.training-operator.kubeflow.org"
 PYTORCH_REPLICA_TYPES = ("Master", "Worker")
 PYTORCH_CONTAINER = "pytorch"
 PYTORCH_SPECS = "spec.pytorchReplicaSpecs"
+TF_WEBHOOK = "validator.tfjob.training-operator.kubeflow.org"
+TF_CONTAINER = "tensorflow"
+TF_SPECS = "spec.tfReplicaSpecs"
+TF_CHIEF_ROLES = ("Chief", "Master")
 
 
 def pytorchjob_causes(job: Mapping[str, Any]) -> list[Cause]:
@@ -41,27 +46,53 @@ def pytorchjob_causes(job: Mapping[str, Any]) -> list[Cause]:
     if specs is None:
         return [*causes, validation.required(PYTORCH_SPECS, "must be required")]
     for replica_type, replica in dict(specs).items():
-        causes += _replica_causes(str(replica_type), replica)
+        causes += _pytorch_replica_causes(str(replica_type), replica)
     return causes
 
 
-def _replica_causes(replica_type: str, replica: Any) -> list[Cause]:
-    path = f"{PYTORCH_SPECS}[{replica_type}]"
+def tfjob_causes(job: Mapping[str, Any]) -> list[Cause]:
+    """Every rule the v1.8 webhook checks on a TFJob create or update, in its order: the name, the
+    containers of each replica, at most one Chief or Master (replica type names are not checked)."""
+    causes: list[Cause] = []
+    name = str((job.get("metadata") or {}).get("name") or "")
+    errors = validation.dns1035_label_errors(name)
+    if errors:
+        causes.append(validation.invalid("metadata.name", name, f"should match: {','.join(errors)}"))
+    specs = (job.get("spec") or {}).get("tfReplicaSpecs")
+    if specs is None:
+        return [*causes, validation.required(TF_SPECS, "must be required")]
+    for replica_type, replica in dict(specs).items():
+        causes += _container_causes(f"{TF_SPECS}[{replica_type}]", replica, container_name=TF_CONTAINER)
+    if sum(1 for replica_type in dict(specs) if replica_type in TF_CHIEF_ROLES) > 1:
+        causes.append(validation.forbidden(TF_SPECS, "must not have more than 1 Chief or Master role"))
+    return causes
+
+
+def _container_causes(path: str, replica: Any, *, container_name: str) -> list[Cause]:
+    """The rules both webhooks share: containers present, each with an image, one of them named
+    for the framework."""
     containers_path = f"{path}.template.spec.containers"
     replica = replica if isinstance(replica, Mapping) else {}
     containers = ((replica.get("template") or {}).get("spec") or {}).get("containers") or []
     causes: list[Cause] = []
     if not containers:
         causes.append(validation.required(containers_path, "must be specified"))
-    if replica_type not in PYTORCH_REPLICA_TYPES:
-        causes.append(validation.not_supported(path, replica_type, PYTORCH_REPLICA_TYPES))
     for index, container in enumerate(containers):
         if not (container or {}).get("image"):
             causes.append(validation.required(f"{containers_path}[{index}].image", "must be required"))
-    if not any((container or {}).get("name") == PYTORCH_CONTAINER for container in containers):
-        detail = f"must have at least one container with name {PYTORCH_CONTAINER}"
+    if not any((container or {}).get("name") == container_name for container in containers):
+        detail = f"must have at least one container with name {container_name}"
         causes.append(validation.required(containers_path, detail))
-    if replica_type == "Master" and replica.get("replicas") != 1:
+    return causes
+
+
+def _pytorch_replica_causes(replica_type: str, replica: Any) -> list[Cause]:
+    path = f"{PYTORCH_SPECS}[{replica_type}]"
+    causes = _container_causes(path, replica, container_name=PYTORCH_CONTAINER)
+    if replica_type not in PYTORCH_REPLICA_TYPES:
+        position = 1 if causes and causes[0].message.endswith("must be specified") else 0
+        causes.insert(position, validation.not_supported(path, replica_type, PYTORCH_REPLICA_TYPES))
+    if replica_type == "Master" and (replica if isinstance(replica, Mapping) else {}).get("replicas") != 1:
         causes.append(validation.forbidden(f"{path}.replicas", "must be 1"))
     return causes
 
@@ -78,14 +109,25 @@ def denied(webhook: str, kind: str, *, name: str, causes: list[Cause]) -> Invali
 
 
 class TrainingJobValidator:
-    """The `Validator` plug-in for the operator's jobs (PyTorchJob; TFJob rules can join here)."""
+    """The `Validator` plug-in for the operator's jobs: one webhook per kind, as upstream registers."""
 
     def validate(self, request: AdmissionRequest) -> None:
-        """Refuse an invalid PyTorchJob create or update; status writes are not the webhook's."""
-        if request.subresource is not None or request.rt.group != GROUP or request.rt.resource != "pytorchjobs":
+        """Refuse an invalid PyTorchJob or TFJob create or update; status writes are not the webhook's."""
+        if request.subresource is not None or request.rt.group != GROUP:
             return
+        rules = WEBHOOKS.get(request.rt.resource)
+        if rules is None:
+            return
+        webhook, causes_of = rules
         body: Body = request.object
-        causes = pytorchjob_causes(body)
+        causes = causes_of(body)
         if causes:
             name = str((body.get("metadata") or {}).get("name") or "")
-            raise denied(PYTORCH_WEBHOOK, request.rt.kind, name=name, causes=causes)
+            raise denied(webhook, request.rt.kind, name=name, causes=causes)
+
+
+WEBHOOKS: dict[str, tuple[str, Callable[[Mapping[str, Any]], list[Cause]]]] = {
+    "pytorchjobs": (PYTORCH_WEBHOOK, pytorchjob_causes),
+    "tfjobs": (TF_WEBHOOK, tfjob_causes),
+}
+"""The webhook name and the rules for each job resource."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 PYTORCH_MNIST = "pytorch-mnist"
+TF_MNIST = "tf-mnist"
 
 KUBEFLOW_EXAMPLE_IMAGES: Mapping[str, str] = {
     # training-operator examples/pytorch/mnist, published by its CI; `-test` is the docs-era name
@@ -19,5 +20,9 @@ KUBEFLOW_EXAMPLE_IMAGES: Mapping[str, str] = {
     "gcr.io/kubeflow-ci/pytorch-dist-mnist": PYTORCH_MNIST,
     # Katib's example, used by training-operator examples/pytorch/simple.yaml (also `-cpu`, `-gpu`)
     "kubeflowkatib/pytorch-mnist": PYTORCH_MNIST,
+    # training-operator examples/tensorflow/dist-mnist (TFJob `dist-mnist-for-e2e-test`) and its
+    # docs-era home on gcr.io; the project image accepts dist_mnist.py's flags
+    "kubeflow/tf-dist-mnist-test": TF_MNIST,
+    "gcr.io/kubeflow-ci/tf-dist-mnist-test": TF_MNIST,
 }
 """Reference prefix -> project image (a folder under `images/`)."""
