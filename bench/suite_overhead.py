@@ -24,16 +24,31 @@ KFVAL = str(Path(sys.executable).parent / "kfval")
 def run_feature(feature: str, workdir: Path) -> tuple[float, float, int, int]:
     """Wall seconds, pod seconds, scenarios passed, scenarios in all."""
     junit = workdir / "junit.xml"
-    argv = [KFVAL, "run", feature, "-u", f"target.state_dir={workdir / 'cluster'}",
-            "-u", f"reports.junit={junit}", "-u", f"reports.cucumber={workdir / 'cucumber.json'}"]
+    argv = [
+        KFVAL,
+        "run",
+        feature,
+        "-u",
+        f"target.state_dir={workdir / 'cluster'}",
+        "-u",
+        f"reports.junit={junit}",
+        "-u",
+        f"reports.cucumber={workdir / 'cucumber.json'}",
+    ]
     started = time.monotonic()
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     wall = time.monotonic() - started
     cases = ET.parse(junit).getroot().findall(".//testcase")
-    pods = sum(float(p.get("value", "0")) for p in ET.parse(junit).getroot().iter("property")
-               if p.get("name") == "pods_ran_seconds")
-    passed = sum(1 for case in cases if case.find("failure") is None and case.find("error") is None
-                 and case.find("skipped") is None)
+    pods = sum(
+        float(p.get("value", "0"))
+        for p in ET.parse(junit).getroot().iter("property")
+        if p.get("name") == "pods_ran_seconds"
+    )
+    passed = sum(
+        1
+        for case in cases
+        if case.find("failure") is None and case.find("error") is None and case.find("skipped") is None
+    )
     return wall, pods, passed, len(cases)
 
 

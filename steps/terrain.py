@@ -12,9 +12,9 @@ from radish import after, before, world
 from kfval import reporting
 from kfval import run as kfval_run
 from kfval.kube import evidence
-from kfval.scenario import scenario_pod_seconds
 from kfval.kube.errors import KfvalError
 from kfval.kube.session import ScenarioSession
+from kfval.scenario import scenario_pod_seconds
 
 
 @before.all

@@ -67,7 +67,9 @@ def finished(process: subprocess.Popen[str], reports: Path, output: str) -> Suit
 
 def run_suite(feature: str, kubeconfig: Path, reports: Path, *overrides: str, timeout: float = 300) -> SuiteRun:
     process = subprocess.Popen(
-        suite_argv(feature, kubeconfig, reports, *overrides), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        suite_argv(feature, kubeconfig, reports, *overrides),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     output, _ = process.communicate(timeout=timeout)

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.integration
 FIXTURES = "tests/fixtures/suite"
 
 
-def kubeconfig_variant(cluster: launch.ClusterInfo, tmp_path: Path, *, server: str | None = None,
-                       token: str | None = None) -> Path:
+def kubeconfig_variant(
+    cluster: launch.ClusterInfo, tmp_path: Path, *, server: str | None = None, token: str | None = None
+) -> Path:
     config = yaml.safe_load(cluster.kubeconfig.read_text())
     if server is not None:
         config["clusters"][0]["cluster"]["server"] = server
@@ -82,4 +83,18 @@ def test_image_that_cannot_be_pulled(cluster: launch.ClusterInfo, kubectl: Kubec
     assert_failed_with(run, "cannot start", "registry.invalid/kfval/nope:1")
     evidence = json.dumps(run.cucumber)
     assert "ImagePullBackOff" in evidence or "ErrImagePull" in evidence
+    assert_nothing_left(kubectl, run)
+
+
+def test_forbidden(cluster: launch.ClusterInfo, kubectl: Kubectl, namespace: str, tmp_path: Path) -> None:
+    """A service account without the right to create namespaces: the report names the verb and the resource."""
+    kubectl.run("create", "serviceaccount", "qa", "-n", namespace)
+    token = kubectl.run("create", "token", "qa", "-n", namespace).stdout.strip()
+    kubeconfig = kubeconfig_variant(cluster, tmp_path, token=token)
+    run = run_suite(f"{FIXTURES}/namespace.feature", kubeconfig, tmp_path)
+    assert_failed_with(
+        run,
+        "forbids create on Namespace",
+        f'User "system:serviceaccount:{namespace}:qa" cannot create resource "namespaces"',
+    )
     assert_nothing_left(kubectl, run)

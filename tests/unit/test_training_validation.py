@@ -126,3 +126,107 @@ def test_status_writes_and_other_kinds_are_not_the_webhooks_business(pytorchjobs
     assert admitted["metadata"]["name"] == "pytorch-simple"
     admitted = admission.admit(pytorchjobs, valid(), operation="CREATE", old=None, namespace="demo")
     assert admitted["spec"]["pytorchReplicaSpecs"]["Master"]["replicas"] == 1
+
+
+TF_SPECS = "spec.tfReplicaSpecs"
+
+
+def valid_tfjob() -> Body:
+    container = {"name": "tensorflow", "image": "kubeflow/tf-dist-mnist-test:latest"}
+    replica = {"replicas": 2, "template": {"spec": {"containers": [container]}}}
+    return {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "TFJob",
+        "metadata": {"name": "dist-mnist", "namespace": "demo"},
+        "spec": {"tfReplicaSpecs": {"PS": copy.deepcopy(replica), "Worker": copy.deepcopy(replica)}},
+    }
+
+
+def tf_messages(job: Body) -> list[tuple[str, str]]:
+    return [(c.field, c.message) for c in training.tfjob_causes(job)]
+
+
+@pytest.fixture
+def tfjobs() -> ResourceType:
+    store = Store(Catalog(), SystemClock())
+    register_crds(store)
+    return store.catalog.lookup("kubeflow.org", "v1", "tfjobs")
+
+
+def test_the_tf_example_and_lowercase_types_are_valid() -> None:
+    job = valid_tfjob()
+    assert tf_messages(job) == []
+    specs = job["spec"]["tfReplicaSpecs"]
+    specs["worker"], specs["Evaluator"] = specs.pop("Worker"), copy.deepcopy(specs["PS"])
+    assert tf_messages(job) == [], "the TF webhook does not check replica type names"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda j: j["metadata"].update(name="Dist"), [("metadata.name", 'Invalid value: "Dist": should match: ')]),
+        (lambda j: j["spec"].pop("tfReplicaSpecs"), [(TF_SPECS, "Required value: must be required")]),
+        (
+            lambda j: j["spec"]["tfReplicaSpecs"]["PS"]["template"]["spec"]["containers"][0].update(name="ps"),
+            [
+                (
+                    f"{TF_SPECS}[PS].template.spec.containers",
+                    "Required value: must have at least one container with name tensorflow",
+                )
+            ],
+        ),
+        (
+            lambda j: j["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0].pop("image"),
+            [(f"{TF_SPECS}[Worker].template.spec.containers[0].image", "Required value: must be required")],
+        ),
+        (
+            lambda j: j["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"].update(containers=[]),
+            [
+                (f"{TF_SPECS}[Worker].template.spec.containers", "Required value: must be specified"),
+                (
+                    f"{TF_SPECS}[Worker].template.spec.containers",
+                    "Required value: must have at least one container with name tensorflow",
+                ),
+            ],
+        ),
+        (
+            lambda j: j["spec"]["tfReplicaSpecs"].update(
+                Chief=j["spec"]["tfReplicaSpecs"]["PS"], Master=j["spec"]["tfReplicaSpecs"]["PS"]
+            ),
+            [(TF_SPECS, "Forbidden: must not have more than 1 Chief or Master role")],
+        ),
+    ],
+)
+def test_each_tf_rule_names_its_field(change: Any, expected: list[tuple[str, str]]) -> None:
+    job = valid_tfjob()
+    change(job)
+    found = tf_messages(job)
+    assert len(found) == len(expected), found
+    assert all(f == e[0] and m.startswith(e[1]) for (f, m), e in zip(found, expected, strict=True)), found
+
+
+def test_one_chief_is_allowed() -> None:
+    job = valid_tfjob()
+    job["spec"]["tfReplicaSpecs"]["Chief"] = copy.deepcopy(job["spec"]["tfReplicaSpecs"]["PS"])
+    assert tf_messages(job) == []
+
+
+def test_a_tfjob_refusal_names_the_tf_webhook(tfjobs: ResourceType) -> None:
+    job = valid_tfjob()
+    job["spec"]["tfReplicaSpecs"]["Master"] = job["spec"]["tfReplicaSpecs"]["Chief"] = job["spec"]["tfReplicaSpecs"][
+        "PS"
+    ]
+    admission = Admission(validators=[training.TrainingJobValidator()])
+    with pytest.raises(InvalidError) as caught:
+        admission.admit(tfjobs, job, operation="CREATE", old=None, namespace="demo")
+    error = caught.value
+    assert error.code == 422
+    assert error.details is not None
+    assert (error.details["kind"], error.details["name"]) == ("TFJob", "dist-mnist")
+    assert [c["field"] for c in error.details["causes"]] == [TF_SPECS]
+    assert error.message.startswith(
+        'admission webhook "validator.tfjob.training-operator.kubeflow.org" denied the request: '
+        'TFJob.kubeflow.org "dist-mnist" is invalid: '
+    )
+    admitted = admission.admit(tfjobs, valid_tfjob(), operation="CREATE", old=None, namespace="demo")
+    assert admitted["metadata"]["name"] == "dist-mnist"

@@ -43,6 +43,7 @@ from kfval.embedded.controllers import (
     replicaset,
     serviceaccount,
     statefulset,
+    tfjob,
     ttl,
 )
 from kfval.embedded.controllers.reactor import Reactor
@@ -163,6 +164,7 @@ class Cluster:
             job.JobController(self.store, self.clock),
             ttl.TTLAfterFinishedController(self.store, self.clock),
             pytorchjob.PyTorchJobController(self.store, self.clock),
+            tfjob.TFJobController(self.store, self.clock),
         ):
             reactor.start(controller)
 

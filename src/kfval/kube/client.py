@@ -57,8 +57,11 @@ class Connection:
     def _dynamic(self) -> dynamic.DynamicClient:
         """Built on first use: its constructor already reads discovery, so it must run inside `call`."""
         if self._dynamic_client is None:
-            self._dynamic_client = self.call("discover", "the API resources", lambda: dynamic.DynamicClient(
-                self.api, cache_file=str(self._cache_file)))
+            self._dynamic_client = self.call(
+                "discover",
+                "the API resources",
+                lambda: dynamic.DynamicClient(self.api, cache_file=str(self._cache_file)),
+            )
         return self._dynamic_client
 
     def close(self) -> None:
@@ -111,13 +114,25 @@ class Connection:
         what = describe(kind, name, namespace)
         return _dict(self.call("get", what, lambda: resource.get(name=name, namespace=namespace)))
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None, *,
-             label_selector: str | None = None, field_selector: str | None = None) -> Body:
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> Body:
         """The List body: `items` and `metadata.resourceVersion`."""
         resource = self.resource(api_version, kind)
         what = describe(resource.name, None, namespace)
-        return _dict(self.call("list", what, lambda: resource.get(
-            namespace=namespace, label_selector=label_selector, field_selector=field_selector)))
+        return _dict(
+            self.call(
+                "list",
+                what,
+                lambda: resource.get(namespace=namespace, label_selector=label_selector, field_selector=field_selector),
+            )
+        )
 
     def create(self, body: Body, namespace: str | None = None) -> Body:
         resource = self.resource(body["apiVersion"], body["kind"])
@@ -128,32 +143,75 @@ class Connection:
         """Server-side apply: creates or updates, as `kubectl apply --server-side` does."""
         resource = self.resource(body["apiVersion"], body["kind"])
         what = describe(body["kind"], body["metadata"]["name"], namespace)
-        return _dict(self.call("apply", what, lambda: resource.server_side_apply(
-            body=body, namespace=namespace, field_manager=field_manager, force_conflicts=True)))
+        return _dict(
+            self.call(
+                "apply",
+                what,
+                lambda: resource.server_side_apply(
+                    body=body, namespace=namespace, field_manager=field_manager, force_conflicts=True
+                ),
+            )
+        )
 
     def patch(self, api_version: str, kind: str, name: str, namespace: str | None, patch: Body) -> Body:
         resource = self.resource(api_version, kind)
-        return _dict(self.call("patch", describe(kind, name, namespace), lambda: resource.patch(
-            name=name, namespace=namespace, body=patch, content_type="application/merge-patch+json")))
+        return _dict(
+            self.call(
+                "patch",
+                describe(kind, name, namespace),
+                lambda: resource.patch(
+                    name=name, namespace=namespace, body=patch, content_type="application/merge-patch+json"
+                ),
+            )
+        )
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
-               propagation: str = "Background", grace_period_seconds: int | None = None) -> None:
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        propagation: str = "Background",
+        grace_period_seconds: int | None = None,
+    ) -> None:
         resource = self.resource(api_version, kind)
         options: Body = {"propagationPolicy": propagation}
         if grace_period_seconds is not None:
             options["gracePeriodSeconds"] = grace_period_seconds
-        self.call("delete", describe(kind, name, namespace),
-                  lambda: resource.delete(name=name, namespace=namespace, body=options))
+        self.call(
+            "delete",
+            describe(kind, name, namespace),
+            lambda: resource.delete(name=name, namespace=namespace, body=options),
+        )
 
-    def watch(self, api_version: str, kind: str, namespace: str | None, *, resource_version: str,
-              timeout_seconds: int, label_selector: str | None = None,
-              field_selector: str | None = None) -> Iterator[Body]:
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        *,
+        resource_version: str,
+        timeout_seconds: int,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> Iterator[Body]:
         """Events `{"type", "object"}` from `resource_version` on; ExpiredError when it is too old (410)."""
         resource = self.resource(api_version, kind)
-        stream = self.call("watch", describe(resource.name, None, namespace), lambda: self._dynamic.watch(
-            resource, namespace=namespace, resource_version=resource_version, timeout=timeout_seconds,
-            label_selector=label_selector, field_selector=field_selector, allow_watch_bookmarks=True,
-            watcher=watch.Watch()))
+        stream = self.call(
+            "watch",
+            describe(resource.name, None, namespace),
+            lambda: self._dynamic.watch(
+                resource,
+                namespace=namespace,
+                resource_version=resource_version,
+                timeout=timeout_seconds,
+                label_selector=label_selector,
+                field_selector=field_selector,
+                allow_watch_bookmarks=True,
+                watcher=watch.Watch(),
+            ),
+        )
         iterator = iter(stream)
         while True:
             event = self.call("watch", describe(resource.name, None, namespace), lambda: next(iterator, None))
@@ -161,15 +219,25 @@ class Connection:
                 return
             yield {"type": event["type"], "object": event["raw_object"]}
 
-    def pod_log(self, name: str, namespace: str, *, container: str | None = None, tail_lines: int | None = None,
-                previous: bool = False) -> str:
+    def pod_log(
+        self,
+        name: str,
+        namespace: str,
+        *,
+        container: str | None = None,
+        tail_lines: int | None = None,
+        previous: bool = False,
+    ) -> str:
         core = k8s.CoreV1Api(self.api)
         extra: Body = {"tail_lines": tail_lines} if tail_lines is not None else {}
         if container:
             extra["container"] = container
         what = describe("Pod", name, namespace) + " log"
-        response: Any = self.call("read", what, lambda: core.read_namespaced_pod_log(
-            name, namespace, previous=previous, _preload_content=False, **extra))
+        response: Any = self.call(
+            "read",
+            what,
+            lambda: core.read_namespaced_pod_log(name, namespace, previous=previous, _preload_content=False, **extra),
+        )
         return bytes(response.data).decode("utf-8", errors="replace")
 
     def follow_pod_log(self, name: str, namespace: str, *, container: str | None = None) -> Iterator[str]:
@@ -177,8 +245,11 @@ class Connection:
         core = k8s.CoreV1Api(self.api)
         extra: Body = {"container": container} if container else {}
         what = describe("Pod", name, namespace) + " log"
-        response: Any = self.call("follow", what, lambda: core.read_namespaced_pod_log(
-            name, namespace, follow=True, _preload_content=False, **extra))
+        response: Any = self.call(
+            "follow",
+            what,
+            lambda: core.read_namespaced_pod_log(name, namespace, follow=True, _preload_content=False, **extra),
+        )
         pending = b""
         for chunk in response.stream(4096):
             pending += chunk
@@ -231,16 +302,18 @@ def connect(*, kubeconfig: Path | None, context: str | None, in_cluster: bool, c
             k8s_config.load_incluster_config(client_configuration=configuration)
             context_name = "in-cluster"
         else:
-            k8s_config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None, context=context,
-                                        client_configuration=configuration)
+            k8s_config.load_kube_config(
+                config_file=str(kubeconfig) if kubeconfig else None, context=context, client_configuration=configuration
+            )
             context_name = context or _current_context(kubeconfig)
     except errors.CONFIG_ERRORS as error:
         source = "the in-cluster service account" if in_cluster else f"kubeconfig {kubeconfig or '~/.kube/config'}"
         raise errors.SetupError(f"cannot load {source} (context {context!r}): {error}") from error
     cache_dir.mkdir(parents=True, exist_ok=True)
     api = k8s.ApiClient(configuration)
-    connection = Connection(api, server=configuration.host, context=context_name,
-                            cache_file=cache_dir / "discovery.json")
+    connection = Connection(
+        api, server=configuration.host, context=context_name, cache_file=cache_dir / "discovery.json"
+    )
     connection.call("list", "the API versions", lambda: k8s.CoreApi(api).get_api_versions())
     return connection
 

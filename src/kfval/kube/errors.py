@@ -133,11 +133,15 @@ def from_api_exception(error: ApiException, *, verb: str, what: str, server: str
     message, reason = _server_message(error)
     status = int(error.status or 0)
     if status == 401:
-        text = (f"the API server {server} refused the credentials (401 Unauthorized) when trying to {verb} {what}: "
-                "check the token or certificate of the kubeconfig context")
+        text = (
+            f"the API server {server} refused the credentials (401 Unauthorized) when trying to {verb} {what}: "
+            "check the token or certificate of the kubeconfig context"
+        )
     elif status == 403:
-        text = (f"the API server {server} forbids {verb} on {what} (403 Forbidden): {message}; grant the suite's "
-                "service account or user that verb in a Role or ClusterRole")
+        text = (
+            f"the API server {server} forbids {verb} on {what} (403 Forbidden): {message}; grant the suite's "
+            "service account or user that verb in a Role or ClusterRole"
+        )
     else:
         text = f"{verb} {what} failed: {message or error.reason} ({status} {reason or error.reason})".strip()
     return _BY_STATUS.get(status, ServerError)(text, status=status or None, reason=reason)

@@ -29,13 +29,16 @@ TF_SPECS = "spec.tfReplicaSpecs"
 TF_CHIEF_ROLES = ("Chief", "Master")
 
 
-def pytorchjob_causes(job: Mapping[str, Any]) -> list[Cause]:
-    """Every rule the v1.8 webhook checks on a PyTorchJob create or update, in its order."""
-    causes: list[Cause] = []
+def _name_causes(job: Mapping[str, Any]) -> list[Cause]:
+    """Service names derive from the job's, so it must be a DNS-1035 label."""
     name = str((job.get("metadata") or {}).get("name") or "")
     errors = validation.dns1035_label_errors(name)
-    if errors:
-        causes.append(validation.invalid("metadata.name", name, f"should match: {','.join(errors)}"))
+    return [validation.invalid("metadata.name", name, f"should match: {','.join(errors)}")] if errors else []
+
+
+def pytorchjob_causes(job: Mapping[str, Any]) -> list[Cause]:
+    """Every rule the v1.8 webhook checks on a PyTorchJob create or update, in its order."""
+    causes = _name_causes(job)
     spec = job.get("spec") or {}
     elastic_nproc = (spec.get("elasticPolicy") or {}).get("nProcPerNode")
     if elastic_nproc is not None and spec.get("nprocPerNode") is not None:
@@ -53,30 +56,29 @@ def pytorchjob_causes(job: Mapping[str, Any]) -> list[Cause]:
 def tfjob_causes(job: Mapping[str, Any]) -> list[Cause]:
     """Every rule the v1.8 webhook checks on a TFJob create or update, in its order: the name, the
     containers of each replica, at most one Chief or Master (replica type names are not checked)."""
-    causes: list[Cause] = []
-    name = str((job.get("metadata") or {}).get("name") or "")
-    errors = validation.dns1035_label_errors(name)
-    if errors:
-        causes.append(validation.invalid("metadata.name", name, f"should match: {','.join(errors)}"))
+    causes = _name_causes(job)
     specs = (job.get("spec") or {}).get("tfReplicaSpecs")
     if specs is None:
         return [*causes, validation.required(TF_SPECS, "must be required")]
     for replica_type, replica in dict(specs).items():
-        causes += _container_causes(f"{TF_SPECS}[{replica_type}]", replica, container_name=TF_CONTAINER)
+        causes += _tf_replica_causes(str(replica_type), replica)
     if sum(1 for replica_type in dict(specs) if replica_type in TF_CHIEF_ROLES) > 1:
         causes.append(validation.forbidden(TF_SPECS, "must not have more than 1 Chief or Master role"))
     return causes
 
 
-def _container_causes(path: str, replica: Any, *, container_name: str) -> list[Cause]:
-    """The rules both webhooks share: containers present, each with an image, one of them named
-    for the framework."""
-    containers_path = f"{path}.template.spec.containers"
+def _containers(path: str, replica: Any) -> tuple[list[Any], list[Cause]]:
+    """A replica's containers, and the cause when it has none."""
     replica = replica if isinstance(replica, Mapping) else {}
-    containers = ((replica.get("template") or {}).get("spec") or {}).get("containers") or []
+    containers = list(((replica.get("template") or {}).get("spec") or {}).get("containers") or [])
+    missing = [] if containers else [validation.required(f"{path}.template.spec.containers", "must be specified")]
+    return containers, missing
+
+
+def _container_causes(path: str, containers: list[Any], *, container_name: str) -> list[Cause]:
+    """The rules both webhooks share: every container has an image, one is named for the framework."""
+    containers_path = f"{path}.template.spec.containers"
     causes: list[Cause] = []
-    if not containers:
-        causes.append(validation.required(containers_path, "must be specified"))
     for index, container in enumerate(containers):
         if not (container or {}).get("image"):
             causes.append(validation.required(f"{containers_path}[{index}].image", "must be required"))
@@ -88,13 +90,19 @@ def _container_causes(path: str, replica: Any, *, container_name: str) -> list[C
 
 def _pytorch_replica_causes(replica_type: str, replica: Any) -> list[Cause]:
     path = f"{PYTORCH_SPECS}[{replica_type}]"
-    causes = _container_causes(path, replica, container_name=PYTORCH_CONTAINER)
+    containers, causes = _containers(path, replica)
     if replica_type not in PYTORCH_REPLICA_TYPES:
-        position = 1 if causes and causes[0].message.endswith("must be specified") else 0
-        causes.insert(position, validation.not_supported(path, replica_type, PYTORCH_REPLICA_TYPES))
+        causes.append(validation.not_supported(path, replica_type, PYTORCH_REPLICA_TYPES))
+    causes += _container_causes(path, containers, container_name=PYTORCH_CONTAINER)
     if replica_type == "Master" and (replica if isinstance(replica, Mapping) else {}).get("replicas") != 1:
         causes.append(validation.forbidden(f"{path}.replicas", "must be 1"))
     return causes
+
+
+def _tf_replica_causes(replica_type: str, replica: Any) -> list[Cause]:
+    path = f"{TF_SPECS}[{replica_type}]"
+    containers, causes = _containers(path, replica)
+    return causes + _container_causes(path, containers, container_name=TF_CONTAINER)
 
 
 def denied(webhook: str, kind: str, *, name: str, causes: list[Cause]) -> InvalidError:

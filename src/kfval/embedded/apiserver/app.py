@@ -12,7 +12,17 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from kfval.embedded.admission.chain import Admission
-from kfval.embedded.apiserver import auth, discovery, openapi, resources, streaming, subresources
+from kfval.embedded.apiserver import (
+    auth,
+    authorization,
+    bootstrappolicy,
+    discovery,
+    impersonation,
+    openapi,
+    resources,
+    streaming,
+    subresources,
+)
 from kfval.embedded.apiserver.paths import Target, parse
 from kfval.embedded.apiserver.resources import Context, json_response
 from kfval.embedded.apiserver.status import error_response
@@ -25,7 +35,6 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CONTEXT = web.AppKey("context", Context)
 LOGS = web.AppKey("logs", LogSource)
-TOKEN = web.AppKey("token", str)
 
 
 @web.middleware
@@ -51,8 +60,30 @@ async def render_errors(request: web.Request, handler: Handler) -> web.StreamRes
 
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    auth.authenticate(request.path, request.headers.get("Authorization"), request.app[TOKEN])
+    """Who calls (acting as whom, with Impersonate-* headers); public paths have no caller."""
+    caller = request.app[auth.AUTHORITY].authenticate(request.path, request.headers.get("Authorization"))
+    if caller is not None:
+        request[auth.CALLER] = impersonation.impersonate(
+            request.app[authorization.AUTHORIZER],
+            caller,
+            user=request.headers.get("Impersonate-User"),
+            groups=request.headers.getall("Impersonate-Group", []),
+        )
     return await handler(request)
+
+
+@web.middleware
+async def authorize(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """403 unless the caller's RBAC allows the verb on what the path addresses."""
+    caller = request.get(auth.CALLER)
+    if caller is not None:
+        attributes = authorization.attributes_of(request.method, request.path, request.query)
+        request.app[authorization.AUTHORIZER].authorize(caller, attributes)
+    return await handler(request)
+
+
+async def _bootstrap_policy(app: web.Application) -> None:
+    bootstrappolicy.seed(app[CONTEXT].store)
 
 
 def _context(request: web.Request) -> Context:
@@ -159,10 +190,12 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 
 def build_app(*, store: Store, admission: Admission, logs: LogSource, token: str) -> web.Application:
-    app = web.Application(middlewares=[render_errors, authenticate], client_max_size=64 * 1024 * 1024)
+    app = web.Application(middlewares=[render_errors, authenticate, authorize], client_max_size=64 * 1024 * 1024)
     app[CONTEXT] = Context(store=store, admission=admission)
     app[LOGS] = logs
-    app[TOKEN] = token
+    app[auth.AUTHORITY] = auth.TokenAuthority(token, store)
+    app[authorization.AUTHORIZER] = authorization.Authorizer(store)
+    app.on_startup.append(_bootstrap_policy)
     router = app.router
     router.add_get("/version", version)
     router.add_get("/version/", version)

@@ -1,22 +1,30 @@
 """Subresources other than `status`: scale, namespace finalize, pod binding, service account
 tokens, and the access reviews kubectl's `auth can-i` sends.
+
+Tokens and reviews are real: an issued token authenticates as its service account (auth.py), and a
+review answers what authorization.py would decide for the caller, so `kubectl auth can-i` agrees
+with the 403s the same identity gets.
 """
 
 from __future__ import annotations
 
 import copy
-import secrets
-from datetime import timedelta
 
 from aiohttp import web
 
-from kfval.embedded.apiserver import decoding, patching
+from kfval.embedded.admission import validation
+from kfval.embedded.apiserver import auth, authorization, decoding, patching
 from kfval.embedded.apiserver.paths import Target
 from kfval.embedded.apiserver.resources import Context, json_response
 from kfval.embedded.clock import rfc3339
-from kfval.embedded.errors import BadRequestError, MethodNotAllowedError
+from kfval.embedded.errors import BadRequestError, Cause, InvalidError, MethodNotAllowedError
 from kfval.embedded.store.selectors import selector_from_match
 from kfval.embedded.types import Body
+
+DEFAULT_TOKEN_SECONDS = 3600
+MIN_TOKEN_SECONDS = 600
+MAX_TOKEN_SECONDS = 2**32
+API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
 
 
 def scale_of(body: Body) -> Body:
@@ -67,20 +75,44 @@ async def finalize(request: web.Request, target: Target, ctx: Context) -> web.Re
     return json_response(ctx.store.replace(target.rt, current))
 
 
+def _invalid(kind: str, group: str, cause: Cause) -> InvalidError:
+    """A 422 about an unnamed request object: details name the kind, the message its qualified kind."""
+    error = InvalidError(kind, "", [cause], group=group)
+    error.message = f'{kind}.{group} "" is invalid: {cause.field}: {cause.message}'
+    return error
+
+
+def _token_seconds(spec: Body) -> int:
+    """`spec.expirationSeconds`, defaulted and bounded as upstream's TokenRequest validation bounds it."""
+    seconds = spec.get("expirationSeconds") or DEFAULT_TOKEN_SECONDS
+    if not isinstance(seconds, int):
+        raise BadRequestError(f"spec.expirationSeconds must be an integer, not {seconds!r}")
+    if seconds < MIN_TOKEN_SECONDS:
+        detail = "may not specify a duration less than 10 minutes"
+    elif seconds > MAX_TOKEN_SECONDS:
+        detail = "may not specify a duration larger than 2^32 seconds"
+    else:
+        return seconds
+    raise _invalid(
+        "TokenRequest", "authentication.k8s.io", validation.invalid("spec.expirationSeconds", seconds, detail)
+    )
+
+
 async def token(request: web.Request, target: Target, ctx: Context) -> web.Response:
-    """`serviceaccounts/token`: an opaque token; this cluster authenticates only its own bearer token."""
+    """`serviceaccounts/token`: a token that authenticates as the service account until it expires."""
     assert target.name is not None
-    ctx.store.get(target.rt, target.namespace, target.name)
+    account = ctx.store.get(target.rt, target.namespace, target.name)
     body = decoding.decode_object(await decoding.read_bytes(request), decoding.media_type(request))
-    seconds = (body.get("spec") or {}).get("expirationSeconds") or 3600
-    expiry = ctx.store.clock.now() + timedelta(seconds=int(seconds))
+    spec = body.get("spec") or {}
+    seconds = _token_seconds(spec)
+    issued, expiry = request.app[auth.AUTHORITY].issue(account, seconds=seconds)
     return json_response(
         {
             "kind": "TokenRequest",
             "apiVersion": "authentication.k8s.io/v1",
             "metadata": {"name": target.name, "namespace": target.namespace, "creationTimestamp": None},
-            "spec": {**(body.get("spec") or {}), "expirationSeconds": int(seconds)},
-            "status": {"token": f"kfval-sa-{secrets.token_urlsafe(24)}", "expirationTimestamp": rfc3339(expiry)},
+            "spec": {**spec, "audiences": spec.get("audiences") or [API_AUDIENCE], "expirationSeconds": seconds},
+            "status": {"token": issued, "expirationTimestamp": rfc3339(expiry)},
         },
         201,
     )
@@ -101,17 +133,55 @@ async def binding(request: web.Request, target: Target, ctx: Context) -> web.Res
     return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201)
 
 
+def _reviewed_attributes(spec: Body) -> authorization.Attributes:
+    """A SelfSubjectAccessReview's question, as the attributes of the request it asks about."""
+    resource: Body = spec.get("resourceAttributes") or {}
+    plain: Body = spec.get("nonResourceAttributes") or {}
+    if resource and plain:
+        cause = validation.invalid(
+            "spec.nonResourceAttributes", plain, "cannot be specified in combination with resourceAttributes"
+        )
+        raise _invalid("SelfSubjectAccessReview", "authorization.k8s.io", cause)
+    if not resource and not plain:
+        message = "exactly one of nonResourceAttributes or resourceAttributes must be specified"
+        cause = validation.invalid("spec.resourceAttributes", None, message, rendered='"null"')
+        raise _invalid("SelfSubjectAccessReview", "authorization.k8s.io", cause)
+    if plain:
+        return authorization.Attributes(verb=str(plain.get("verb", "")), path=str(plain.get("path", "")))
+    return authorization.Attributes(
+        verb=str(resource.get("verb", "")),
+        resource_request=True,
+        api_group=str(resource.get("group", "")),
+        resource=str(resource.get("resource", "")),
+        subresource=str(resource.get("subresource", "")),
+        namespace=str(resource.get("namespace", "")),
+        name=str(resource.get("name", "")),
+    )
+
+
+def _rules_status(authorizer: authorization.Authorizer, caller: auth.User, namespace: str) -> Body:
+    grants = authorizer.grants(caller, namespace)
+    rules = grants.rules
+    status: Body = {
+        "resourceRules": [body for rule in rules if (body := rule.resource_rule()) is not None],
+        "nonResourceRules": [body for rule in rules if (body := rule.non_resource_rule()) is not None],
+        "incomplete": bool(grants.errors),
+    }
+    if grants.errors:
+        status["evaluationError"] = grants.evaluation_error()
+    return status
+
+
 async def access_review(request: web.Request, target: Target, ctx: Context) -> web.Response:
-    """SelfSubjectAccessReview / SelfSubjectRulesReview: the token's holder may do everything."""
+    """SelfSubjectAccessReview / SelfSubjectRulesReview (`kubectl auth can-i`): answered for the caller."""
     body = decoding.decode_object(await decoding.read_bytes(request), decoding.media_type(request))
     body["apiVersion"], body["kind"] = target.rt.api_version, target.rt.kind
     body.setdefault("metadata", {})["creationTimestamp"] = None
+    spec = body.get("spec") or {}
+    caller, authorizer = request[auth.CALLER], request.app[authorization.AUTHORIZER]
     if target.rt.resource == "selfsubjectaccessreviews":
-        body["status"] = {"allowed": True, "reason": "the embedded cluster grants its token holder every verb"}
+        decision = authorizer.decide(caller, _reviewed_attributes(spec))
+        body["status"] = {"allowed": decision.allowed, **({"reason": decision.reason} if decision.reason else {})}
     else:
-        body["status"] = {
-            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-            "incomplete": False,
-        }
+        body["status"] = _rules_status(authorizer, caller, str(spec.get("namespace") or ""))
     return json_response(body, 201)
