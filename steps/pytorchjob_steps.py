@@ -7,8 +7,6 @@ from radish import then, when
 from kfval import scenario, training
 from kfval.metrics import pytorch
 
-KIND = "PyTorchJob"
-
 
 def _submit(step, manifest, name, **variables):
     session = scenario.session(step)
@@ -41,39 +39,9 @@ def submit_invalid(step, name):
     scenario.attempt(step, lambda: _submit(step, "pytorchjob-without-pytorch-container.yaml", name))
 
 
-@then("the pods of PyTorchJob {name:QuotedString} start running")
-def pods_start(step, name):
-    scenario.pods_start(step, name)
 
 
-@then("the pods of PyTorchJob {name:QuotedString} are completed")
-def pods_completed(step, name):
-    scenario.pods_completed(step, name)
 
-
-@then("the PyTorchJob {name:QuotedString} succeeds with reason {reason:QuotedString}")
-def job_succeeds(step, name, reason):
-    job = scenario.job_succeeded(step, KIND, name)
-    actual = training.condition(job, "Succeeded")
-    assert actual and actual.get("reason") == reason, (
-        f'PyTorchJob "{name}" succeeded with reason {actual and actual.get("reason")!r}, expected "{reason}"'
-    )
-
-
-@then("the PyTorchJob {name:QuotedString} fails with reason {reason:QuotedString}")
-def job_fails(step, name, reason):
-    job = scenario.job_finished(step, KIND, name)
-    failed = training.condition(job, "Failed")
-    assert failed is not None, f'PyTorchJob "{name}" did not fail: its conditions are {job["status"]["conditions"]}'
-    assert failed.get("reason") == reason, f'PyTorchJob "{name}" failed with reason {failed.get("reason")!r}'
-
-
-@then("the failure of PyTorchJob {name:QuotedString} is explained by pod {pod:QuotedString} with its last log line:")
-def failure_explained(step, name, pod):
-    explanation = training.explain_failure(scenario.session(step), name)
-    scenario.attach_text(step, "failure explanation", explanation)
-    assert f"pod {pod}:" in explanation, f"the explanation does not name pod {pod}:\n{explanation}"
-    assert step.text.strip() in explanation, f"the explanation lacks the log line {step.text.strip()!r}"
 
 
 @then("the master of PyTorchJob {name:QuotedString} reports an accuracy of at least the PyTorch MNIST threshold")
@@ -87,10 +55,6 @@ def accuracy_reached(step, name):
     assert result.accuracy >= minimum, f"accuracy {result.accuracy:.4f} is below the threshold {minimum:.4f}"
 
 
-@then("the PyTorchJob {name:QuotedString} has these pods:")
-def has_pods(step, name):
-    scenario.expect_pod_labels(step, name, step.table)
-
 
 @then("the operator gave the pods of PyTorchJob {name:QuotedString} this environment:")
 def has_environment(step, name):
@@ -100,8 +64,3 @@ def has_environment(step, name):
 @then("every pod of PyTorchJob {name:QuotedString} reached the master at the master pod's address")
 def reached_master(step, name):
     scenario.expect_master_resolved(step, name)
-
-
-@then("no pods of PyTorchJob {name:QuotedString} remain")
-def no_pods_remain(step, name):
-    scenario.pods_gone(step, name)

@@ -61,31 +61,31 @@ def expect_refusal(step: Any) -> errors.InvalidError:
     return refusal
 
 
-def _job(step: Any, name: str) -> Body:
-    return session(step).conn.get(training.API_VERSION, "PyTorchJob", name, session(step).namespace)
+def _job(step: Any, kind: str, name: str) -> Body:
+    return session(step).conn.get(training.API_VERSION, kind, name, session(step).namespace)
 
 
-def pods_start(step: Any, name: str) -> None:
-    count = training.replica_count(_job(step, name))
+def pods_start(step: Any, name: str, *, kind: str) -> None:
+    count = training.replica_count(_job(step, kind, name))
     training.wait_for_pods(
         session(step),
         name,
         checks.pods_in_phase(("Running", "Succeeded"), count),
         count=count,
         timeout=settings(step).timeouts.pod_start,
-        what=f'PyTorchJob "{name}" to run',
+        what=f'{kind} "{name}" to run',
     )
 
 
-def pods_completed(step: Any, name: str) -> None:
-    count = training.replica_count(_job(step, name))
+def pods_completed(step: Any, name: str, *, kind: str) -> None:
+    count = training.replica_count(_job(step, kind, name))
     training.wait_for_pods(
         session(step),
         name,
         checks.pods_completed(count),
         count=count,
         timeout=settings(step).timeouts.training,
-        what=f'PyTorchJob "{name}" to complete',
+        what=f'{kind} "{name}" to complete',
     )
 
 
@@ -102,7 +102,7 @@ def pods_gone(step: Any, name: str) -> None:
 
 def job_succeeded(step: Any, kind: str, name: str) -> Body:
     """First the job's pods must start (a pod that never can fails this at once), then the job must succeed."""
-    pods_start(step, name)
+    pods_start(step, name, kind=kind)
     return training.expect_succeeded(session(step), kind, name, timeout=settings(step).timeouts.training)
 
 
