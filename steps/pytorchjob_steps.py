@@ -39,11 +39,6 @@ def submit_invalid(step, name):
     scenario.attempt(step, lambda: _submit(step, "pytorchjob-without-pytorch-container.yaml", name))
 
 
-
-
-
-
-
 @then("the master of PyTorchJob {name:QuotedString} reports an accuracy of at least the PyTorch MNIST threshold")
 def accuracy_reached(step, name):
     log = training.master_log(scenario.session(step), name)
@@ -53,7 +48,6 @@ def accuracy_reached(step, name):
     assert result.accuracy is not None, f"the master log has no accuracy line; its end:\n{log[-2000:]}"
     scenario.record_metric(step, "accuracy", result.accuracy)
     assert result.accuracy >= minimum, f"accuracy {result.accuracy:.4f} is below the threshold {minimum:.4f}"
-
 
 
 @then("the operator gave the pods of PyTorchJob {name:QuotedString} this environment:")

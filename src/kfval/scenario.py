@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from radish import world
 
 from kfval import reporting, training
-from kfval.kube import checks, errors, podtimes
+from kfval.kube import checks, errors, podtimes, waiting
 from kfval.kube.client import Body
 from kfval.kube.session import ScenarioSession
 from kfval.settings import Settings
 
 MANIFESTS = Path("manifests")
+T = TypeVar("T")
 
 
 def session(step: Any) -> ScenarioSession:
@@ -147,3 +148,38 @@ def scenario_pod_seconds(scenario_session: ScenarioSession) -> float:
     except errors.KfvalError:
         return 0.0
     return podtimes.busy_seconds(podtimes.intervals(pods, now=datetime.now(UTC)))
+
+
+def parsed_logs(step: Any, name: str, replica_type: str, parse: Callable[[str], T]) -> dict[str, T]:
+    """Each pod of one replica type: its log attached to the report, and parsed."""
+    logs = training.replica_logs(session(step), name, replica_type)
+    for pod, text in logs.items():
+        attach_text(step, f"{pod} log", text)
+    return {pod: parse(text) for pod, text in logs.items()}
+
+
+def expect_tf_config(step: Any, name: str, table: Any) -> None:
+    _expect_none(training.tf_config_mismatches(session(step), name, _rows(table)))
+
+
+def expect_replicas_running(step: Any, name: str, replica_type: str) -> None:
+    found = training.replica_pods(session(step), name, replica_type)
+    problems = [
+        f"pod {p['metadata']['name']} is {p['status'].get('phase')}"
+        for p in found
+        if p["status"].get("phase") != "Running"
+    ]
+    _expect_none(problems if found else [f"the job has no {replica_type} pods"])
+
+
+def replicas_gone(step: Any, name: str, replica_type: str) -> None:
+    waiting.wait_until(
+        session(step).conn,
+        api_version="v1",
+        kind="Pod",
+        namespace=session(step).namespace,
+        label_selector=f"{training.selector(name)},{training.REPLICA_TYPE_LABEL}={replica_type}",
+        check=checks.gone(),
+        timeout_seconds=settings(step).timeouts.cleanup,
+        what=f"the {replica_type} pods of {name} to be removed",
+    )

@@ -7,6 +7,7 @@ explained by its pods' termination reasons and their last log lines, so a report
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -183,4 +184,45 @@ def master_address_mismatches(session: ScenarioSession, name: str) -> list[str]:
                 f"pod {pod['metadata']['name']} did not resolve the master to {master_ip}; it logged:\n"
                 + logs.last_lines(text, FAILURE_LOG_LINES)
             )
+    return problems
+
+
+def replica_pods(session: ScenarioSession, name: str, replica_type: str) -> list[Body]:
+    """The job's pods of one replica type (`ps`, `worker`, `chief`, ...), by index."""
+    found = [
+        p for p in pods(session, name) if (p["metadata"].get("labels") or {}).get(REPLICA_TYPE_LABEL) == replica_type
+    ]
+    return sorted(found, key=lambda p: int((p["metadata"].get("labels") or {}).get(REPLICA_INDEX_LABEL, "0")))
+
+
+def replica_logs(session: ScenarioSession, name: str, replica_type: str) -> dict[str, str]:
+    """Pod name -> log, for every pod of one replica type."""
+    return {
+        p["metadata"]["name"]: session.conn.pod_log(p["metadata"]["name"], session.namespace)
+        for p in replica_pods(session, name, replica_type)
+    }
+
+
+def tf_config_mismatches(session: ScenarioSession, name: str, expected: list[dict[str, str]]) -> list[str]:
+    """Each pod's TF_CONFIG must name the whole cluster (a table of replica type -> addresses) and its own task."""
+    cluster = {
+        row["replica type"]: [a.strip().replace("{namespace}", session.namespace) for a in row["addresses"].split(",")]
+        for row in expected
+    }
+    problems = []
+    for pod in pods(session, name):
+        labels = pod["metadata"].get("labels") or {}
+        container = next((c for c in pod["spec"]["containers"] if c["name"] == "tensorflow"), None)
+        env = {item["name"]: item.get("value") for item in (container or {}).get("env") or []}
+        if "TF_CONFIG" not in env:
+            problems.append(f"pod {pod['metadata']['name']} has no TF_CONFIG in its tensorflow container")
+            continue
+        config = json.loads(env["TF_CONFIG"] or "{}")
+        own = {"type": labels.get(REPLICA_TYPE_LABEL), "index": int(labels.get(REPLICA_INDEX_LABEL, "-1"))}
+        if config.get("cluster") != cluster:
+            problems.append(
+                f"pod {pod['metadata']['name']}: TF_CONFIG cluster is {config.get('cluster')}, expected {cluster}"
+            )
+        if config.get("task") != own:
+            problems.append(f"pod {pod['metadata']['name']}: TF_CONFIG task is {config.get('task')}, expected {own}")
     return problems
