@@ -7,6 +7,7 @@ kfval.kube and kfval.training. State is the scenario's (`step.context`) or the r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,7 +139,9 @@ def attach_text(step: Any, name: str, text: str) -> None:
 
 
 def record_metric(step: Any, name: str, value: float) -> None:
+    """A metric as a JUnit property of the scenario and as a JSON embedding of the step."""
     reporting.add_property(step.parent, name, f"{value:.4f}")
+    reporting.attach(step, name=f"metric {name}", mime_type="application/json", data=json.dumps({name: value}))
 
 
 def scenario_pod_seconds(scenario_session: ScenarioSession) -> float:

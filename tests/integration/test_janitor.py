@@ -1,0 +1,56 @@
+"""`kfval janitor --run-id` deletes what one run left behind, and nothing that belongs to another run or a person."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kfval.embedded import launch
+from tests.integration.conftest import Kubectl
+
+pytestmark = pytest.mark.integration
+
+
+def leftover(kubectl: Kubectl, name: str, run_id: str | None) -> None:
+    kubectl.run("create", "namespace", name)
+    if run_id is not None:
+        kubectl.run("label", "namespace", name, f"kfval.dev/run-id={run_id}", "app.kubernetes.io/managed-by=kfval")
+
+
+def exists(kubectl: Kubectl, name: str) -> bool:
+    return kubectl.run("get", "namespace", name, check=False).returncode == 0
+
+
+def test_janitor_removes_only_its_runs_namespaces(cluster: launch.ClusterInfo, kubectl: Kubectl) -> None:
+    leftover(kubectl, "jan-mine-1", "rdead0001")
+    leftover(kubectl, "jan-mine-2", "rdead0001")
+    leftover(kubectl, "jan-other", "ralive002")
+    leftover(kubectl, "jan-person", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kfval.cli",
+            "janitor",
+            "--run-id",
+            "rdead0001",
+            "-u",
+            "target.kind=kubeconfig",
+            "-u",
+            f"target.kubeconfig={cluster.kubeconfig}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path.cwd(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "deleted namespace jan-mine-1" in result.stdout and "deleted namespace jan-mine-2" in result.stdout
+    assert not exists(kubectl, "jan-mine-1") and not exists(kubectl, "jan-mine-2")
+    assert exists(kubectl, "jan-other") and exists(kubectl, "jan-person")
+    for name in ("jan-other", "jan-person"):
+        kubectl.run("delete", "namespace", name, "--wait=false")
