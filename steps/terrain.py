@@ -12,7 +12,7 @@ from radish import after, before, world
 from kfval import reporting
 from kfval import run as kfval_run
 from kfval.kube import evidence
-from kfval.kube.errors import KfvalError
+from kfval.kube.errors import KfvalError, SetupError
 from kfval.kube.session import ScenarioSession
 from kfval.scenario import scenario_pod_seconds
 
@@ -25,6 +25,8 @@ def open_run(features, marker):
         world.kfval = kfval_run.start(world.config.user_data, redactor)
     except KfvalError as error:
         world.kfval_setup_error = error  # every scenario's first step fails with it, so the reports say why
+    except Exception as error:  # a hook must never raise: radish would abort without a report
+        world.kfval_setup_error = SetupError(f"the run could not start: {type(error).__name__}: {error}")
 
 
 @before.each_scenario
@@ -42,8 +44,11 @@ def close_session(scenario):
     if session is None:
         return
     started = time.monotonic()
-    if session.created:
-        reporting.add_property(scenario, "pods_ran_seconds", f"{scenario_pod_seconds(session):.1f}")
+    try:
+        if session.created:
+            reporting.add_property(scenario, "pods_ran_seconds", f"{scenario_pod_seconds(session):.1f}")
+    except Exception as error:  # a hook must never raise: the problem is reported instead
+        world.kfval.problems.append(f"{scenario.sentence}: pod run time could not be read: {error}")
     if scenario.state == "failed" and session.created:
         try:
             text = evidence.collect(session.conn, session.namespace).render()

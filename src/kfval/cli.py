@@ -7,7 +7,7 @@ everything else runs on the embedded cluster by default.
 from __future__ import annotations
 
 import argparse
-import subprocess
+import os
 import sys
 from pathlib import Path
 
@@ -88,13 +88,14 @@ def _run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _run(args: argparse.Namespace) -> int:
+    """Become radish (exec), so Ctrl-C and SIGTERM reach the run's own handlers, which clean up."""
     radish = Path(sys.executable).parent / "radish"
     argv = [str(radish), *args.features, "-b", "steps"]
     for pair in args.user_data:
         argv += ["-u", pair]
     if args.tags:
         argv += ["--tags", args.tags]
-    return subprocess.call(argv)
+    os.execv(argv[0], argv)
 
 
 def main(argv: list[str] | None = None) -> int:

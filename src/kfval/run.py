@@ -58,7 +58,13 @@ def connect(config: settings.Settings, *, cache_dir: Path, start_embedded: bool)
         started = True
     if info is None:
         raise errors.SetupError(f"no embedded cluster runs from {target.state_dir}; it keeps nothing once stopped")
-    return client.connect(kubeconfig=info.kubeconfig, context=None, in_cluster=False, cache_dir=cache_dir), started
+    try:
+        conn = client.connect(kubeconfig=info.kubeconfig, context=None, in_cluster=False, cache_dir=cache_dir)
+    except errors.KfvalError:
+        if started:
+            launch.stop(target.state_dir)
+        raise
+    return conn, started
 
 
 def configure_reports(overrides: Mapping[str, str]) -> Redactor:
@@ -68,7 +74,7 @@ def configure_reports(overrides: Mapping[str, str]) -> Redactor:
     except errors.SetupError:
         paths = settings.Reports()
     redactor = Redactor()
-    reporting.configure(cucumber_path=paths.cucumber, junit_path=paths.junit, redactor=redactor)
+    reporting.configure(cucumber_path=paths.cucumber, junit_path=paths.junit, html_path=paths.html, redactor=redactor)
     return redactor
 
 
@@ -106,12 +112,18 @@ def finish(state: RunState) -> list[str]:
 
 def _install_signal_handlers(state: RunState) -> None:
     def abort(signum: int, _frame: FrameType | None) -> None:
+        for ignored in (signal.SIGTERM, signal.SIGINT):  # a second signal must not start a second cleanup
+            signal.signal(ignored, signal.SIG_IGN)
         print(f"kfval: {signal.Signals(signum).name} received: cleaning up run {state.run.run_id}", file=sys.stderr)
-        reporting.flush()  # the partial reports first: cleanup may take a while, and a second signal may follow
         try:
+            reporting.flush()  # the partial reports first: cleanup may take a while
             for problem in finish(state):
                 print(f"kfval: cleanup problem: {problem}", file=sys.stderr)
+        except Exception as error:
+            print(f"kfval: cleanup after {signal.Signals(signum).name} failed: {error}", file=sys.stderr)
         finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
             os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, abort)

@@ -34,6 +34,8 @@ def session(step: Any) -> ScenarioSession:
 
 
 def settings(step: Any) -> Settings:
+    if world.kfval is None:
+        raise step.context.setup_error
     found: Settings = world.kfval.settings
     return found
 
@@ -98,7 +100,7 @@ def pods_gone(step: Any, name: str) -> None:
         checks.gone(),
         count=0,
         timeout=settings(step).timeouts.cleanup,
-        what=f'PyTorchJob "{name}" to be removed',
+        what=f'the pods of "{name}" to be removed',
     )
 
 

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from kfval.kube.errors import SetupError
 
 TARGET_KINDS = ("local", "kubeconfig")
+SECTIONS = frozenset({"target", "timeouts", "thresholds", "images", "variables", "reports"})
 ENV_PREFIX = "KFVAL_"
 
 
@@ -54,6 +55,7 @@ class Timeouts:
 class Reports:
     cucumber: Path = Path("reports/cucumber.json")
     junit: Path = Path("reports/junit.xml")
+    html: Path = Path("reports/report.html")
 
 
 @dataclass(frozen=True)
@@ -80,18 +82,27 @@ class Settings:
 
 def _merge(ini: Path, environ: Mapping[str, str], overrides: Mapping[str, str]) -> dict[str, dict[str, str]]:
     parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), interpolation=None)
-    if ini.exists():
-        try:
-            parser.read(ini)
-        except configparser.Error as error:
-            raise SetupError(f"{ini} cannot be read: {error}") from error
+    if not ini.exists():
+        raise SetupError(
+            f"{ini} not found in {Path.cwd()}: run the suite from the project folder, where radish.ini, "
+            "features/, steps/ and manifests/ are"
+        )
+    try:
+        parser.read(ini)
+    except configparser.Error as error:
+        raise SetupError(f"{ini} cannot be read: {error}") from error
     values = {section: dict(parser.items(section)) for section in parser.sections()}
-    for source, pairs in (("environment", _from_environ(environ)), ("-u", overrides)):
+    for source, pairs in (("the environment", _from_environ(environ)), ("-u", overrides)):
         for key, value in pairs.items():
             section, dot, name = key.partition(".")
             if not dot or not name:
                 raise SetupError(
                     f"setting {key!r} from {source} is not of the form section.key (e.g. target.kind=kubeconfig)"
+                )
+            if section not in SECTIONS:
+                origin = f"{ENV_PREFIX}{key.replace('.', '_', 1).upper()}" if source == "the environment" else key
+                raise SetupError(
+                    f"{origin} (from {source}) names no settings section; known: {', '.join(sorted(SECTIONS))}"
                 )
             values.setdefault(section, {})[name] = value
     return values
@@ -142,17 +153,13 @@ def _refuse_unknown(section: str, values: Mapping[str, str], known: set[str]) ->
 def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str]) -> Settings:
     """Read `ini`, then apply `KFVAL_*` from `environ`, then `overrides` (radish `-u`)."""
     values = _merge(ini, environ, overrides)
-    known_sections = {"target", "timeouts", "thresholds", "images", "variables", "reports"}
-    unknown = sorted(set(values) - known_sections)
+    unknown = sorted(set(values) - SECTIONS)
     if unknown:
-        raise SetupError(
-            f"unknown settings section [{unknown[0]}] in {ini} or the overrides; "
-            f"known: {', '.join(sorted(known_sections))}"
-        )
+        raise SetupError(f"unknown settings section [{unknown[0]}] in {ini}; known: {', '.join(sorted(SECTIONS))}")
     timeouts = values.get("timeouts", {})
     _refuse_unknown("timeouts", timeouts, {"apply", "pod_start", "training", "cleanup"})
     reports = values.get("reports", {})
-    _refuse_unknown("reports", reports, {"cucumber", "junit"})
+    _refuse_unknown("reports", reports, {"cucumber", "junit", "html"})
     return Settings(
         target=_target(values.get("target", {})),
         timeouts=Timeouts(**{k: _number("timeouts", k, v) for k, v in timeouts.items()}),

@@ -27,6 +27,15 @@ def selector(name: str) -> str:
     return f"{JOB_NAME_LABEL}={name}"
 
 
+WORKLOAD_CONTAINERS = ("pytorch", "tensorflow")
+
+
+def workload_container(pod: Body) -> str:
+    """The operator's container (`pytorch`/`tensorflow`): the one to read, even when sidecars are injected."""
+    names: list[str] = [str(c["name"]) for c in pod["spec"]["containers"]]
+    return next((n for n in names if n in WORKLOAD_CONTAINERS), names[0])
+
+
 def pods(session: ScenarioSession, name: str) -> list[Body]:
     """The job's pods, sorted by name (master first, then workers by index)."""
     items: list[Body] = session.conn.list("v1", "Pod", session.namespace, label_selector=selector(name))["items"]
@@ -122,7 +131,7 @@ def master_log(session: ScenarioSession, name: str, *, replica_type: str = "mast
     for pod in pods(session, name):
         labels = pod["metadata"].get("labels") or {}
         if labels.get(REPLICA_TYPE_LABEL) == replica_type and labels.get(REPLICA_INDEX_LABEL) == "0":
-            return session.conn.pod_log(pod["metadata"]["name"], session.namespace)
+            return session.conn.pod_log(pod["metadata"]["name"], session.namespace, container=workload_container(pod))
     raise errors.ExpectationError(f'{name} has no {replica_type} pod with index 0 in namespace "{session.namespace}"')
 
 
@@ -157,7 +166,7 @@ def environment_mismatches(session: ScenarioSession, name: str, expected: list[d
         if pod is None:
             problems.append(f"pod {row['pod']} does not exist")
             continue
-        container = pod["spec"]["containers"][0]
+        container = next(c for c in pod["spec"]["containers"] if c["name"] == workload_container(pod))
         env = {item["name"]: item.get("value") for item in container.get("env") or []}
         for variable, value in row.items():
             if variable != "pod" and env.get(variable) != value:
@@ -178,7 +187,7 @@ def master_address_mismatches(session: ScenarioSession, name: str) -> list[str]:
     )
     problems = []
     for pod in job_pods:
-        text = session.conn.pod_log(pod["metadata"]["name"], session.namespace)
+        text = session.conn.pod_log(pod["metadata"]["name"], session.namespace, container=workload_container(pod))
         if f"master address resolves to {master_ip}" not in text:
             problems.append(
                 f"pod {pod['metadata']['name']} did not resolve the master to {master_ip}; it logged:\n"
@@ -198,7 +207,9 @@ def replica_pods(session: ScenarioSession, name: str, replica_type: str) -> list
 def replica_logs(session: ScenarioSession, name: str, replica_type: str) -> dict[str, str]:
     """Pod name -> log, for every pod of one replica type."""
     return {
-        p["metadata"]["name"]: session.conn.pod_log(p["metadata"]["name"], session.namespace)
+        p["metadata"]["name"]: session.conn.pod_log(
+            p["metadata"]["name"], session.namespace, container=workload_container(p)
+        )
         for p in replica_pods(session, name, replica_type)
     }
 

@@ -118,8 +118,9 @@ def test_a_job_without_a_pytorch_container_is_refused(kubectl: Kubectl, namespac
     job = pytorchjob("nameless", master="true", worker="true", image="busybox").replace("name: pytorch", "name: main")
     result = kubectl.run("-n", namespace, "apply", "-f", "-", stdin=job, check=False)
     assert result.returncode != 0
-    assert 'The PyTorchJob "nameless" is invalid' in result.stderr
     assert (
+        'Error from server (Forbidden): error when creating "STDIN": admission webhook '
+        '"validator.pytorchjob.training-operator.kubeflow.org" denied the request: '
         "spec.pytorchReplicaSpecs[Worker].template.spec.containers: Required value: "
         "must have at least one container with name pytorch"
     ) in result.stderr

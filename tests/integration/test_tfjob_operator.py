@@ -147,6 +147,9 @@ def test_a_tfjob_with_two_chiefs_is_refused(kubectl: Kubectl, namespace: str) ->
     job = tfjob("twochiefs").replace("    PS:", "    Chief:").replace("    Worker:", "    Master:")
     result = kubectl.run("-n", namespace, "apply", "-f", "-", stdin=job, check=False)
     assert result.returncode != 0
-    assert 'The TFJob "twochiefs" is invalid' in result.stderr
-    assert "spec.tfReplicaSpecs: Forbidden: must not have more than 1 Chief or Master role" in result.stderr
+    assert (
+        'Error from server (Forbidden): error when creating "STDIN": admission webhook '
+        '"validator.tfjob.training-operator.kubeflow.org" denied the request: '
+        "spec.tfReplicaSpecs: Forbidden: must not have more than 1 Chief or Master role"
+    ) in result.stderr
     assert kubectl.run("-n", namespace, "get", "tfjobs", "-o", "name").stdout.strip() == ""

@@ -73,7 +73,20 @@ def test_a_missing_threshold_says_where_to_add_it(ini: Path) -> None:
         config.threshold("tf_max_cross_entropy")
 
 
+PROJECT = Path(__file__).parents[2]
+
+
 def test_the_project_radish_ini_loads() -> None:
-    config = settings.load(Path("radish.ini"), environ={}, overrides={})
+    config = settings.load(PROJECT / "radish.ini", environ={}, overrides={})
     assert config.target.kind == "local"
     assert config.threshold("pytorch_min_accuracy") == pytest.approx(0.9662)
+
+
+def test_a_missing_radish_ini_names_the_folder(tmp_path: Path) -> None:
+    with pytest.raises(SetupError, match="run the suite from the project folder"):
+        settings.load(tmp_path / "radish.ini", environ={}, overrides={})
+
+
+def test_a_kfval_variable_that_names_no_section_is_named_in_the_error(ini: Path) -> None:
+    with pytest.raises(SetupError, match="KFVAL_TEST_HTML"):
+        settings.load(ini, environ={"KFVAL_TEST_HTML": "1"}, overrides={})

@@ -10,7 +10,7 @@ import pytest
 from kfval.embedded.admission import training
 from kfval.embedded.admission.chain import Admission
 from kfval.embedded.clock import SystemClock
-from kfval.embedded.errors import InvalidError
+from kfval.embedded.errors import ForbiddenError
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body, ResourceType
@@ -90,29 +90,32 @@ def test_each_rule_names_its_field(change: Any, expected: tuple[str, str]) -> No
     assert any(f == expected[0] and m.startswith(expected[1]) for f, m in found), found
 
 
-def test_the_refusal_is_a_422_worded_as_kubectl_shows_it(pytorchjobs: ResourceType) -> None:
+def test_the_refusal_is_the_403_the_api_server_relays_for_a_webhook_denial(pytorchjobs: ResourceType) -> None:
     job = valid()
     job["metadata"]["name"] = "bad"
     job["spec"]["pytorchReplicaSpecs"]["Master"]["replicas"] = 3
     job["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["name"] = "main"
     admission = Admission(validators=[training.TrainingJobValidator()])
-    with pytest.raises(InvalidError) as caught:
+    with pytest.raises(ForbiddenError) as caught:
         admission.admit(pytorchjobs, job, operation="CREATE", old=None, namespace="demo")
     error = caught.value
-    assert error.code == 422
-    assert error.details is not None
-    assert (error.details["kind"], error.details["name"], error.details["group"]) == (
-        "PyTorchJob",
-        "bad",
-        "kubeflow.org",
-    )
-    assert [c["field"] for c in error.details["causes"]] == [
-        f"{SPECS}[Master].replicas",
-        f"{SPECS}[Worker].template.spec.containers",
-    ]
-    assert error.message.startswith(
+    assert (error.code, error.reason, error.details) == (403, "Forbidden", None)
+    assert error.message == (
         'admission webhook "validator.pytorchjob.training-operator.kubeflow.org" denied the request: '
-        'PyTorchJob.kubeflow.org "bad" is invalid: ['
+        f"[{SPECS}[Master].replicas: Forbidden: must be 1, "
+        f"{SPECS}[Worker].template.spec.containers: Required value: must have at least one container with name pytorch]"
+    )
+
+
+def test_a_single_field_error_is_not_bracketed(pytorchjobs: ResourceType) -> None:
+    job = valid()
+    job["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["name"] = "main"
+    admission = Admission(validators=[training.TrainingJobValidator()])
+    with pytest.raises(ForbiddenError) as caught:
+        admission.admit(pytorchjobs, job, operation="CREATE", old=None, namespace="demo")
+    assert str(caught.value) == (
+        'admission webhook "validator.pytorchjob.training-operator.kubeflow.org" denied the request: '
+        f"{SPECS}[Worker].template.spec.containers: Required value: must have at least one container with name pytorch"
     )
 
 
@@ -217,16 +220,13 @@ def test_a_tfjob_refusal_names_the_tf_webhook(tfjobs: ResourceType) -> None:
         "PS"
     ]
     admission = Admission(validators=[training.TrainingJobValidator()])
-    with pytest.raises(InvalidError) as caught:
+    with pytest.raises(ForbiddenError) as caught:
         admission.admit(tfjobs, job, operation="CREATE", old=None, namespace="demo")
     error = caught.value
-    assert error.code == 422
-    assert error.details is not None
-    assert (error.details["kind"], error.details["name"]) == ("TFJob", "dist-mnist")
-    assert [c["field"] for c in error.details["causes"]] == [TF_SPECS]
-    assert error.message.startswith(
+    assert (error.code, error.reason, error.details) == (403, "Forbidden", None)
+    assert error.message == (
         'admission webhook "validator.tfjob.training-operator.kubeflow.org" denied the request: '
-        'TFJob.kubeflow.org "dist-mnist" is invalid: '
+        f"{TF_SPECS}: Forbidden: must not have more than 1 Chief or Master role"
     )
     admitted = admission.admit(tfjobs, valid_tfjob(), operation="CREATE", old=None, namespace="demo")
     assert admitted["metadata"]["name"] == "dist-mnist"

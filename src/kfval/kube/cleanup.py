@@ -7,6 +7,7 @@ Cleanup never raises: it returns the problems it met, so the terrain can report 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,7 +31,8 @@ class Created:
 
 
 def delete_created(conn: Connection, created: Sequence[Created], *, timeout_seconds: float) -> list[str]:
-    """Delete in reverse order of creation, then wait until each is gone; returns the problems."""
+    """Delete in reverse order of creation, then wait until each is gone, all within one deadline; returns the
+    problems."""
     problems = []
     for item in reversed(created):
         try:
@@ -39,7 +41,13 @@ def delete_created(conn: Connection, created: Sequence[Created], *, timeout_seco
             continue
         except errors.KfvalError as error:
             problems.append(f"cannot delete {describe(item.kind, item.name, item.namespace)}: {error}")
+    deadline = time.monotonic() + timeout_seconds
     for item in reversed(created):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            what = describe(item.kind, item.name, item.namespace)
+            problems.append(f"cleanup ran out of its {timeout_seconds:.0f} s before {what} was gone")
+            break
         try:
             waiting.wait_until(
                 conn,
@@ -48,7 +56,7 @@ def delete_created(conn: Connection, created: Sequence[Created], *, timeout_seco
                 namespace=item.namespace,
                 name=item.name,
                 check=checks.gone(),
-                timeout_seconds=timeout_seconds,
+                timeout_seconds=left,
                 what=f"{describe(item.kind, item.name, item.namespace)} to be deleted",
             )
         except errors.KfvalError as error:

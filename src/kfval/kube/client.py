@@ -30,6 +30,10 @@ Body = dict[str, Any]
 RETRIES = 3
 RETRY_PAUSE_SECONDS = 0.5
 _TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+_IDEMPOTENT_VERBS = frozenset({"get", "list", "watch", "read", "discover", "follow", "apply"})
+"""Retried after a transient failure; a create or delete that may have happened is not sent twice."""
+WATCH_READ_TIMEOUT_SECONDS = 30.0
+"""How long a watch may stay silent beyond its own timeoutSeconds before the connection counts as dead."""
 
 
 @dataclass(frozen=True)
@@ -69,18 +73,19 @@ class Connection:
 
     def call(self, verb: str, what: str, request: Callable[[], T]) -> T:
         """Run `request`, mapping failures to the suite's errors; retry only transient ones."""
-        for attempt in range(RETRIES + 1):
+        retries = RETRIES if verb in _IDEMPOTENT_VERBS else 0
+        for attempt in range(retries + 1):
             try:
                 return request()
             except ApiException as error:
-                if int(error.status or 0) in _TRANSIENT_STATUS and attempt < RETRIES:
+                if int(error.status or 0) in _TRANSIENT_STATUS and attempt < retries:
                     time.sleep(_retry_after(error))
                     continue
                 if int(error.status or 0) == 0:
                     raise errors.unreachable(error, server=self.server, context=self.context) from error
                 raise errors.from_api_exception(error, verb=verb, what=what, server=self.server) from error
             except errors.TRANSPORT_ERRORS as error:
-                if attempt < RETRIES:
+                if attempt < retries:
                     time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))
                     continue
                 raise errors.unreachable(error, server=self.server, context=self.context) from error
@@ -198,23 +203,25 @@ class Connection:
     ) -> Iterator[Body]:
         """Events `{"type", "object"}` from `resource_version` on; ExpiredError when it is too old (410)."""
         resource = self.resource(api_version, kind)
+        what = describe(resource.name, None, namespace)
         stream = self.call(
             "watch",
-            describe(resource.name, None, namespace),
-            lambda: self._dynamic.watch(
-                resource,
+            what,
+            lambda: watch.Watch().stream(
+                resource.get,
                 namespace=namespace,
                 resource_version=resource_version,
-                timeout=timeout_seconds,
+                timeout_seconds=timeout_seconds,
                 label_selector=label_selector,
                 field_selector=field_selector,
                 allow_watch_bookmarks=True,
-                watcher=watch.Watch(),
+                serialize=False,
+                _request_timeout=timeout_seconds + WATCH_READ_TIMEOUT_SECONDS,
             ),
         )
         iterator = iter(stream)
         while True:
-            event = self.call("watch", describe(resource.name, None, namespace), lambda: next(iterator, None))
+            event = self.call("watch", what, lambda: next(iterator, None))
             if event is None:
                 return
             yield {"type": event["type"], "object": event["raw_object"]}

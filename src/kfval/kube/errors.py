@@ -7,7 +7,7 @@
      │    ├── ForbiddenError           403: names the verb and resource that were denied
      │    ├── NotFoundError            404
      │    ├── ConflictError            409
-     │    ├── InvalidError             422: admission or validation refused an object
+     │    ├── InvalidError             422, or an admission webhook's denial: an object was refused
      │    ├── ExpiredError             410: a watch's resourceVersion is too old
      │    └── ServerError              5xx and anything else
      ├── ManifestError                a manifest cannot be read, rendered or mapped to a served kind
@@ -132,6 +132,9 @@ def from_api_exception(error: ApiException, *, verb: str, what: str, server: str
     """Map the client's ApiException; `what` names the object or resource (`pods "x" in namespace "y"`)."""
     message, reason = _server_message(error)
     status = int(error.status or 0)
+    if status == 403 and "denied the request" in message:
+        # A validating webhook's refusal (controller-runtime answers 403): the object, not the caller, is at fault.
+        return InvalidError(f"{verb} {what} was refused: {message}", status=status, reason=reason)
     if status == 401:
         text = (
             f"the API server {server} refused the credentials (401 Unauthorized) when trying to {verb} {what}: "

@@ -1,11 +1,13 @@
 """The training operator's validating webhook (v1.8), as an admission plug-in.
 
 With training-operator v1.8 a malformed PyTorchJob never reaches the controller: the API server
-asks the operator's webhook and refuses the write with field errors, which kubectl prints as
-`The PyTorchJob "x" is invalid: ...`. Scenarios that check "an invalid job is refused" depend on
-that wording, so the rules and messages here follow the webhooks' (`pytorchjob_webhook.go`,
-`tfjob_webhook.go`); the refusal carries the webhook's name in its message, as a real API server's
-does.
+asks the operator's webhook, and scenarios that check "an invalid job is refused" depend on the
+wording of the refusal, so the rules and messages here follow the webhooks' (`pytorchjob_webhook.go`,
+`tfjob_webhook.go`). Those webhooks return `field.ErrorList.ToAggregate()`, a plain error rather
+than an API status, so controller-runtime answers `admission.Denied(err.Error())` (403 Forbidden)
+and kube-apiserver's `ToStatusErr` relays a 403 whose message is `admission webhook "<name>" denied
+the request: <err>` and which carries no details. kubectl therefore prints `Error from server
+(Forbidden): ...`, not the `The PyTorchJob "x" is invalid: ...` of the API server's own validation.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from kfval.embedded.admission import validation
 from kfval.embedded.admission.chain import AdmissionRequest
-from kfval.embedded.errors import Cause, InvalidError
+from kfval.embedded.errors import Cause, ForbiddenError
 from kfval.embedded.types import Body
 
 GROUP = "kubeflow.org"
@@ -105,15 +107,17 @@ def _tf_replica_causes(replica_type: str, replica: Any) -> list[Cause]:
     return causes + _container_causes(path, containers, container_name=TF_CONTAINER)
 
 
-def denied(webhook: str, kind: str, *, name: str, causes: list[Cause]) -> InvalidError:
-    """A 422 as the API server relays a webhook's Invalid status: the operator's details and causes,
-    the message prefixed with the webhook that denied it."""
-    error = InvalidError(kind, name, causes, group=GROUP)
-    error.message = f'admission webhook "{webhook}" denied the request: ' + error.message.replace(
-        f'{kind} "', f'{kind}.{GROUP} "', 1
-    )
-    error.args = (error.message,)
-    return error
+def aggregate_message(causes: list[Cause]) -> str:
+    """`err.Error()` of the webhook's `field.ErrorList.ToAggregate()`: each `<field>: <message>` once,
+    in order; one stands alone, several are bracketed and comma-joined."""
+    texts = list(dict.fromkeys(f"{cause.field}: {cause.message}" for cause in causes))
+    return texts[0] if len(texts) == 1 else f"[{', '.join(texts)}]"
+
+
+def denied(webhook: str, causes: list[Cause]) -> ForbiddenError:
+    """The 403 kube-apiserver relays for a controller-runtime webhook's `Denied`: the webhook's name
+    before the aggregate's text, reason Forbidden, no details (the webhook's response has none)."""
+    return ForbiddenError(f'admission webhook "{webhook}" denied the request: {aggregate_message(causes)}')
 
 
 class TrainingJobValidator:
@@ -130,8 +134,7 @@ class TrainingJobValidator:
         body: Body = request.object
         causes = causes_of(body)
         if causes:
-            name = str((body.get("metadata") or {}).get("name") or "")
-            raise denied(webhook, request.rt.kind, name=name, causes=causes)
+            raise denied(webhook, causes)
 
 
 WEBHOOKS: dict[str, tuple[str, Callable[[Mapping[str, Any]], list[Cause]]]] = {
