@@ -598,3 +598,12 @@ async def test_a_failing_init_container_is_retried_under_on_failure(node: Node) 
 
 def waiting_reason_of(status: Body, key: str) -> str | None:
     return state_of(status, key).get("waiting", {}).get("reason")
+
+
+def test_a_runtime_under_a_scratch_dir_is_bound_back_into_containers() -> None:
+    """A checkout under /tmp keeps its virtualenv visible although every container gets its own /tmp."""
+    from kfval.embedded.kubelet import containerspec
+
+    mounts = containerspec.runtime_mounts(("/tmp",), roots=("/tmp/clone/.venv", "/tmp/clone/.venv/bin", "/usr/local"))
+    assert [(str(m.source), m.target, m.read_only) for m in mounts] == [("/tmp/clone/.venv", "/tmp/clone/.venv", True)]
+    assert containerspec.runtime_mounts(("/tmp",), roots=("/work/main/.venv",)) == ()

@@ -14,6 +14,8 @@ from typing import Literal, Protocol
 
 Stream = Literal["stdout", "stderr"]
 LogSink = Callable[[Stream, bytes], None]
+SCRATCH_DIRS: tuple[str, ...] = ("/tmp",)
+"""Where every container gets an empty tmpfs of its own."""
 """Receives each complete output line (without its newline) of a container, as it is written."""
 
 
@@ -45,7 +47,7 @@ class ProcessSpec:
     hostname: str
     network: PodNetwork
     memory_limit_bytes: int | None = None
-    scratch_dirs: tuple[str, ...] = field(default=("/tmp",))
+    scratch_dirs: tuple[str, ...] = field(default=SCRATCH_DIRS)
 
 
 class RunningProcess(Protocol):

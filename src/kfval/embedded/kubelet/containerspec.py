@@ -12,8 +12,10 @@ import hashlib
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from kfval.embedded import quantities
+from kfval.embedded.kubelet.containers import Mount
 from kfval.embedded.kubelet.podservices import ImageContent
 from kfval.embedded.types import Body
 
@@ -89,3 +91,21 @@ def termination_message_path(container: Body) -> str:
 
 def falls_back_to_logs(container: Body) -> bool:
     return container.get("terminationMessagePolicy") == "FallbackToLogsOnError"
+
+
+def runtime_mounts(scratch_dirs: Sequence[str], *, roots: Sequence[str] | None = None) -> tuple[Mount, ...]:
+    """Read-only binds that keep the cluster's own Python visible when it lives under a scratch dir.
+
+    Containers run the cluster's interpreter (it is first on PATH), but each gets an empty tmpfs over
+    /tmp: a project checked out under /tmp (as CI clones are) would otherwise lose its virtualenv and
+    every `python` container would fail with "executable file not found".
+    """
+    found = {os.path.realpath(p) for p in (roots or (sys.prefix, sys.base_prefix, os.path.dirname(sys.executable)))}
+    hidden = [root for root in sorted(found) if any(_under(root, scratch) for scratch in scratch_dirs)]
+    outermost = [root for root in hidden if not any(root != other and _under(root, other) for other in hidden)]
+    return tuple(Mount(Path(root), root, read_only=True) for root in outermost)
+
+
+def _under(path: str, directory: str) -> bool:
+    directory = directory.rstrip("/") or "/"
+    return path == directory or path.startswith(directory + "/")

@@ -21,6 +21,7 @@ from pathlib import Path
 from kfval.embedded.clock import Clock, rfc3339
 from kfval.embedded.kubelet import backoff, containerspec, podstatus
 from kfval.embedded.kubelet.containers import (
+    SCRATCH_DIRS,
     ContainerStartError,
     Mount,
     PodNetwork,
@@ -229,7 +230,8 @@ class ContainerRunner:
         volumes = self._ctx.services.volumes.mounts_for(self.record.spec, self._ctx.volumes, env=env)
         message = Mount(self._message_file(), containerspec.termination_message_path(self.record.spec))
         names = (Mount(self._ctx.hosts_file, "/etc/hosts"), Mount(self._ctx.resolv_conf, "/etc/resolv.conf"))
-        return (*image, *volumes, *names, message)
+        runtime = containerspec.runtime_mounts(SCRATCH_DIRS)
+        return (*runtime, *image, *volumes, *names, message)
 
     def _begin_run(self, content: ImageContent) -> str:
         """Restart bookkeeping and identity of a new run; returns its containerID."""
