@@ -24,6 +24,16 @@ PRINT_ENV = (
     "[print(f'{k}={v}') for k, v in sorted(os.environ.items()) if k in names or k.startswith('PET_')]"
 )
 RESOLVE_MASTER = "import os, socket; print('master-ip=' + socket.gethostbyname(os.environ['MASTER_ADDR']))"
+# A rendezvous, as torch.distributed's: the master waits for its worker, so it cannot finish (and end the
+# job) before the worker has even started.
+AWAIT_WORKER = (
+    "import os, socket; server = socket.create_server(('', int(os.environ['MASTER_PORT']))); "
+    "server.settimeout(120); server.accept()[0].close()"
+)
+CHECK_IN = (
+    "import os, socket, time; address = (os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT'])); "
+    "next(i for i in range(120) if socket.socket().connect_ex(address) == 0 or time.sleep(1))"
+)
 WAIT_SECONDS = 90
 
 
@@ -68,8 +78,8 @@ def last_condition(kubectl: Kubectl, namespace: str, job: str) -> dict[str, str]
 
 
 def test_master_and_worker_run_with_the_operator_env_and_succeed(kubectl: Kubectl, namespace: str) -> None:
-    master = f'python -c "{PRINT_ENV}" && sleep 2'
-    worker = f'python -c "{RESOLVE_MASTER}" && python -c "{PRINT_ENV}"'
+    master = f'python -c "{PRINT_ENV}" && python -c "{AWAIT_WORKER}"'
+    worker = f'python -c "{RESOLVE_MASTER}" && python -c "{PRINT_ENV}" && python -c "{CHECK_IN}"'
     kubectl.run("-n", namespace, "apply", "-f", "-", stdin=pytorchjob("hello", master=master, worker=worker))
     wait_for(kubectl, namespace, "hello", "Succeeded")
     condition = last_condition(kubectl, namespace, "hello")

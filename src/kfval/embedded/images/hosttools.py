@@ -6,7 +6,8 @@ not run. The training operator's `init-pytorch` container (alpine) loops on `nsl
 <job>-master-0` until the master's name resolves; the shims shipped in `hostbin/` answer such
 questions from the pod's /etc/hosts, which is how names resolve here. They reach a container by
 being first on the image's PATH: the package's folder is visible inside the sandbox (the host
-root is), so nothing needs mounting and the unsandboxed fallback gets them too.
+root is; a checkout under /tmp is bound back by kubelet/containerspec.runtime_mounts), so nothing else needs
+mounting and the unsandboxed fallback gets them too.
 """
 
 from __future__ import annotations

@@ -93,14 +93,22 @@ def falls_back_to_logs(container: Body) -> bool:
     return container.get("terminationMessagePolicy") == "FallbackToLogsOnError"
 
 
+_RUNTIME_ROOTS = (
+    sys.prefix,
+    sys.base_prefix,
+    os.path.dirname(sys.executable),
+    str(Path(__file__).resolve().parents[2]),  # the kfval package: host images' tool shims live in it
+)
+
+
 def runtime_mounts(scratch_dirs: Sequence[str], *, roots: Sequence[str] | None = None) -> tuple[Mount, ...]:
-    """Read-only binds that keep the cluster's own Python visible when it lives under a scratch dir.
+    """Read-only binds that keep the cluster's own Python (and package) visible when under a scratch dir.
 
     Containers run the cluster's interpreter (it is first on PATH), but each gets an empty tmpfs over
     /tmp: a project checked out under /tmp (as CI clones are) would otherwise lose its virtualenv and
     every `python` container would fail with "executable file not found".
     """
-    found = {os.path.realpath(p) for p in (roots or (sys.prefix, sys.base_prefix, os.path.dirname(sys.executable)))}
+    found = {os.path.realpath(p) for p in (roots or _RUNTIME_ROOTS)}
     hidden = [root for root in sorted(found) if any(_under(root, scratch) for scratch in scratch_dirs)]
     outermost = [root for root in hidden if not any(root != other and _under(root, other) for other in hidden)]
     return tuple(Mount(Path(root), root, read_only=True) for root in outermost)
