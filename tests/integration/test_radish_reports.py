@@ -27,7 +27,7 @@ from kfval.report import cucumber
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "reporting"
 RADISH = Path(sys.executable).with_name("radish")
-SCHEMAS = Path("/work/shared/reference/cucumber-json-schema")
+SCHEMAS = Path(__file__).parents[1] / "fixtures" / "cucumber-json-schema"
 SECRET = "SECRET123"
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,7 @@ from tests.integration.conftest import Kubectl
 from tests.integration.suite_runs import finished, suite_argv
 
 pytestmark = pytest.mark.integration
-SCHEMA = Path(__file__).parents[3] / "shared" / "reference" / "cucumber-json-schema" / "cucumber-jvm.json"
+SCHEMA = Path(__file__).parents[1] / "fixtures" / "cucumber-json-schema" / "cucumber-jvm.json"
 TRAINING = "/opt/mnist/mnist.py"
 
 

@@ -13,7 +13,7 @@ import pytest
 from kfval.report import cucumber, model, redaction
 from tests.unit import report_samples
 
-SCHEMAS = Path("/work/shared/reference/cucumber-json-schema")
+SCHEMAS = Path(__file__).parents[1] / "fixtures" / "cucumber-json-schema"
 
 
 def schema_errors(document: Any, dialect: cucumber.Dialect) -> list[str]:

@@ -13,7 +13,7 @@ from kfval.embedded.apiserver import discovery
 from kfval.embedded.errors import NotFoundError
 from kfval.embedded.store.catalog import Catalog
 
-EXAMPLES = Path("/work/shared/reference/api-examples")
+EXAMPLES = Path(__file__).parents[1] / "fixtures" / "api-examples"
 KUBECTL_AGGREGATED_ACCEPT = (
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"

@@ -137,7 +137,7 @@ def test_active_deadline_fails_the_job_and_deletes_its_pods() -> None:
         async with running(fast_jobs) as c:
             c.store.create(c.jobs, job(activeDeadlineSeconds=1))
             await c.wait(lambda: len(running_pods(c)) == 1)
-            await c.wait(lambda: ("Failed", "DeadlineExceeded") in condition_types(c), timeout=4)
+            await c.wait(lambda: ("Failed", "DeadlineExceeded") in condition_types(c), timeout=10)
             failed = next(x for x in status(c)["conditions"] if x["type"] == "Failed")
             assert failed["message"] == "Job was active longer than specified deadline"
             assert {"lastProbeTime", "lastTransitionTime"} <= set(failed)

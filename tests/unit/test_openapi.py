@@ -14,7 +14,7 @@ from kfval.embedded.apiserver import openapi
 from kfval.embedded.errors import NotFoundError
 from kfval.embedded.store.catalog import Catalog
 
-EXAMPLES = Path("/work/shared/reference/api-examples")
+EXAMPLES = Path(__file__).parents[1] / "fixtures" / "api-examples"
 PYTORCHJOB_SCHEMA = {
     "type": "object",
     "properties": {

@@ -15,7 +15,7 @@ from kfval.embedded.errors import BadRequestError
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
 
-EXAMPLES = Path("/work/shared/reference/api-examples")
+EXAMPLES = Path(__file__).parents[1] / "fixtures" / "api-examples"
 KUBECTL_TABLE_ACCEPT = (
     "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 )
