@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from kubernetes import config
+from kubernetes.client import ApiClient, CoreV1Api
 
 from kfval.embedded import launch
 
@@ -78,3 +80,20 @@ def namespace(kubectl: Kubectl) -> Iterator[str]:
     kubectl.run("create", "namespace", name)
     yield name
     kubectl.run("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def api(cluster: launch.ClusterInfo) -> Iterator[ApiClient]:
+    """The official Python client, configured from the cluster's kubeconfig as a user would."""
+    api_client = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    yield api_client
+    api_client.close()
+
+
+@pytest.fixture
+def ns(api: ApiClient) -> Iterator[str]:
+    """A namespace made and removed through the Python client."""
+    name = f"py-{uuid.uuid4().hex[:8]}"
+    CoreV1Api(api).create_namespace({"metadata": {"name": name}})
+    yield name
+    CoreV1Api(api).delete_namespace(name)

@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from kfval.embedded import launch
-
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def api(cluster: launch.ClusterInfo) -> Iterator[client.ApiClient]:
-    api_client = config.new_client_from_config(config_file=str(cluster.kubeconfig))
-    yield api_client
-    api_client.close()
-
-
-@pytest.fixture
-def ns(api: client.ApiClient) -> Iterator[str]:
-    name = f"sem-{uuid.uuid4().hex[:8]}"
-    client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
-    yield name
-    client.CoreV1Api(api).delete_namespace(name)
 
 
 def _configmaps(core: client.CoreV1Api, ns: str, *names: str) -> None:

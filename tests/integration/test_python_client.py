@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kubernetes import client, config, dynamic, watch
+from kubernetes import client, dynamic, watch
 from kubernetes.client.rest import ApiException
 
-from kfval.embedded import launch
-
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def api(cluster: launch.ClusterInfo) -> Iterator[client.ApiClient]:
-    api_client = config.new_client_from_config(config_file=str(cluster.kubeconfig))
-    yield api_client
-    api_client.close()
-
-
-@pytest.fixture
-def ns(api: client.ApiClient) -> Iterator[str]:
-    name = f"py-{uuid.uuid4().hex[:8]}"
-    client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
-    yield name
-    client.CoreV1Api(api).delete_namespace(name)
 
 
 def test_crud_on_core_kinds(api: client.ApiClient, ns: str) -> None:
