@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from radish import given, then, when
 
-from kfval import scenario
+from kfval.bdd import scenario
 
 
 @given("the cluster serves {kind:w} of {api_version:S}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from radish import then, when
 
-from kfval import scenario, training
+from kfval.bdd import scenario
+from kfval.kubeflow import training
 from kfval.metrics import pytorch
 
 
@@ -52,9 +53,9 @@ def accuracy_reached(step, name):
 
 @then("the operator gave the pods of PyTorchJob {name:QuotedString} this environment:")
 def has_environment(step, name):
-    scenario.expect_pod_environment(step, name, step.table)
+    scenario.expect_none(training.environment_mismatches(scenario.session(step), name, scenario.rows(step.table)))
 
 
 @then("every pod of PyTorchJob {name:QuotedString} reached the master at the master pod's address")
 def reached_master(step, name):
-    scenario.expect_master_resolved(step, name)
+    scenario.expect_none(training.master_address_mismatches(scenario.session(step), name))

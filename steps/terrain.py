@@ -9,20 +9,19 @@ import time
 
 from radish import after, before, world
 
-from kfval import reporting
-from kfval import run as kfval_run
+from kfval.bdd import lifecycle, reporting
+from kfval.bdd.scenario import scenario_pod_seconds
 from kfval.kube import evidence
 from kfval.kube.errors import KfvalError, SetupError
 from kfval.kube.session import ScenarioSession
-from kfval.scenario import scenario_pod_seconds
 
 
 @before.all
 def open_run(features, marker):
-    redactor = kfval_run.configure_reports(world.config.user_data)
+    redactor = lifecycle.configure_reports(world.config.user_data)
     world.kfval, world.kfval_setup_error = None, None
     try:
-        world.kfval = kfval_run.start(world.config.user_data, redactor)
+        world.kfval = lifecycle.start(world.config.user_data, redactor)
     except KfvalError as error:
         world.kfval_setup_error = error  # every scenario's first step fails with it, so the reports say why
     except Exception as error:  # a hook must never raise: radish would abort without a report
@@ -35,7 +34,7 @@ def open_session(scenario):
         scenario.context.session = None
         scenario.context.setup_error = world.kfval_setup_error
         return
-    scenario.context.session = ScenarioSession(world.kfval.run, scenario.sentence)
+    scenario.context.session = ScenarioSession(world.kfval.scope, scenario.sentence)
 
 
 @after.each_scenario
@@ -68,6 +67,6 @@ def close_session(scenario):
 def close_run(features, marker):
     if world.kfval is None:
         return
-    problems = kfval_run.finish(world.kfval)
+    problems = lifecycle.finish(world.kfval)
     if problems:
         raise SystemExit("kfval: cleanup problems:\n" + "\n".join(problems))

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from radish import then, when
 
-from kfval import scenario
+from kfval.bdd import scenario
+from kfval.kubeflow import training
 from kfval.metrics import tensorflow
+
+
+def _parsed_logs(step, name, replica_type):
+    logs = training.replica_logs(scenario.session(step), name, replica_type)
+    return scenario.attach_logs(step, logs, tensorflow.parse_training_log)
 
 
 def _submit(step, manifest, name, **variables):
@@ -46,7 +52,7 @@ def submit_strategy(step, name, ps, workers):
 
 @then("the workers of TFJob {name:QuotedString} reach the global step the job asked for")
 def global_step_reached(step, name):
-    logs = scenario.parsed_logs(step, name, "worker", tensorflow.parse_training_log)
+    logs = _parsed_logs(step, name, "worker")
     wanted = int(scenario.session(step).variables({})["train_steps"])
     reached = max((log.global_step or 0) for log in logs.values())
     assert reached >= wanted, f"the workers reached global step {reached}, the job asked for {wanted}"
@@ -57,7 +63,7 @@ def global_step_reached(step, name):
     "threshold"
 )
 def cross_entropy_below(step, name):
-    log = scenario.parsed_logs(step, name, "worker", tensorflow.parse_training_log)[f"{name}-worker-0"]
+    log = _parsed_logs(step, name, "worker")[f"{name}-worker-0"]
     maximum = scenario.settings(step).threshold("tf_max_cross_entropy")
     assert log.cross_entropy is not None, "the first worker printed no validation cross entropy"
     scenario.record_metric(step, "validation_cross_entropy", log.cross_entropy)
@@ -66,7 +72,7 @@ def cross_entropy_below(step, name):
 
 @then("the training time of TFJob {name:QuotedString} is recorded")
 def training_time_recorded(step, name):
-    log = scenario.parsed_logs(step, name, "worker", tensorflow.parse_training_log)[f"{name}-worker-0"]
+    log = _parsed_logs(step, name, "worker")[f"{name}-worker-0"]
     assert log.elapsed_seconds is not None, "the first worker printed no training elapsed time"
     scenario.record_metric(step, "training_elapsed_seconds", log.elapsed_seconds)
     if log.steps_per_second is not None:
@@ -75,22 +81,22 @@ def training_time_recorded(step, name):
 
 @then("the TF_CONFIG of each pod of TFJob {name:QuotedString} names its own task and this cluster:")
 def tf_config_named(step, name):
-    scenario.expect_tf_config(step, name, step.table)
+    scenario.expect_none(training.tf_config_mismatches(scenario.session(step), name, scenario.rows(step.table)))
 
 
 @then("the parameter server pods of TFJob {name:QuotedString} are still running")
 def ps_still_running(step, name):
-    scenario.expect_replicas_running(step, name, "ps")
+    scenario.expect_none(training.replicas_not_running(scenario.session(step), name, "ps"))
 
 
 @then("no parameter server pods of TFJob {name:QuotedString} remain")
 def no_ps_remain(step, name):
-    scenario.replicas_gone(step, name, "ps")
+    training.wait_pods_gone(scenario.session(step), name, timeout=scenario.timeouts(step).cleanup, replica_type="ps")
 
 
 @then("the chief of TFJob {name:QuotedString} reports an accuracy of at least the TensorFlow MNIST threshold")
 def chief_accuracy(step, name):
-    log = scenario.parsed_logs(step, name, "chief", tensorflow.parse_training_log)[f"{name}-chief-0"]
+    log = _parsed_logs(step, name, "chief")[f"{name}-chief-0"]
     minimum = scenario.settings(step).threshold("tf_min_accuracy")
     assert log.accuracy is not None, "the chief printed no accuracy"
     scenario.record_metric(step, "accuracy", log.accuracy)

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 from radish import then
 
-from kfval import scenario, training
+from kfval.bdd import scenario
+from kfval.kube import checks
+from kfval.kubeflow import training
 
 
 @then("the pods of {kind:w} {name:QuotedString} start running")
 def pods_start(step, kind, name):
-    scenario.pods_start(step, name, kind=kind)
+    training.wait_pods_started(scenario.session(step), kind, name, timeout=scenario.timeouts(step).pod_start)
 
 
 @then("the pods of {kind:w} {name:QuotedString} are completed")
 def pods_completed(step, kind, name):
-    scenario.pods_completed(step, name, kind=kind)
+    training.wait_pods_completed(scenario.session(step), kind, name, timeout=scenario.timeouts(step).training)
 
 
 @then("the {kind:w} {name:QuotedString} succeeds with reason {reason:QuotedString}")
 def job_succeeds(step, kind, name, reason):
-    job = scenario.job_succeeded(step, kind, name)
-    actual = training.condition(job, "Succeeded")
+    timeouts = scenario.timeouts(step)
+    job = training.expect_succeeded(
+        scenario.session(step), kind, name, pod_start_timeout=timeouts.pod_start, timeout=timeouts.training
+    )
+    actual = checks.true_condition(job, training.SUCCEEDED)
     assert actual and actual.get("reason") == reason, (
         f'{kind} "{name}" succeeded with reason {actual and actual.get("reason")!r}, expected "{reason}"'
     )
@@ -28,8 +33,8 @@ def job_succeeds(step, kind, name, reason):
 
 @then("the {kind:w} {name:QuotedString} fails with reason {reason:QuotedString}")
 def job_fails(step, kind, name, reason):
-    job = scenario.job_finished(step, kind, name)
-    failed = training.condition(job, "Failed")
+    job = training.wait_finished(scenario.session(step), kind, name, timeout=scenario.timeouts(step).training)
+    failed = checks.true_condition(job, training.FAILED)
     assert failed is not None, f'{kind} "{name}" did not fail: its conditions are {job["status"]["conditions"]}'
     assert failed.get("reason") == reason, f'{kind} "{name}" failed with reason {failed.get("reason")!r}'
 
@@ -44,9 +49,9 @@ def failure_explained(step, kind, name, pod):
 
 @then("the {kind:w} {name:QuotedString} has these pods:")
 def has_pods(step, kind, name):
-    scenario.expect_pod_labels(step, name, step.table)
+    scenario.expect_none(training.label_mismatches(scenario.session(step), name, scenario.rows(step.table)))
 
 
 @then("no pods of {kind:w} {name:QuotedString} remain")
 def no_pods_remain(step, kind, name):
-    scenario.pods_gone(step, name)
+    training.wait_pods_gone(scenario.session(step), name, timeout=scenario.timeouts(step).cleanup)

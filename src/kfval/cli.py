@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from kfval import janitoring
+from kfval import janitoring, settings
 from kfval.embedded import launch
 from kfval.kube.errors import KfvalError
 
@@ -98,6 +98,15 @@ def _run(args: argparse.Namespace) -> int:
     os.execv(argv[0], argv)
 
 
+def _janitor(args: argparse.Namespace) -> int:
+    config = settings.load(settings.RADISH_INI, environ=os.environ, overrides=settings.pairs(args.user_data))
+    embedded = launch.find(config.target.state_dir) if config.target.kind == "local" else None
+    if config.target.kind == "local" and embedded is None:
+        print(f"kfval janitor: no embedded cluster runs from {config.target.state_dir}; it keeps nothing once stopped")
+        return 0
+    return janitoring.sweep(args.run_id, config, embedded_kubeconfig=embedded.kubeconfig if embedded else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kfval", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -108,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return _run(args)
         if args.command == "janitor":
-            return janitoring.sweep(args.run_id, dict(pair.split("=", 1) for pair in args.user_data))
+            return _janitor(args)
         return _cluster(args)
     except (launch.LaunchError, KfvalError) as error:
         print(f"kfval: {error}", file=sys.stderr)

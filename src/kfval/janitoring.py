@@ -4,25 +4,16 @@ nothing that another run or a person made: only namespaces labelled with that ru
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Mapping
+from pathlib import Path
 
-from kfval import run as kfval_run
-from kfval import settings
+from kfval import settings, target
 from kfval.kube import cleanup
-from kfval.kube.errors import SetupError
 
 
-def sweep(run_id: str, overrides: Mapping[str, str]) -> int:
-    config = settings.load(kfval_run.RADISH_INI, environ=os.environ, overrides=overrides)
-    try:
-        conn, _started = kfval_run.connect(config, cache_dir=kfval_run.CACHE_DIR / "janitor", start_embedded=False)
-    except SetupError as error:
-        if config.target.kind != "local":
-            raise
-        print(f"kfval janitor: {error}")
-        return 0
+def sweep(run_id: str, config: settings.Settings, *, embedded_kubeconfig: Path | None) -> int:
+    """Delete the run's namespaces; 0 when nothing of it is left, 1 when a deletion did not finish."""
+    conn = target.connect(config, cache_dir=target.CACHE_DIR / "janitor", embedded_kubeconfig=embedded_kubeconfig)
     deleted, problems = cleanup.janitor(conn, run_id, timeout_seconds=config.timeouts.cleanup)
     for name in deleted:
         print(f"deleted namespace {name}")

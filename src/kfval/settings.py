@@ -8,13 +8,14 @@ works in all three places. A bad value fails at start-up with the key, its sourc
 from __future__ import annotations
 
 import configparser
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
 from kfval.kube.errors import SetupError
 
+RADISH_INI = Path("radish.ini")
 TARGET_KINDS = ("local", "kubeconfig")
 SECTIONS = frozenset({"target", "timeouts", "thresholds", "images", "variables", "reports"})
 ENV_PREFIX = "KFVAL_"
@@ -148,6 +149,19 @@ def _refuse_unknown(section: str, values: Mapping[str, str], known: set[str]) ->
         raise SetupError(
             f"unknown setting {section}.{unknown[0]}; known keys in [{section}]: {', '.join(sorted(known))}"
         )
+
+
+def pairs(arguments: Iterable[str]) -> dict[str, str]:
+    """`-u section.key=value` arguments as overrides; an argument without `=` is named with the fix."""
+    result = {}
+    for argument in arguments:
+        key, equals, value = argument.partition("=")
+        if not equals:
+            raise SetupError(
+                f"-u {argument!r} has no value; write -u section.key=value (e.g. -u target.kind=kubeconfig)"
+            )
+        result[key] = value
+    return result
 
 
 def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str]) -> Settings:

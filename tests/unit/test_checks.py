@@ -152,7 +152,9 @@ def test_job_finished_on_succeeded_and_failure_with_reason_and_message() -> None
     running = job("mnist", ("Created", "True", "PyTorchJobCreated", ""), ("Running", "True", "PyTorchJobRunning", ""))
     verdict = check(by_name(running))
     assert not verdict.done
-    assert verdict.unmet == ("PyTorchJob mnist: status.conditions[type=Succeeded].status: want True, have <absent>",)
+    assert verdict.unmet == (
+        "PyTorchJob mnist: status.conditions[type=Succeeded].status: want True, have Running=True",
+    )
     succeeded = job(
         "mnist", ("Running", "False", "PyTorchJobRunning", ""), ("Succeeded", "True", "PyTorchJobSucceeded", "")
     )
@@ -164,6 +166,25 @@ def test_job_finished_on_succeeded_and_failure_with_reason_and_message() -> None
     assert check(by_name(failed)).failure == (
         "PyTorchJob mnist failed: PyTorchJobFailed: PyTorchJob mnist is failed because 1 Master replica(s) failed."
     )
+
+
+def test_job_finished_either_way_when_the_caller_judges_the_failure() -> None:
+    check = checks.job_finished(failure_fails_wait=False)
+    failed = job("mnist", ("Failed", "True", "PyTorchJobFailed", "1 Worker replica(s) failed."))
+    verdict = check(by_name(failed))
+    assert verdict.done
+    assert verdict.failure is None
+    created = job("mnist")
+    assert check(by_name(created)).unmet == (
+        "PyTorchJob mnist: status.conditions[type=Succeeded|Failed].status: want True, have <absent>",
+    )
+
+
+def test_true_condition_only_returns_a_condition_whose_status_is_true() -> None:
+    finished = job("mnist", ("Running", "False", "PyTorchJobRunning", ""), ("Succeeded", "True", "Done", ""))
+    assert checks.true_condition(finished, "Succeeded") == checks.condition(finished, "Succeeded")
+    assert checks.true_condition(finished, "Running") is None
+    assert checks.true_condition(finished, "Failed") is None
 
 
 def test_job_finished_waits_for_the_job_to_exist_and_takes_other_condition_names() -> None:

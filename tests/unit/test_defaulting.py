@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kfval.embedded.admission import defaulting, poddefaulting
+from kfval.embedded.admission import defaulting, workloaddefaulting
 from kfval.embedded.admission.chain import Admission, ClusterIPAllocator
 from kfval.embedded.clock import SystemClock
 from kfval.embedded.store.catalog import Catalog
@@ -42,7 +42,7 @@ def _template(**spec: Any) -> Body:
     ],
 )
 def test_image_pull_policy_follows_the_tag(image: str, policy: str) -> None:
-    assert poddefaulting.image_pull_policy(image) == policy
+    assert workloaddefaulting.image_pull_policy(image) == policy
 
 
 def test_pod_gets_scheme_and_admission_plugin_defaults() -> None:
@@ -277,7 +277,7 @@ def test_generated_names_and_uid_reach_the_store() -> None:
     store = Store(catalog, SystemClock())
     store.create(catalog.lookup("", "v1", "namespaces"), {"metadata": {"name": "team"}})
     admission = Admission()
-    store.admit_create = lambda rt, body, ns: admission.admit(rt, body, operation="CREATE", old=None, namespace=ns)
+    store.admission = admission
     rt = catalog.lookup("batch", "v1", "jobs")
     body = {"metadata": {"generateName": "pi-"}, "spec": {"template": _template(restartPolicy="Never")}}
     stored = store.create(rt, body, namespace="team")

@@ -42,21 +42,6 @@ def wait(name: str, *, last_exit: int | None = None) -> dict[str, Any]:
     return {"name": name, "state": {"waiting": {"reason": "X"}}, "lastState": last, "ready": False}
 
 
-# -- qosClass ----------------------------------------------------------------------------------
-
-
-def test_qos_class_follows_requests_and_limits() -> None:
-    assert podstatus.qos_class(pod()) == "BestEffort"
-    burstable = pod()
-    burstable["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "100m"}}
-    assert podstatus.qos_class(burstable) == "Burstable"
-    guaranteed = pod()
-    guaranteed["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "1", "memory": "1Gi"}}
-    assert podstatus.qos_class(guaranteed) == "Guaranteed"
-    guaranteed["spec"]["containers"][0]["resources"]["requests"] = {"cpu": "500m"}
-    assert podstatus.qos_class(guaranteed) == "Burstable"
-
-
 # -- phase -------------------------------------------------------------------------------------
 
 
@@ -109,7 +94,13 @@ def test_conditions_of_a_running_pod_with_an_unready_container() -> None:
         sandbox_ready=True,
         now=NOW,
     )
-    assert [c["type"] for c in conditions] == list(podstatus.CONDITION_ORDER)
+    assert [c["type"] for c in conditions] == [
+        "PodReadyToStartContainers",
+        "Initialized",
+        "Ready",
+        "ContainersReady",
+        "PodScheduled",
+    ]
     by_type = {c["type"]: c for c in conditions}
     assert by_type["PodReadyToStartContainers"]["status"] == "True"
     assert by_type["Initialized"] == {

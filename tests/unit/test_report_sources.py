@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kfval import recording
+from kfval.bdd import gherkin
 from kfval.report import model, sources
 
 FEATURE = """\
@@ -84,4 +84,4 @@ def test_an_unreadable_file_answers_nothing() -> None:
     ],
 )
 def test_step_keywords_keep_one_trailing_space(sentence: str, expected: tuple[str, str]) -> None:
-    assert recording.split_keyword(sentence) == expected
+    assert gherkin.split_keyword(sentence) == expected

@@ -66,7 +66,6 @@ from kfval.embedded.kubelet import (
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
 from kfval.embedded.tasks import TaskGroup
-from kfval.embedded.types import Body, ResourceType
 
 log = logging.getLogger("kfval.embedded")
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kubeflow")
@@ -115,7 +114,7 @@ class Cluster:
         self.store = Store(Catalog(), self.clock)
         self.store.register_catalog_hook()
         self.admission = Admission(validators=[training.TrainingJobValidator()])
-        self.store.admit_create = self._admit_create
+        self.store.admission = self.admission
         self.store.on_change(self.admission.allocator.observe)
         self.tasks = TaskGroup()
         self.token = auth.new_token()
@@ -125,9 +124,6 @@ class Cluster:
         self.network: network.NamespacedNetwork | network.LoopbackNetwork | None = None
         self.sandbox: sandbox.BubblewrapSandbox | sandbox.PlainSandbox | None = None
         self.kubelet: pods.Kubelet | None = None
-
-    def _admit_create(self, rt: ResourceType, body: Body, namespace: str | None) -> Body:
-        return self.admission.admit(rt, body, operation="CREATE", old=None, namespace=namespace)
 
     async def start(self) -> str:
         options = self.options

@@ -23,7 +23,8 @@ from typing import Any
 from kfval.kube import client, errors
 from kfval.kube.manifests import Document
 
-CRD_DISCOVERY_TIMEOUT_SECONDS = 15.0
+DEFAULT_TIMEOUT_SECONDS = 30.0
+"""How long a kind defined by a CustomResourceDefinition of the same manifest may take to be served."""
 CRD_DISCOVERY_PAUSE_SECONDS = 0.5
 _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 
@@ -44,9 +45,14 @@ def apply(
     *,
     namespace: str,
     labels: Mapping[str, str],
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     field_manager: str = "kfval",
 ) -> list[Applied]:
-    """Apply the documents into `namespace` with `labels`; nothing is sent if a kind is not served."""
+    """Apply the documents into `namespace` with `labels`; nothing is sent if a kind is not served.
+
+    `timeout_seconds` (radish.ini `timeouts.apply`) bounds the wait for a kind that a
+    CustomResourceDefinition earlier in the same manifest introduces.
+    """
     defined_here = {_defined_kind(document.body) for document in documents} - {None}
     kinds = {
         index: _served_kind(conn, document)
@@ -55,7 +61,7 @@ def apply(
     }
     applied: list[Applied] = []
     for index, document in enumerate(documents):
-        kind = kinds[index] if index in kinds else _served_kind_after_crd(conn, document)
+        kind = kinds[index] if index in kinds else _served_kind_after_crd(conn, document, timeout_seconds)
         body = labelled(document, kind=kind, namespace=namespace, labels=labels)
         target = namespace if kind.namespaced else None
         try:
@@ -115,9 +121,9 @@ def _served_kind(conn: client.Connection, document: Document) -> client.Kind:
         raise errors.MissingKindError(f"{document.where}: {client.missing_kind_message(api_version, kind)}") from error
 
 
-def _served_kind_after_crd(conn: client.Connection, document: Document) -> client.Kind:
+def _served_kind_after_crd(conn: client.Connection, document: Document, timeout_seconds: float) -> client.Kind:
     """A kind whose CustomResourceDefinition came earlier in the same manifest: discovery may lag behind."""
-    deadline = time.monotonic() + CRD_DISCOVERY_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout_seconds
     while True:
         try:
             return _served_kind(conn, document)

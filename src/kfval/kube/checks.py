@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-Body = Mapping[str, Any]
+from kfval.kube.client import Body
 
 UNSCHEDULABLE_GRACE_SECONDS = 60.0
 CRASH_LOOP_RESTARTS = 3
@@ -55,7 +55,8 @@ def difference(path: str, *, want: object, have: object) -> str:
     return f"{path}: want {want}, have {ABSENT if have is None else have}"
 
 
-def condition(body: Body, type_: str) -> Mapping[str, Any] | None:
+def condition(body: Body, type_: str) -> Body | None:
+    """The object's condition of this type, whatever its status."""
     for entry in (body.get("status") or {}).get("conditions") or []:
         if entry.get("type") == type_:
             return dict(entry)
@@ -65,6 +66,12 @@ def condition(body: Body, type_: str) -> Mapping[str, Any] | None:
 def condition_status(body: Body, type_: str) -> str | None:
     found = condition(body, type_)
     return None if found is None else str(found.get("status"))
+
+
+def true_condition(body: Body, type_: str) -> Body | None:
+    """The object's condition of this type if its status is True (a job's Succeeded, a pod's Ready)."""
+    found = condition(body, type_)
+    return found if found is not None and found.get("status") == "True" else None
 
 
 def _name(body: Body) -> str:
@@ -232,12 +239,19 @@ def parse_time(value: object) -> datetime | None:
 # -- jobs and deletion ---------------------------------------------------------------------------
 
 
-def job_finished(success_condition: str = "Succeeded", failure_condition: str = "Failed") -> Check:
-    """Every matching job has `success_condition` True; one with `failure_condition` True fails the wait.
+def job_finished(
+    success_condition: str = "Succeeded", failure_condition: str = "Failed", *, failure_fails_wait: bool = True
+) -> Check:
+    """Every matching job has `success_condition` True; a job with `failure_condition` True fails the wait,
+    or, with `failure_fails_wait=False`, counts as finished too (for a caller that judges it afterwards).
 
     Training jobs (PyTorchJob, TFJob) finish with Succeeded or Failed; pass "Complete" for a batch Job.
+    While waiting, `unmet` names each job's missing condition as a field path and what the job has
+    instead (its latest condition), so a timeout says what is still unmet.
     """
-    waiting_for = f"the job to finish ({success_condition}=True)"
+    wanted = success_condition if failure_fails_wait else f"{success_condition}|{failure_condition}"
+    waiting_for = f"the job to finish ({wanted} True)"
+    path = f"status.conditions[type={wanted}].status"
 
     def check(objects: Mapping[str, Body]) -> Verdict:
         if not objects:
@@ -245,17 +259,25 @@ def job_finished(success_condition: str = "Succeeded", failure_condition: str = 
         unmet: list[str] = []
         for name in sorted(objects):
             job = objects[name]
-            failed = condition(job, failure_condition)
-            if failed and failed.get("status") == "True":
+            failed = true_condition(job, failure_condition)
+            if failed is not None and failure_fails_wait:
                 why = f"{failed.get('reason', '')}: {failed.get('message', '')}".strip(": ")
                 return Verdict(False, f"{_label(job, 'job')} failed: {why or failure_condition}", waiting_for)
-            have = condition_status(job, success_condition)
-            if have != "True":
-                path = f"status.conditions[type={success_condition}].status"
+            if failed is None and true_condition(job, success_condition) is None:
+                have = _latest_condition(job)
                 unmet.append(f"{_label(job, 'job')}: {difference(path, want='True', have=have)}")
         return Verdict(not unmet, None, waiting_for, tuple(unmet))
 
     return check
+
+
+def _latest_condition(job: Body) -> str | None:
+    """`Running=True` for a job whose last condition is Running: what it has instead of finishing."""
+    conditions = (job.get("status") or {}).get("conditions") or []
+    if not conditions:
+        return None
+    last = conditions[-1]
+    return f"{last.get('type')}={last.get('status')}"
 
 
 def gone() -> Check:

@@ -38,14 +38,15 @@ def label_value(text: str) -> str:
 
 
 @dataclass
-class Run:
-    """What every session of one run shares."""
+class RunScope:
+    """What every scenario session of one run shares: the connection, the run id, the secrets sink."""
 
     conn: Connection
     run_id: str
     namespace_prefix: str
     secrets: SecretSink
     variables: Mapping[str, str] = field(default_factory=dict)
+    apply_timeout_seconds: float = applying.DEFAULT_TIMEOUT_SECONDS
     sessions_opened: int = 0
     open_sessions: list[ScenarioSession] = field(default_factory=list)
 
@@ -53,7 +54,7 @@ class Run:
 class ScenarioSession:
     """One scenario's namespace and the objects it created."""
 
-    def __init__(self, run: Run, scenario: str) -> None:
+    def __init__(self, run: RunScope, scenario: str) -> None:
         run.sessions_opened += 1
         self.run = run
         self.conn = run.conn
@@ -84,7 +85,13 @@ class ScenarioSession:
         documents = manifests.load(manifest, self.variables(extra))
         for value in applying.secret_values(documents):
             self.run.secrets.register(value)
-        applied = applying.apply(self.conn, documents, namespace=self.namespace, labels=self.labels)
+        applied = applying.apply(
+            self.conn,
+            documents,
+            namespace=self.namespace,
+            labels=self.labels,
+            timeout_seconds=self.run.apply_timeout_seconds,
+        )
         self.created.extend(Created(a.api_version, a.kind, a.name, a.namespace) for a in applied)
         return applied
 

@@ -13,8 +13,6 @@ from html import escape
 from kfval.report import model
 from kfval.report.redaction import Redactor
 
-NANOSECONDS_PER_SECOND = 1_000_000_000
-
 _STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.2em; margin-top: 2em; }
@@ -56,7 +54,7 @@ def _feature(feature: model.Feature, redactor: Redactor) -> str:
 
 def _scenario(scenario: model.Scenario, redactor: Redactor) -> str:
     status = str(scenario.status)
-    seconds = scenario.duration_ns / NANOSECONDS_PER_SECOND
+    seconds = scenario.duration_ns / model.NANOSECONDS_PER_SECOND
     name = scenario.name
     if scenario.example is not None:
         name += " [" + ", ".join(scenario.example.values) + "]"

@@ -22,7 +22,6 @@ import junit_xml
 from kfval.report import model
 from kfval.report.redaction import Redactor
 
-NANOSECONDS_PER_SECOND = 1_000_000_000
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -86,7 +85,7 @@ def _case(
     case = junit_xml.TestCase(
         _unique(classname, _clean(case_name(scenario), redactor), names),
         classname=classname,
-        elapsed_sec=scenario.duration_ns / NANOSECONDS_PER_SECOND,
+        elapsed_sec=scenario.duration_ns / model.NANOSECONDS_PER_SECOND,
         stdout=_clean(_evidence(scenario), redactor) or None,
         timestamp=scenario.started_at.isoformat() if scenario.started_at else None,
         file=feature.uri,
@@ -151,7 +150,7 @@ def _complete(root: ET.Element, run: model.Run, redactor: Redactor) -> None:
     for suite_element, feature in zip(root.iter("testsuite"), run.features, strict=True):
         suite_ns = 0
         for case_element, scenario in zip(suite_element.iter("testcase"), feature.scenarios, strict=True):
-            case_element.set("time", f"{scenario.duration_ns / NANOSECONDS_PER_SECOND:.3f}")
+            case_element.set("time", f"{scenario.duration_ns / model.NANOSECONDS_PER_SECOND:.3f}")
             suite_ns += scenario.duration_ns
             properties = [("status", str(scenario.status))]
             if scenario.tags:
@@ -161,9 +160,9 @@ def _complete(root: ET.Element, run: model.Run, redactor: Redactor) -> None:
             for name, value in properties:
                 ET.SubElement(holder, "property", {"name": _clean(name, redactor), "value": _clean(value, redactor)})
             case_element.insert(0, holder)
-        suite_element.set("time", f"{suite_ns / NANOSECONDS_PER_SECOND:.3f}")
+        suite_element.set("time", f"{suite_ns / model.NANOSECONDS_PER_SECOND:.3f}")
         total_ns += suite_ns
-    root.set("time", f"{total_ns / NANOSECONDS_PER_SECOND:.3f}")
+    root.set("time", f"{total_ns / model.NANOSECONDS_PER_SECOND:.3f}")
     if run.properties:
         for suite_element in root.iter("testsuite"):
             holder = ET.Element("properties")

@@ -17,6 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+NANOSECONDS_PER_SECOND = 1_000_000_000
+"""Cucumber JSON durations are integer nanoseconds; every writer converts with this one constant."""
+
 
 class Status(enum.StrEnum):
     """The result statuses every Cucumber JSON schema variant and cucumber-reporting accept."""

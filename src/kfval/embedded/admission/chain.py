@@ -7,11 +7,11 @@ defaulting runs again after them, as the real server re-defaults a patched objec
 (422 with the real wording), then the plug-in `Validator`s (e.g. the training operator's webhook),
 and last the Service address allocation, so that a rejected object never holds an address.
 
-Wiring: the runner installs `admit` as `Store.admit_create`, so every creation, by a client or by a
-controller, is admitted; on CREATE, `admit` sets `metadata.uid` (the Job selector is built from it,
-as the real server fills system metadata before its create strategy runs) and the store keeps it.
-The runner also registers `store.on_change(admission.allocator.observe)` so a deleted Service gives
-its address back.
+Wiring: the runner installs the chain as `Store.admission`, so every create and every update but
+`/status`, by a client or by a controller, is admitted the same way; on CREATE, `admit` sets
+`metadata.uid` (the Job selector is built from it, as the real server fills system metadata before
+its create strategy runs) and the store keeps it. The runner also registers
+`store.on_change(admission.allocator.observe)` so a deleted Service gives its address back.
 """
 
 from __future__ import annotations

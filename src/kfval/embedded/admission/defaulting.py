@@ -14,8 +14,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from kfval.embedded.admission import poddefaulting
-from kfval.embedded.admission.poddefaulting import child, items_of, set_default
+from kfval.embedded.admission import workloaddefaulting
+from kfval.embedded.admission.workloaddefaulting import child, items_of, set_default
 from kfval.embedded.types import Body, ResourceKey, ResourceType
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -75,17 +75,17 @@ class Defaulter(Protocol):
 
 
 DEFAULTERS: dict[ResourceKey, Defaulter] = {
-    ResourceKey("", "pods"): poddefaulting.default_pod,
+    ResourceKey("", "pods"): workloaddefaulting.default_pod,
     ResourceKey("", "services"): default_service,
     NAMESPACES: default_namespace,
     ResourceKey("", "secrets"): default_secret,
     ResourceKey("", "persistentvolumeclaims"): default_persistentvolumeclaim,
-    ResourceKey("apps", "deployments"): poddefaulting.default_deployment,
-    ResourceKey("apps", "replicasets"): poddefaulting.default_replicaset,
-    ResourceKey("apps", "statefulsets"): poddefaulting.default_statefulset,
-    ResourceKey("apps", "daemonsets"): poddefaulting.default_daemonset,
-    ResourceKey("batch", "jobs"): poddefaulting.default_job,
-    ResourceKey("batch", "cronjobs"): poddefaulting.default_cronjob,
+    ResourceKey("apps", "deployments"): workloaddefaulting.default_deployment,
+    ResourceKey("apps", "replicasets"): workloaddefaulting.default_replicaset,
+    ResourceKey("apps", "statefulsets"): workloaddefaulting.default_statefulset,
+    ResourceKey("apps", "daemonsets"): workloaddefaulting.default_daemonset,
+    ResourceKey("batch", "jobs"): workloaddefaulting.default_job,
+    ResourceKey("batch", "cronjobs"): workloaddefaulting.default_cronjob,
 }
 
 

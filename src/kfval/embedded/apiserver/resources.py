@@ -124,12 +124,13 @@ def _create(ctx: Context, target: Target, body: Body, *, dry_run: bool) -> Body:
 
 
 def _update(ctx: Context, target: Target, body: Body, *, dry_run: bool) -> Body:
+    """The store admits what it replaces (but `/status`); a dry run stops after admission."""
     assert target.name is not None
-    current = ctx.store.get(target.rt, target.namespace, target.name)
-    if target.subresource != "status":
-        body = ctx.admission.admit(target.rt, body, operation="UPDATE", old=current)
     if dry_run:
-        return body
+        current = ctx.store.get(target.rt, target.namespace, target.name)
+        if target.subresource == "status":
+            return body
+        return ctx.admission.admit(target.rt, body, operation="UPDATE", old=current, namespace=target.namespace)
     return ctx.store.replace(target.rt, body, namespace=target.namespace, subresource=target.subresource)
 
 

@@ -31,10 +31,12 @@ def status_body(error: ApiError) -> Body:
     return body
 
 
-def success_body(details: dict[str, Any] | None = None) -> Body:
+def success_body(details: dict[str, Any] | None = None, *, code: int | None = None) -> Body:
     body: Body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
     if details:
         body["details"] = details
+    if code is not None:
+        body["code"] = code
     return body
 
 

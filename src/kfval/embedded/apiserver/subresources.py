@@ -14,6 +14,7 @@ from aiohttp import web
 
 from kfval.embedded.admission import validation
 from kfval.embedded.apiserver import auth, authorization, decoding, patching
+from kfval.embedded.apiserver import status as statuses
 from kfval.embedded.apiserver.paths import Target
 from kfval.embedded.apiserver.resources import Context, json_response
 from kfval.embedded.clock import rfc3339
@@ -61,8 +62,7 @@ async def scale(request: web.Request, target: Target, ctx: Context) -> web.Respo
         raise BadRequestError("spec.replicas must be a non-negative integer")
     updated = copy.deepcopy(current)
     updated.setdefault("spec", {})["replicas"] = replicas
-    admitted = ctx.admission.admit(target.rt, updated, operation="UPDATE", old=current)
-    stored = ctx.store.replace(target.rt, admitted, namespace=target.namespace)
+    stored = ctx.store.replace(target.rt, updated, namespace=target.namespace)
     return json_response(scale_of(stored))
 
 
@@ -72,7 +72,7 @@ async def finalize(request: web.Request, target: Target, ctx: Context) -> web.Re
     body = decoding.decode_object(await decoding.read_bytes(request), decoding.media_type(request))
     current = ctx.store.get(target.rt, None, target.name)
     current["spec"] = {**(current.get("spec") or {}), "finalizers": (body.get("spec") or {}).get("finalizers") or []}
-    return json_response(ctx.store.replace(target.rt, current))
+    return json_response(ctx.store.replace(target.rt, current, subresource="finalize"))
 
 
 def _invalid(kind: str, group: str, cause: Cause) -> InvalidError:
@@ -129,8 +129,8 @@ async def binding(request: web.Request, target: Target, ctx: Context) -> web.Res
     if (pod.get("spec") or {}).get("nodeName"):
         raise BadRequestError(f'pod {target.name} is already assigned to node "{pod["spec"]["nodeName"]}"')
     pod["spec"]["nodeName"] = node
-    ctx.store.replace(target.rt, pod, namespace=target.namespace)
-    return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201)
+    ctx.store.replace(target.rt, pod, namespace=target.namespace, subresource="binding")
+    return json_response(statuses.success_body(code=201), 201)
 
 
 def _reviewed_attributes(spec: Body) -> authorization.Attributes:

@@ -146,4 +146,4 @@ class NamespaceController:
         if finalizers == spec.get("finalizers"):
             return
         spec["finalizers"] = finalizers
-        self._store.replace(self._namespaces, namespace)
+        self._store.replace(self._namespaces, namespace, subresource="finalize")

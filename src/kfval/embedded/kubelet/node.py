@@ -258,7 +258,7 @@ class Scheduler:
         meta = pod["metadata"]
         current = self._store.get(self._pods, meta.get("namespace"), meta["name"])
         current.setdefault("spec", {})["nodeName"] = self._node_name
-        current = self._store.replace(self._pods, current)
+        current = self._store.replace(self._pods, current, subresource="binding")
         status = current.setdefault("status", {})
         status.setdefault("phase", "Pending")
         others = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]

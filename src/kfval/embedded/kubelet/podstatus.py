@@ -11,32 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kfval.embedded import qos
 from kfval.embedded.types import Body
 
 CONTAINER_CREATING = "ContainerCreating"
 POD_INITIALIZING = "PodInitializing"
-CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
-COMPUTE_RESOURCES = ("cpu", "memory")
-
-
-def qos_class(pod: Body) -> str:
-    """Guaranteed, Burstable or BestEffort, from the requests and limits of every container."""
-    spec = pod.get("spec") or {}
-    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-    requests: dict[str, bool] = {}
-    guaranteed = True
-    for container in containers:
-        resources = container.get("resources") or {}
-        limits = {k: v for k, v in (resources.get("limits") or {}).items() if k in COMPUTE_RESOURCES}
-        wanted = {k: v for k, v in (resources.get("requests") or {}).items() if k in COMPUTE_RESOURCES}
-        wanted = {**limits, **wanted}  # a limit without a request defaults the request to the limit
-        for name in (*limits, *wanted):
-            requests[name] = True
-        if set(limits) != set(COMPUTE_RESOURCES) or any(str(wanted[k]) != str(limits[k]) for k in limits):
-            guaranteed = False
-    if not requests:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
 
 
 def waiting(reason: str, message: str = "") -> Body:
@@ -280,5 +259,5 @@ def pod_status(
     if init_statuses:
         status["initContainerStatuses"] = list(init_statuses)
     status["containerStatuses"] = list(statuses)
-    status["qosClass"] = (pod.get("status") or {}).get("qosClass") or qos_class(pod)
+    status["qosClass"] = (pod.get("status") or {}).get("qosClass") or qos.qos_class(pod.get("spec") or {})
     return status

@@ -13,7 +13,7 @@ import copy
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from kfval.embedded.clock import Clock, rfc3339
 from kfval.embedded.errors import (
@@ -67,8 +67,27 @@ def _spec_part(body: Body) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
 
+class Admitter(Protocol):
+    """The admission chain, as the store calls it for every create and every spec update."""
+
+    def admit(
+        self,
+        rt: ResourceType,
+        obj: Body,
+        *,
+        operation: Literal["CREATE", "UPDATE"],
+        old: Body | None,
+        namespace: str | None,
+    ) -> Body: ...
+
+
 class Store:
-    """All objects of the cluster, by resource, namespace and name."""
+    """All objects of the cluster, by resource, namespace and name.
+
+    Every create and every update other than `/status` passes `admission` (defaulting, validation,
+    mutating and validating plug-ins), whether a client or a controller writes, as every write passes
+    the real API server's admission chain.
+    """
 
     def __init__(self, catalog: Catalog, clock: Clock, history: History | None = None) -> None:
         self.catalog = catalog
@@ -77,7 +96,7 @@ class Store:
         self.fanout = Fanout()
         self._objects: dict[ResourceKey, dict[tuple[str, str], Body]] = {}
         self._hooks: list[Callable[[WatchEvent], None]] = []
-        self.admit_create: Callable[[ResourceType, Body, str | None], Body] | None = None
+        self.admission: Admitter | None = None
 
     @property
     def resource_version(self) -> int:
@@ -194,16 +213,14 @@ class Store:
     def create(self, rt: ResourceType, body: Body, *, namespace: str | None = None) -> Body:
         """Store a new object: admitted, with server-set metadata; 409 when it exists, 404 when its namespace does not.
 
-        Every creation passes `admit_create` (defaulting and validation), whether a client or a controller
-        asks for it, as every creation passes the real API server's admission chain. Admission may choose
-        the uid (a Job's selector is built from it).
+        Admission may choose the uid (a Job's selector is built from it).
         """
         obj = copy.deepcopy(body)
         meta = _meta(obj)
         for field in (*_SERVER_METADATA, "resourceVersion"):
             meta.pop(field, None)
-        if self.admit_create is not None:
-            obj = self.admit_create(rt, obj, namespace)
+        if self.admission is not None:
+            obj = self.admission.admit(rt, obj, operation="CREATE", old=None, namespace=namespace)
             meta = _meta(obj)
         _assign_name(rt, meta)
         ns = self._scope(rt, namespace or meta.get("namespace"))
@@ -233,7 +250,11 @@ class Store:
     def replace(
         self, rt: ResourceType, body: Body, *, namespace: str | None = None, subresource: str | None = None
     ) -> Body:
-        """PUT semantics: optimistic concurrency on resourceVersion, status only through `/status`."""
+        """PUT semantics: optimistic concurrency on resourceVersion, status only through `/status`.
+
+        A subresource write (`status`, `binding`, `finalize`) is not admitted as a spec update: the real
+        server's subresource strategies change one part of the object and skip the object's validation.
+        """
         meta = body.get("metadata") or {}
         name = meta.get("name", "")
         current = self._found(rt, namespace or meta.get("namespace"), name)
@@ -247,6 +268,8 @@ class Store:
                 f"Precondition failed: UID in precondition: {meta['uid']}, "
                 f"UID in object meta: {current['metadata']['uid']}",
             )
+        if subresource is None and self.admission is not None:
+            body = self.admission.admit(rt, body, operation="UPDATE", old=current, namespace=namespace)
         if subresource == "status":
             obj = copy.deepcopy(current)
             obj["status"] = copy.deepcopy(body.get("status"))

@@ -7,7 +7,6 @@ termination signal runs, because radish skips its after-hooks when it is killed.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -16,61 +15,52 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from kfval import reporting, settings
+from kfval import settings, target
+from kfval.bdd import reporting
 from kfval.embedded import launch
 from kfval.kube import client, errors
-from kfval.kube.session import Run, new_run_id
+from kfval.kube.session import RunScope, new_run_id
 from kfval.report.redaction import Redactor
-
-log = logging.getLogger(__name__)
-RADISH_INI = Path("radish.ini")
-CACHE_DIR = Path(".state/client-cache")
 
 
 @dataclass
-class RunState:
+class SuiteRun:
     """What the terrain keeps in `world.kfval` for the whole run."""
 
     settings: settings.Settings
-    run: Run
+    scope: RunScope
     redactor: Redactor
     started_cluster: Path | None = None
     problems: list[str] = field(default_factory=list)
 
 
-def connect(config: settings.Settings, *, cache_dir: Path, start_embedded: bool) -> tuple[client.Connection, bool]:
-    """Connect to the configured target; with target.kind local, start the embedded cluster or find it.
+def connect(config: settings.Settings, *, cache_dir: Path) -> tuple[client.Connection, bool]:
+    """Connect to the configured target; with target.kind local, find the embedded cluster or start it.
 
     Returns the connection and whether this call started the embedded cluster (so it must stop it).
     """
-    target = config.target
-    if target.kind != "local":
-        return client.connect(
-            kubeconfig=target.kubeconfig, context=target.context, in_cluster=target.in_cluster, cache_dir=cache_dir
-        ), False
-    info = launch.find(target.state_dir)
-    started = False
-    if info is None and start_embedded:
+    if config.target.kind != "local":
+        return target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=None), False
+    state_dir = config.target.state_dir
+    info = launch.find(state_dir)
+    started = info is None
+    if info is None:
         try:
-            info = launch.start(target.state_dir, die_with_parent=True)
+            info = launch.start(state_dir, die_with_parent=True)
         except launch.LaunchError as error:
             raise errors.SetupError(f"the embedded cluster did not start: {error}") from error
-        started = True
-    if info is None:
-        raise errors.SetupError(f"no embedded cluster runs from {target.state_dir}; it keeps nothing once stopped")
     try:
-        conn = client.connect(kubeconfig=info.kubeconfig, context=None, in_cluster=False, cache_dir=cache_dir)
+        return target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=info.kubeconfig), started
     except errors.KfvalError:
         if started:
-            launch.stop(target.state_dir)
+            launch.stop(state_dir)
         raise
-    return conn, started
 
 
 def configure_reports(overrides: Mapping[str, str]) -> Redactor:
     """Reports first, so that even a run that cannot start leaves a report saying why."""
     try:
-        paths = settings.load(RADISH_INI, environ=os.environ, overrides=overrides).reports
+        paths = settings.load(settings.RADISH_INI, environ=os.environ, overrides=overrides).reports
     except errors.SetupError:
         paths = settings.Reports()
     redactor = Redactor()
@@ -78,46 +68,47 @@ def configure_reports(overrides: Mapping[str, str]) -> Redactor:
     return redactor
 
 
-def start(overrides: Mapping[str, str], redactor: Redactor) -> RunState:
+def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
     """Settings, target cluster and connection; raises KfvalError naming the cause when the run cannot start."""
-    config = settings.load(RADISH_INI, environ=os.environ, overrides=overrides)
+    config = settings.load(settings.RADISH_INI, environ=os.environ, overrides=overrides)
     run_id = new_run_id()
-    conn, started = connect(config, cache_dir=CACHE_DIR / run_id, start_embedded=True)
-    run = Run(
+    conn, started = connect(config, cache_dir=target.CACHE_DIR / run_id)
+    scope = RunScope(
         conn=conn,
         run_id=run_id,
         namespace_prefix=config.target.namespace_prefix,
         secrets=redactor,
         variables=dict(config.variables),
+        apply_timeout_seconds=config.timeouts.apply,
     )
-    state = RunState(
-        settings=config, run=run, redactor=redactor, started_cluster=config.target.state_dir if started else None
+    run = SuiteRun(
+        settings=config, scope=scope, redactor=redactor, started_cluster=config.target.state_dir if started else None
     )
-    _install_signal_handlers(state)
+    _install_signal_handlers(run)
     print(f"kfval run {run_id} against {conn.server} (context {conn.context!r})", file=sys.stderr)
-    return state
+    return run
 
 
-def finish(state: RunState) -> list[str]:
+def finish(run: SuiteRun) -> list[str]:
     """Close what is still open and stop the embedded cluster; returns the problems met."""
-    problems = list(state.problems)
-    for session in list(state.run.open_sessions):
-        problems.extend(session.close(timeout_seconds=state.settings.timeouts.cleanup))
-    state.run.conn.close()
-    if state.started_cluster is not None:
-        launch.stop(state.started_cluster)
+    problems = list(run.problems)
+    for session in list(run.scope.open_sessions):
+        problems.extend(session.close(timeout_seconds=run.settings.timeouts.cleanup))
+    run.scope.conn.close()
+    if run.started_cluster is not None:
+        launch.stop(run.started_cluster)
     reporting.flush()
     return problems
 
 
-def _install_signal_handlers(state: RunState) -> None:
+def _install_signal_handlers(run: SuiteRun) -> None:
     def abort(signum: int, _frame: FrameType | None) -> None:
         for ignored in (signal.SIGTERM, signal.SIGINT):  # a second signal must not start a second cleanup
             signal.signal(ignored, signal.SIG_IGN)
-        print(f"kfval: {signal.Signals(signum).name} received: cleaning up run {state.run.run_id}", file=sys.stderr)
+        print(f"kfval: {signal.Signals(signum).name} received: cleaning up run {run.scope.run_id}", file=sys.stderr)
         try:
             reporting.flush()  # the partial reports first: cleanup may take a while
-            for problem in finish(state):
+            for problem in finish(run):
                 print(f"kfval: cleanup problem: {problem}", file=sys.stderr)
         except Exception as error:
             print(f"kfval: cleanup after {signal.Signals(signum).name} failed: {error}", file=sys.stderr)

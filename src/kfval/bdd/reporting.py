@@ -24,25 +24,48 @@ import functools
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from radish.hookregistry import HookRegistry
 from radish.stepmodel import Step as RadishStep
 
-from kfval import recording
+from kfval.bdd import recording
 from kfval.report import cucumber, html, junit, model, redaction
 
 # radish runs `before` hooks by ascending order and `after` hooks by descending order.
 HOOK_ORDER = -1000
-NANOSECONDS_PER_SECOND = 1_000_000_000
 # mkstemp creates files readable by the owner only; reports are for whoever collects the CI artifacts
 REPORT_FILE_MODE = 0o644
 
-_recorder: recording.Recorder | None = None
+
+@dataclass
+class Writers:
+    """Where the reports go and how they are written (the redactor every text passes through)."""
+
+    cucumber_path: Path
+    junit_path: Path
+    redactor: redaction.Redactor
+    dialect: cucumber.Dialect
+    html_path: Path | None
+
+    def write(self, run: model.Run) -> None:
+        _write(self.cucumber_path, cucumber.render(run, redactor=self.redactor, dialect=self.dialect))
+        _write(self.junit_path, junit.render(run, redactor=self.redactor))
+        if self.html_path is not None:
+            _write(self.html_path, html.render(run, redactor=self.redactor))
+
+
+@dataclass
+class _Extension:
+    recorder: recording.Recorder
+    writers: Writers
+
+
+_extension: _Extension | None = None
+"""The one reporting extension of this process, as radish's hook registry is one per process."""
 
 
 def configure(
@@ -55,13 +78,13 @@ def configure(
     html_path: Path | None = None,
 ) -> None:
     """Start reporting this run (call once, early; later calls only update paths and redactor)."""
-    global _recorder  # noqa: PLW0603 - one run per process, as radish's own hook registry
-    if _recorder is None:
-        _recorder = recording.Recorder(Path(cucumber_path), Path(junit_path), redactor, dialect, html_path)
+    global _extension  # noqa: PLW0603 - one run per process, as radish's own hook registry
+    writers = Writers(Path(cucumber_path), Path(junit_path), redactor, dialect, html_path)
+    if _extension is None:
+        _extension = _Extension(recording.Recorder(), writers)
         _register_hooks()
     else:
-        _recorder.cucumber_path, _recorder.junit_path = Path(cucumber_path), Path(junit_path)
-        _recorder.redactor, _recorder.dialect, _recorder.html_path = redactor, dialect, html_path
+        _extension.writers = writers
     if redact_console:
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)
@@ -73,17 +96,13 @@ def configure(
 
 def attach(step_or_scenario: Any, *, name: str, mime_type: str, data: bytes | str) -> None:
     """Embed evidence on the current step (for a scenario: its latest step, else its next hook)."""
-    recorder = _recorder
-    if recorder is None:
+    if _extension is None:
         return
     raw = data.encode("utf-8") if isinstance(data, str) else data
     embedding = model.Embedding(mime_type, raw, name)
     if embedding.is_text:
-        embedding = model.Embedding(mime_type, recorder.redactor.redact_bytes(raw), name)
-    target = step_or_scenario
-    if not isinstance(step_or_scenario, RadishStep):
-        target = recorder.last_step.get(id(step_or_scenario), step_or_scenario)
-    recorder.embeddings.setdefault(id(target), []).append(embedding)
+        embedding = model.Embedding(mime_type, _extension.writers.redactor.redact_bytes(raw), name)
+    _extension.recorder.attach(step_or_scenario, embedding)
 
 
 def record_hook(
@@ -95,33 +114,25 @@ def record_hook(
     duration_seconds: float,
 ) -> None:
     """Report a terrain hook (e.g. namespace cleanup); an error fails the scenario but not the run."""
-    recorder = _recorder
-    if recorder is None:
+    if _extension is None:
         return
     scenario = scenario.parent if isinstance(scenario, RadishStep) else scenario
     status = model.Status.FAILED if error else model.Status.PASSED
-    result = model.Result(status, max(0, round(duration_seconds * NANOSECONDS_PER_SECOND)), error)
-    pending = tuple(recorder.embeddings.pop(id(scenario), ()))
-    recorder.hooks.setdefault((id(scenario), kind), []).append(model.Hook(name, result, pending))
+    result = model.Result(status, max(0, round(duration_seconds * model.NANOSECONDS_PER_SECOND)), error)
+    _extension.recorder.record_hook(scenario, kind, name, result)
 
 
 def add_property(scenario: Any, name: str, value: object) -> None:
     """A name=value fact about the scenario (a metric, a version) for the JUnit testcase properties."""
-    if _recorder is not None:
+    if _extension is not None:
         scenario = scenario.parent if isinstance(scenario, RadishStep) else scenario
-        _recorder.properties.setdefault(id(scenario), []).append((name, str(value)))
+        _extension.recorder.add_property(scenario, name, str(value))
 
 
 def flush() -> None:
-    """Write both reports now from what is known; a step still running is reported as interrupted."""
-    recorder = _recorder
-    if recorder is None:
-        return
-    run = recording.snapshot(recorder)
-    _write(recorder.cucumber_path, cucumber.render(run, redactor=recorder.redactor, dialect=recorder.dialect))
-    _write(recorder.junit_path, junit.render(run, redactor=recorder.redactor))
-    if recorder.html_path is not None:
-        _write(recorder.html_path, html.render(run, redactor=recorder.redactor))
+    """Write every report now from what is known; a step still running is reported as interrupted."""
+    if _extension is not None:
+        _extension.writers.write(_extension.recorder.snapshot())
 
 
 def _write(path: Path, text: str) -> None:
@@ -165,42 +176,31 @@ def _register_hooks() -> None:
         registry.register(when, what, _guarded(hook), order=HOOK_ORDER)
 
 
+def _recorder() -> recording.Recorder:
+    assert _extension is not None, "hooks are registered by configure()"
+    return _extension.recorder
+
+
 def _on_feature_start(feature: Any) -> None:
-    assert _recorder is not None
-    if id(feature) not in _recorder.scenarios:
-        _recorder.features.append(feature)
-        _recorder.scenarios[id(feature)] = []
+    _recorder().feature_started(feature)
 
 
 def _on_scenario_start(scenario: Any) -> None:
-    assert _recorder is not None
-    if recording.is_container(scenario):
-        return
-    feature = recording.feature_of(scenario)
-    _on_feature_start(feature)
-    _recorder.scenarios[id(feature)].append(scenario)
-    _recorder.scenario_started[id(scenario)] = datetime.now(UTC)
+    _recorder().scenario_started(scenario)
 
 
 def _on_step_start(step: Any) -> None:
-    assert _recorder is not None
-    _recorder.clocks[id(step)] = [time.perf_counter_ns()]
-    if step.parent.state != RadishStep.State.FAILED:  # radish skips every step after a failure
-        _recorder.last_step[id(step.parent)] = step
+    _recorder().step_started(step)
 
 
 def _on_step_end(step: Any) -> None:
-    assert _recorder is not None
-    _recorder.clocks.setdefault(id(step), [time.perf_counter_ns()]).append(time.perf_counter_ns())
+    _recorder().step_finished(step)
 
 
 def _on_scenario_end(scenario: Any) -> None:
-    assert _recorder is not None
-    if recording.is_container(scenario):
-        return
-    _recorder.finished[id(scenario)] = recording.scenario_record(_recorder, scenario)
+    _recorder().scenario_finished(scenario)
     flush()
 
 
-def _on_run_end(features: Any, marker: Any) -> None:
+def _on_run_end(features: Any, marker: Any) -> None:  # radish passes both by keyword
     flush()

@@ -1,5 +1,7 @@
 """Defaults for every kind that carries a pod spec: Pods, their templates in workloads, and the workloads.
 
+(Kubernetes pod-spec defaulting, not Kubeflow's PodDefault admission, which lives in poddefault.py.)
+
 Split from defaulting.py because pod specs are where most defaults live (containers, probes, volumes)
 and because the Job selector and the pod admission plugins only run on create.
 """
@@ -10,7 +12,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from kfval.embedded import quantities
+from kfval.embedded import qos
 from kfval.embedded.types import Body
 
 DEFAULT_TERMINATION_GRACE_SECONDS = 30
@@ -172,22 +174,7 @@ def _admit_new_pod(pod: Body) -> None:
                 }
             )
     spec["tolerations"] = tolerations
-    pod["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
-
-
-def qos_class(spec: Mapping[str, Any]) -> str:
-    """Guaranteed, Burstable or BestEffort, computed the way the kubelet and the API server do."""
-    containers = [*items_of(spec, "initContainers"), *items_of(spec, "containers")]
-    resources = [c.get("resources") or {} for c in containers]
-    if not any((r.get("requests") or r.get("limits")) for r in resources):
-        return "BestEffort"
-    for r in resources:
-        limits, requests = r.get("limits") or {}, r.get("requests") or {}
-        for name in ("cpu", "memory"):
-            request = quantities.parse_or_none(requests.get(name, limits.get(name)))
-            if name not in limits or request != quantities.parse_or_none(limits[name]):
-                return "Burstable"
-    return "Guaranteed"
+    pod["status"] = {"phase": "Pending", "qosClass": qos.qos_class(spec)}
 
 
 def default_pod(obj: Body, *, creating: bool) -> None:

@@ -1,8 +1,9 @@
 """What the suite knows about Kubeflow training jobs (PyTorchJob, TFJob): their pods, how to wait for
-them to finish, and how to explain a failure in a QA engineer's words.
+them to start, finish and go away, and how to explain a failure in a QA engineer's words.
 
 A job's pods are found by the operator's `training.kubeflow.org/job-name` label; a failed job is
 explained by its pods' termination reasons and their last log lines, so a report says why, not only that.
+Every wait takes its timeout from the caller (the step's setting), never from here.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ REPLICA_TYPE_LABEL = "training.kubeflow.org/replica-type"
 REPLICA_INDEX_LABEL = "training.kubeflow.org/replica-index"
 JOB_ROLE_LABEL = "training.kubeflow.org/job-role"
 FAILURE_LOG_LINES = 10
+WORKLOAD_CONTAINERS = ("pytorch", "tensorflow")
+SUCCEEDED, FAILED = "Succeeded", "Failed"
 
 
 def selector(name: str) -> str:
     return f"{JOB_NAME_LABEL}={name}"
-
-
-WORKLOAD_CONTAINERS = ("pytorch", "tensorflow")
 
 
 def workload_container(pod: Body) -> str:
@@ -42,26 +42,56 @@ def pods(session: ScenarioSession, name: str) -> list[Body]:
     return sorted(items, key=lambda pod: pod["metadata"]["name"])
 
 
-def wait_for_pods(
-    session: ScenarioSession, name: str, check: checks.Check, *, count: int, timeout: float, what: str
+def get(session: ScenarioSession, kind: str, name: str) -> Body:
+    return session.conn.get(API_VERSION, kind, name, session.namespace)
+
+
+def _wait_for_pods(
+    session: ScenarioSession,
+    name: str,
+    check: checks.Check,
+    *,
+    timeout: float,
+    what: str,
+    replica_type: str | None = None,
 ) -> Mapping[str, Body]:
+    only = f",{REPLICA_TYPE_LABEL}={replica_type}" if replica_type else ""
     return waiting.wait_until(
         session.conn,
         api_version="v1",
         kind="Pod",
         namespace=session.namespace,
-        label_selector=selector(name),
+        label_selector=selector(name) + only,
         check=check,
         timeout_seconds=timeout,
-        what=f"{count} pod(s) of {what}",
+        what=what,
     )
 
 
-def _condition(job: Mapping[str, Any], kind: str) -> Body | None:
-    for condition in (job.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == kind and condition.get("status") == "True":
-            return condition  # type: ignore[no-any-return]
-    return None
+def wait_pods_started(session: ScenarioSession, kind: str, name: str, *, timeout: float) -> None:
+    """Every pod the job asks for is Running (or already Succeeded); a pod that never can fails this at once."""
+    count = replica_count(get(session, kind, name))
+    check = checks.pods_in_phase(("Running", "Succeeded"), count)
+    _wait_for_pods(session, name, check, timeout=timeout, what=f'{count} pod(s) of {kind} "{name}" to run')
+
+
+def wait_pods_completed(session: ScenarioSession, kind: str, name: str, *, timeout: float) -> None:
+    count = replica_count(get(session, kind, name))
+    check = checks.pods_completed(count)
+    _wait_for_pods(session, name, check, timeout=timeout, what=f'{count} pod(s) of {kind} "{name}" to complete')
+
+
+def wait_pods_gone(session: ScenarioSession, name: str, *, timeout: float, replica_type: str | None = None) -> None:
+    """The job's pods (of one replica type, if given) are deleted, as its cleanPodPolicy asks."""
+    which = f"the {replica_type} pods" if replica_type else "the pods"
+    _wait_for_pods(
+        session,
+        name,
+        checks.gone(),
+        timeout=timeout,
+        what=f'{which} of "{name}" to be removed',
+        replica_type=replica_type,
+    )
 
 
 def wait_finished(session: ScenarioSession, kind: str, name: str, *, timeout: float) -> Body:
@@ -72,24 +102,23 @@ def wait_finished(session: ScenarioSession, kind: str, name: str, *, timeout: fl
         kind=kind,
         namespace=session.namespace,
         name=name,
-        check=_finished,
+        check=checks.job_finished(SUCCEEDED, FAILED, failure_fails_wait=False),
         timeout_seconds=timeout,
         what=f'{kind} "{name}" to finish',
     )
-    return found[name]
+    return dict(found[name])
 
 
-def _finished(jobs: Mapping[str, Mapping[str, Any]]) -> checks.Verdict:
-    for job in jobs.values():
-        if _condition(job, "Succeeded") or _condition(job, "Failed"):
-            return checks.Verdict(done=True, failure=None, waiting_for="")
-    return checks.Verdict(done=False, failure=None, waiting_for="a Succeeded or Failed condition")
+def expect_succeeded(
+    session: ScenarioSession, kind: str, name: str, *, pod_start_timeout: float, timeout: float
+) -> Body:
+    """First the job's pods must start (a pod that never can fails this at once), then the job must succeed.
 
-
-def expect_succeeded(session: ScenarioSession, kind: str, name: str, *, timeout: float) -> Body:
-    """The finished job; WorkloadFailedError naming the failed pods and their last log lines otherwise."""
+    A failed job raises WorkloadFailedError naming the failed pods and their last log lines.
+    """
+    wait_pods_started(session, kind, name, timeout=pod_start_timeout)
     job = wait_finished(session, kind, name, timeout=timeout)
-    failed = _condition(job, "Failed")
+    failed = checks.true_condition(job, FAILED)
     if failed is not None:
         raise errors.WorkloadFailedError(
             f'{kind} "{name}" failed: {failed.get("reason")}: {failed.get("message")}\n'
@@ -99,11 +128,6 @@ def expect_succeeded(session: ScenarioSession, kind: str, name: str, *, timeout:
             ).render(),
         )
     return job
-
-
-def condition(job: Body, kind: str) -> Body | None:
-    """The job's condition of this type if it is True."""
-    return _condition(job, kind)
 
 
 def explain_failure(session: ScenarioSession, name: str) -> str:
@@ -237,3 +261,15 @@ def tf_config_mismatches(session: ScenarioSession, name: str, expected: list[dic
         if config.get("task") != own:
             problems.append(f"pod {pod['metadata']['name']}: TF_CONFIG task is {config.get('task')}, expected {own}")
     return problems
+
+
+def replicas_not_running(session: ScenarioSession, name: str, replica_type: str) -> list[str]:
+    """What keeps the job's pods of one replica type from all running (e.g. PS pods after success)."""
+    found = replica_pods(session, name, replica_type)
+    if not found:
+        return [f"the job has no {replica_type} pods"]
+    return [
+        f"pod {pod['metadata']['name']} is {pod['status'].get('phase')}"
+        for pod in found
+        if pod["status"].get("phase") != "Running"
+    ]

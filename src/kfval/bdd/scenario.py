@@ -1,0 +1,106 @@
+"""The glue between radish's step objects and the suite: where a step finds its session, the settings,
+its manifests and the report, and how it keeps a refusal for a later step.
+
+Steps stay thin by calling one function here and one of `kfval.kubeflow` or `kfval.kube`; nothing here
+waits for or judges a workload. State is the scenario's (`step.context`) or the run's (`world.kfval`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from radish import world
+
+from kfval import settings as kfval_settings
+from kfval.bdd import reporting
+from kfval.kube import errors, podtimes
+from kfval.kube.session import ScenarioSession
+
+MANIFESTS = Path("manifests")
+T = TypeVar("T")
+
+
+def session(step: Any) -> ScenarioSession:
+    """The scenario's session; when the run could not start, the reason, raised in the first step."""
+    found: ScenarioSession | None = step.context.session
+    if found is None:
+        raise step.context.setup_error
+    return found
+
+
+def settings(step: Any) -> kfval_settings.Settings:
+    if world.kfval is None:
+        raise step.context.setup_error
+    found: kfval_settings.Settings = world.kfval.settings
+    return found
+
+
+def timeouts(step: Any) -> kfval_settings.Timeouts:
+    """Seconds per kind of wait, as radish.ini and the command line set them."""
+    return settings(step).timeouts
+
+
+def manifest(name: str) -> Path:
+    """A manifest of `manifests/` by file name, or any file by a path with a folder in it."""
+    path = Path(name) if "/" in name else MANIFESTS / name
+    if not path.exists():
+        raise errors.ManifestError(f"{path} does not exist; manifests live in {MANIFESTS.resolve()}")
+    return path
+
+
+def attempt(step: Any, action: Callable[[], object]) -> None:
+    """Run an action the scenario expects the cluster to refuse; keep the refusal for a later step."""
+    try:
+        action()
+    except errors.InvalidError as refusal:
+        step.context.refusal = refusal
+        return
+    step.context.refusal = None
+
+
+def expect_refusal(step: Any) -> errors.InvalidError:
+    refusal: errors.InvalidError | None = getattr(step.context, "refusal", None)
+    if refusal is None:
+        raise errors.ExpectationError("the cluster accepted what the scenario expected it to refuse")
+    return refusal
+
+
+def rows(table: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
+    """radish gives a step's table as one dict per data row, keyed by the header."""
+    return [dict(row) for row in table]
+
+
+def expect_none(problems: list[str]) -> None:
+    """Fail the step with every mismatch a comparison found, one per line."""
+    if problems:
+        raise errors.ExpectationError("\n".join(problems))
+
+
+def attach_text(step: Any, name: str, text: str) -> None:
+    reporting.attach(step, name=name, mime_type="text/plain", data=text)
+
+
+def record_metric(step: Any, name: str, value: float) -> None:
+    """A metric as a JUnit property of the scenario and as a JSON embedding of the step."""
+    reporting.add_property(step.parent, name, f"{value:.4f}")
+    reporting.attach(step, name=f"metric {name}", mime_type="application/json", data=json.dumps({name: value}))
+
+
+def attach_logs(step: Any, logs: Mapping[str, str], parse: Callable[[str], T]) -> dict[str, T]:
+    """Each pod's log attached to the report, and parsed."""
+    for pod, text in logs.items():
+        attach_text(step, f"{pod} log", text)
+    return {pod: parse(text) for pod, text in logs.items()}
+
+
+def scenario_pod_seconds(scenario_session: ScenarioSession) -> float:
+    """How long the scenario's pods ran (for the suite-overhead figure); 0 when they cannot be read."""
+    try:
+        pods = scenario_session.conn.list("v1", "Pod", scenario_session.namespace)["items"]
+    except errors.KfvalError:
+        return 0.0
+    return podtimes.busy_seconds(podtimes.intervals(pods, now=datetime.now(UTC)))
