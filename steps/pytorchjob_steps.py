@@ -48,6 +48,9 @@ def accuracy_reached(step, name):
     result = pytorch.parse_training_log(log)
     assert result.accuracy is not None, f"the master log has no accuracy line; its end:\n{log[-2000:]}"
     scenario.record_metric(step, "accuracy", result.accuracy)
+    for metric, value in (("test_loss", result.test_loss), ("final_training_loss", result.final_loss)):
+        if value is not None:
+            scenario.record_metric(step, metric, value)
     assert result.accuracy >= minimum, f"accuracy {result.accuracy:.4f} is below the threshold {minimum:.4f}"
 
 

@@ -77,6 +77,8 @@ def training_time_recorded(step, name):
     scenario.record_metric(step, "training_elapsed_seconds", log.elapsed_seconds)
     if log.steps_per_second is not None:
         scenario.record_metric(step, "steps_per_second", log.steps_per_second)
+    if log.global_steps_per_second is not None:
+        scenario.record_metric(step, "global_steps_per_second", log.global_steps_per_second)
 
 
 @then("the TF_CONFIG of each pod of TFJob {name:QuotedString} names its own task and this cluster:")

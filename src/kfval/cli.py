@@ -1,7 +1,7 @@
-"""The `kfval` command: run the suite, manage the embedded cluster, clean up after a run.
+"""The `kfval` command: run the suite, check features without a cluster, re-render reports, manage
+the embedded cluster, clean up after a run.
 
-Subcommands arrive with the capabilities they serve; the cluster commands come first because
-everything else runs on the embedded cluster by default.
+Subcommands arrive with the capabilities they serve: `run`, `lint`, `report`, `janitor`, `cluster`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 from kfval import janitoring, settings
+from kfval.bdd import linting
 from kfval.embedded import launch
 from kfval.kube.errors import KfvalError
+from kfval.report import html, junit, reading, redaction
 
 
 def _cluster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,6 +89,49 @@ def _run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     )
 
 
+def _check_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    lint = subparsers.add_parser(
+        "lint", help="check, without a cluster, that every step resolves to one definition and every manifest parses"
+    )
+    lint.add_argument("features", nargs="*", type=Path, default=[Path("features")], help="feature files or folders")
+    lint.add_argument("--steps", type=Path, default=Path("steps"), help="step definitions (default steps)")
+    lint.add_argument("--manifests", type=Path, default=Path("manifests"), help="manifests (default manifests)")
+    report = subparsers.add_parser(
+        "report", help="render JUnit XML and the HTML page again from a Cucumber JSON report"
+    )
+    report.add_argument("cucumber", type=Path, help="the Cucumber JSON report, e.g. reports/cucumber.json")
+    report.add_argument("--junit", type=Path, default=None, help="where to write JUnit XML (default: beside it)")
+    report.add_argument("--html", type=Path, default=None, help="where to write the HTML page (default: beside it)")
+
+
+def _lint(args: argparse.Namespace) -> int:
+    findings = linting.lint(args.features, steps_dir=args.steps, manifests_dir=args.manifests)
+    for problem in findings.problems:
+        print(problem)
+    summary = f"{findings.sentences} step sentences, {findings.manifests} manifests"
+    print(f"{summary}: {len(findings.problems)} problem(s)" if findings.problems else f"{summary}: no problems")
+    return 1 if findings.problems else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    try:
+        run = reading.parse(args.cucumber.read_text(encoding="utf-8"))
+    except OSError as error:
+        print(f"kfval report: cannot read {args.cucumber}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except reading.ReportFormatError as error:
+        print(f"kfval report: {args.cucumber} is not a Cucumber JSON report: {error}", file=sys.stderr)
+        return 2
+    redactor = redaction.Redactor()
+    for path, text in (
+        (args.junit or args.cucumber.with_name("junit.xml"), junit.render(run, redactor=redactor)),
+        (args.html or args.cucumber.with_name("report.html"), html.render(run, redactor=redactor)),
+    ):
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     """Become radish (exec), so Ctrl-C and SIGTERM reach the run's own handlers, which clean up."""
     radish = Path(sys.executable).parent / "radish"
@@ -112,12 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     subparsers = parser.add_subparsers(dest="command", required=True)
     _cluster_parser(subparsers)
     _run_parser(subparsers)
+    _check_parsers(subparsers)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         if args.command == "run":
             return _run(args)
         if args.command == "janitor":
             return _janitor(args)
+        if args.command == "lint":
+            return _lint(args)
+        if args.command == "report":
+            return _report(args)
         return _cluster(args)
     except (launch.LaunchError, KfvalError) as error:
         print(f"kfval: {error}", file=sys.stderr)

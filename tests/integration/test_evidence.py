@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kfval.embedded import launch
-from kfval.kube import checks, errors, evidence, logs, waiting
+from kfval.kube import checks, errors, evidence, waiting
 from kfval.kube.client import Body, Connection, connect
 
 pytestmark = pytest.mark.integration
@@ -104,32 +103,3 @@ def test_evidence_records_what_is_missing_instead_of_raising(conn: Connection, n
     assert "Pods: none found" in found.render()
     missing_kind = evidence.collect(conn, namespace, job=("kubeflow.org/v9", "NoSuchJob", "x"))
     assert "NoSuchJob" in missing_kind.render()
-    json.dumps(missing_kind.as_json())  # the JSON form is plain data
-
-
-def test_evidence_as_json_carries_the_same_facts(conn: Connection, namespace: str) -> None:
-    conn.create(pod("talker", "echo hello; echo world", app="talker"), namespace)
-    wait_for(conn, namespace, app="talker", phase="Succeeded")
-    data = json.loads(json.dumps(evidence.collect(conn, namespace).as_json()))
-    assert data["namespace"] == namespace
-    [talker] = data["pods"]
-    assert talker["name"] == "talker"
-    assert talker["phase"] == "Succeeded"
-    assert talker["containers"][0]["log_tail"] == "hello\nworld"
-    assert {e["reason"] for e in data["events"]} >= {"Scheduled", "Started"}
-
-
-def test_pod_logs_reads_each_pod_of_a_workload(conn: Connection, namespace: str) -> None:
-    for index in range(2):
-        conn.create(pod(f"worker-{index}", f"echo rank {index}; echo done", app="workers"), namespace)
-    wait_for(conn, namespace, app="workers", phase="Succeeded", count=2)
-    texts = logs.pod_logs(conn, namespace, label_selector="app=workers")
-    assert texts == {"worker-0": "rank 0\ndone\n", "worker-1": "rank 1\ndone\n"}
-    assert logs.pod_logs(conn, namespace, label_selector="app=workers", tail_lines=1)["worker-1"] == "done\n"
-    assert list(logs.follow(conn, "worker-0", namespace)) == ["rank 0", "done"]
-
-
-def test_last_lines() -> None:
-    assert logs.last_lines("a\nb\nc\n", 2) == "b\nc"
-    assert logs.last_lines("a\nb", 5) == "a\nb"
-    assert logs.last_lines("a\nb", 0) == ""

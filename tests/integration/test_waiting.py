@@ -147,7 +147,7 @@ def test_image_pull_back_off_fails_the_wait_at_once_with_the_reason(conn: Connec
             kind="Pod",
             namespace=namespace,
             label_selector="app=nowhere",
-            check=checks.pods_running(1),
+            check=checks.pods_in_phase(("Running",), 1),
             timeout_seconds=120,
             what="the pod nowhere to run",
         )

@@ -56,15 +56,6 @@ def job(name: str, *conditions: tuple[str, str, str, str]) -> dict[str, Any]:
     }
 
 
-def test_pods_running_needs_ready_as_well_as_running() -> None:
-    check = checks.pods_running(2)
-    verdict = check(by_name(pod("a", "Running", ready=True), pod("b", "Running", ready=False)))
-    assert not verdict.done
-    assert verdict.failure is None
-    assert verdict.unmet == ("pod b: status.conditions[type=Ready].status: want True, have False",)
-    assert check(by_name(pod("a", "Running", ready=True), pod("b", "Running", ready=True))).done
-
-
 def test_too_few_pods_is_an_unmet_count() -> None:
     verdict = checks.pods_completed(3)(by_name(pod("a", "Succeeded")))
     assert not verdict.done
@@ -80,7 +71,7 @@ def test_pods_in_phase_accepts_any_of_the_phases() -> None:
 
 def test_image_pull_back_off_fails_a_wait_for_running_at_once() -> None:
     stuck = pod("mnist-worker-0", waiting=("ImagePullBackOff", 'Back-off pulling image "x"'))
-    verdict = checks.pods_running(1)(by_name(stuck))
+    verdict = checks.pods_in_phase(("Running",), 1)(by_name(stuck))
     assert verdict.failure == 'pod mnist-worker-0 cannot start: ImagePullBackOff: Back-off pulling image "x"'
 
 

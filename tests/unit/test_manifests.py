@@ -13,7 +13,7 @@ from kfval.kube.errors import ManifestError
 
 VARIABLES = {"image": "busybox", "namespace": "kf-1", "workers": "3"}
 LABELS = {"app.kubernetes.io/managed-by": "kfval", "kfval.dev/run-id": "r1"}
-NAMESPACED = client.Kind("apps/v1", "Deployment", "deployments", namespaced=True)
+NAMESPACED = client.Kind("apps/v1", "Deployment", namespaced=True)
 
 
 def text(source: str) -> str:
@@ -212,7 +212,7 @@ def test_a_document_naming_another_namespace_is_refused() -> None:
 
 
 def test_cluster_scoped_kinds_carry_no_namespace() -> None:
-    kind = client.Kind("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", namespaced=False)
+    kind = client.Kind("rbac.authorization.k8s.io/v1", "ClusterRole", namespaced=False)
     body = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": {"name": "r", "namespace": "x"}}
     result = applying.labelled(document(body), kind=kind, namespace="kf-1", labels=LABELS)
     assert result["metadata"] == {"name": "r", "labels": LABELS}

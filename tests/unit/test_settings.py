@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import configparser
+import dataclasses
 import re
 from pathlib import Path
 
@@ -90,3 +93,70 @@ def test_a_missing_radish_ini_names_the_folder(tmp_path: Path) -> None:
 def test_a_kfval_variable_that_names_no_section_is_named_in_the_error(ini: Path) -> None:
     with pytest.raises(SetupError, match="KFVAL_TEST_HTML"):
         settings.load(ini, environ={"KFVAL_TEST_HTML": "1"}, overrides={})
+
+
+# -- every key of the project's radish.ini does what it says --------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+DATACLASS_SECTIONS = {"target": settings.Target, "timeouts": settings.Timeouts, "reports": settings.Reports}
+
+
+def _project_ini() -> dict[str, dict[str, str]]:
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), interpolation=None)
+    parser.read(ROOT / "radish.ini")
+    return {section: dict(parser.items(section)) for section in parser.sections()}
+
+
+def _code() -> str:
+    """Every attribute read and call of the suite outside settings.py, and of the steps (not their
+    docstrings or comments): where a setting must be read to take effect."""
+    files = [*(ROOT / "src/kfval").rglob("*.py"), *(ROOT / "steps").glob("*.py")]
+    nodes = [
+        node
+        for f in files
+        if f.name != "settings.py" and "embedded" not in f.parts
+        for node in ast.walk(ast.parse(f.read_text()))
+        if isinstance(node, ast.Attribute | ast.Call)
+    ]
+    return "\n".join(ast.unparse(node) for node in nodes)
+
+
+def _manifests() -> str:
+    return "\n".join(f.read_text() for f in (ROOT / "manifests").rglob("*.yaml"))
+
+
+def _is_read(section: str, key: str, code: str, manifests: str) -> bool:
+    if section in DATACLASS_SECTIONS:
+        return re.search(rf"\b{section}(\([^)]*\))?\.{key}\b", code) is not None
+    if section == "thresholds":
+        return f"threshold('{key}')" in code
+    if section == "images":
+        return f"image('{key}')" in code
+    return f"${{{key}}}" in manifests
+
+
+def test_every_key_of_radish_ini_is_read_where_it_takes_effect() -> None:
+    code, manifests = _code(), _manifests()
+    keys = [(section, key) for section, values in _project_ini().items() for key in values]
+    assert len(keys) > 20
+    unread = [f"{section}.{key}" for section, key in keys if not _is_read(section, key, code, manifests)]
+    assert unread == [], f"radish.ini keys that nothing reads: {unread}"
+
+
+def test_every_setting_is_written_down_in_radish_ini() -> None:
+    ini = _project_ini()
+    for section, cls in DATACLASS_SECTIONS.items():
+        missing = {f.name for f in dataclasses.fields(cls)} - set(ini.get(section, {}))
+        assert not missing, f"[{section}] in radish.ini does not show {sorted(missing)}"
+
+
+SAMPLES = {"kind": "kubeconfig", "in_cluster": "true", "timeouts": "7", "thresholds": "0.5"}
+
+
+def test_each_key_of_radish_ini_changes_the_settings_when_overridden() -> None:
+    default = settings.load(ROOT / "radish.ini", environ={}, overrides={})
+    for section, values in _project_ini().items():
+        for key in values:
+            sample = SAMPLES.get(key) or SAMPLES.get(section) or "/tmp/kfval-sample"
+            changed = settings.load(ROOT / "radish.ini", environ={}, overrides={f"{section}.{key}": sample})
+            assert changed != default, f"-u {section}.{key}={sample} left the settings as they were"

@@ -42,14 +42,11 @@ def test_classic_second_worker_joins_late_and_shares_the_global_step() -> None:
     assert log.cross_entropy == sample("tf_dist_mnist_worker_0.log").cross_entropy
 
 
-def test_steps_per_worker_over_a_jobs_logs() -> None:
-    logs = [
-        sample("tf_dist_mnist_worker_0.log"),
-        sample("tf_dist_mnist_worker_1.log"),
-        sample("tf_dist_mnist_ps_0.log"),
-    ]
-    assert tensorflow.global_steps_by_worker(logs) == {0: 1001, 1: 1002}
-    assert tensorflow.local_steps_by_worker(logs) == {0: 533, 1: 470}
+def test_each_worker_sees_its_own_local_steps_and_the_shared_global_step() -> None:
+    worker_0, worker_1 = sample("tf_dist_mnist_worker_0.log"), sample("tf_dist_mnist_worker_1.log")
+    assert (worker_0.steps[-1].worker, worker_0.steps[-1].local_step, worker_0.global_step) == (0, 533, 1001)
+    assert (worker_1.steps[-1].worker, worker_1.steps[-1].local_step, worker_1.global_step) == (1, 470, 1002)
+    assert sample("tf_dist_mnist_ps_0.log").steps == ()
 
 
 def test_a_parameter_server_log_has_identity_and_nothing_else() -> None:

@@ -60,11 +60,13 @@ def connect(config: settings.Settings, *, cache_dir: Path) -> tuple[client.Conne
 def configure_reports(overrides: Mapping[str, str]) -> Redactor:
     """Reports first, so that even a run that cannot start leaves a report saying why."""
     try:
-        paths = settings.load(settings.RADISH_INI, environ=os.environ, overrides=overrides).reports
+        reports = settings.load(settings.RADISH_INI, environ=os.environ, overrides=overrides).reports
     except errors.SetupError:
-        paths = settings.Reports()
+        reports = settings.Reports()
     redactor = Redactor()
-    reporting.configure(cucumber_path=paths.cucumber, junit_path=paths.junit, html_path=paths.html, redactor=redactor)
+    reporting.configure(
+        cucumber_path=reports.cucumber, junit_path=reports.junit, html_path=reports.html, redactor=redactor
+    )
     return redactor
 
 

@@ -15,7 +15,6 @@ Body = dict[str, Any]
 
 Namespace = NewType("Namespace", str)
 Name = NewType("Name", str)
-ResourceVersion = NewType("ResourceVersion", int)
 
 EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"]
 

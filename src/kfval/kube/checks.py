@@ -63,11 +63,6 @@ def condition(body: Body, type_: str) -> Body | None:
     return None
 
 
-def condition_status(body: Body, type_: str) -> str | None:
-    found = condition(body, type_)
-    return None if found is None else str(found.get("status"))
-
-
 def true_condition(body: Body, type_: str) -> Body | None:
     """The object's condition of this type if its status is True (a job's Succeeded, a pod's Ready)."""
     found = condition(body, type_)
@@ -96,20 +91,6 @@ def pods_in_phase(phases: Iterable[str], count: int) -> Check:
         return [] if phase in wanted else [difference("status.phase", want=shown, have=phase)]
 
     return _count_pods(judge, count=count, waiting_for=f"{count} pod(s) in phase {shown}")
-
-
-def pods_running(count: int) -> Check:
-    """At least `count` pods Running with the Ready condition True."""
-
-    def judge(pod: Body) -> list[str]:
-        phase = (pod.get("status") or {}).get("phase")
-        unmet = [] if phase == "Running" else [difference("status.phase", want="Running", have=phase)]
-        ready = condition_status(pod, "Ready")
-        if ready != "True":
-            unmet.append(difference("status.conditions[type=Ready].status", want="True", have=ready))
-        return unmet
-
-    return _count_pods(judge, count=count, waiting_for=f"{count} pod(s) Running and Ready")
 
 
 def pods_completed(count: int) -> Check:

@@ -30,7 +30,7 @@ Body = dict[str, Any]
 RETRIES = 3
 RETRY_PAUSE_SECONDS = 0.5
 _TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
-_IDEMPOTENT_VERBS = frozenset({"get", "list", "watch", "read", "discover", "follow", "apply"})
+_IDEMPOTENT_VERBS = frozenset({"get", "list", "watch", "read", "discover", "apply"})
 """Retried after a transient failure; a create or delete that may have happened is not sent twice."""
 WATCH_READ_TIMEOUT_SECONDS = 30.0
 """How long a watch may stay silent beyond its own timeoutSeconds before the connection counts as dead."""
@@ -42,7 +42,6 @@ class Kind:
 
     api_version: str
     kind: str
-    plural: str
     namespaced: bool
 
 
@@ -110,7 +109,7 @@ class Connection:
 
     def kind(self, api_version: str, kind: str) -> Kind:
         resource = self.resource(api_version, kind)
-        return Kind(api_version, kind, resource.name, bool(resource.namespaced))
+        return Kind(api_version, kind, bool(resource.namespaced))
 
     # -- verbs on dict bodies ------------------------------------------------------------------
 
@@ -246,25 +245,6 @@ class Connection:
             lambda: core.read_namespaced_pod_log(name, namespace, previous=previous, _preload_content=False, **extra),
         )
         return bytes(response.data).decode("utf-8", errors="replace")
-
-    def follow_pod_log(self, name: str, namespace: str, *, container: str | None = None) -> Iterator[str]:
-        """Lines of a container's log as they are written, until the container ends."""
-        core = k8s.CoreV1Api(self.api)
-        extra: Body = {"container": container} if container else {}
-        what = describe("Pod", name, namespace) + " log"
-        response: Any = self.call(
-            "follow",
-            what,
-            lambda: core.read_namespaced_pod_log(name, namespace, follow=True, _preload_content=False, **extra),
-        )
-        pending = b""
-        for chunk in response.stream(4096):
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                yield line.decode("utf-8", errors="replace")
-        if pending:
-            yield pending.decode("utf-8", errors="replace")
 
     def version(self) -> Body:
         return _dict(self.call("read", "the server version", lambda: k8s.VersionApi(self.api).get_code()))

@@ -10,14 +10,14 @@ is missing or unreadable: it records "not found" or the read error in the eviden
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from kfval.kube import errors, logs
-from kfval.kube.client import Connection
+from kfval.kube import errors
+from kfval.kube.client import Body, Connection
 
 T = TypeVar("T")
-Body = Mapping[str, Any]
+
 
 MAX_EVENTS = 30
 
@@ -99,9 +99,6 @@ class Evidence:
             lines.append("Could not read:")
             lines += [f"  {problem}" for problem in self.problems]
         return "\n".join(lines)
-
-    def as_json(self) -> dict[str, Any]:
-        return {key: _plain(value) for key, value in asdict(self).items()}
 
 
 def _render_job(job: JobRecord) -> list[str]:
@@ -249,7 +246,7 @@ def _log_tail(
             pod, namespace, container=container, tail_lines=tail_lines, previous=bool(state.get("waiting"))
         ),
     )
-    return logs.last_lines(text or "", tail_lines)
+    return last_lines(text or "", tail_lines)
 
 
 def container_state(status: Mapping[str, Any]) -> str:
@@ -331,3 +328,10 @@ def object_events(conn: Connection, namespace: str | None, *, name: str, limit: 
     except errors.ClusterError:
         return []
     return [event_record(event) for event in sorted(listed.get("items") or [], key=event_order)[-limit:]]
+
+
+def last_lines(text: str, n: int) -> str:
+    """The last `n` lines of `text` (a trailing newline does not count as an empty last line)."""
+    if n <= 0:
+        return ""
+    return "\n".join(text.splitlines()[-n:])

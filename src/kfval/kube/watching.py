@@ -15,8 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from kfval.kube import errors
-
-Body = dict[str, Any]
+from kfval.kube.client import Body
 
 WATCH_SPAN_SECONDS = 10.0
 """The longest single watch request: the re-list after it yields the state again, so time-based

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kfval.kube import checks, errors, evidence, logs, waiting
+from kfval.kube import checks, errors, evidence, waiting
 from kfval.kube.client import Body
 from kfval.kube.session import ScenarioSession
 
@@ -146,7 +146,7 @@ def explain_failure(session: ScenarioSession, name: str) -> str:
             text = session.conn.pod_log(
                 pod_name, session.namespace, container=status["name"], tail_lines=FAILURE_LOG_LINES
             )
-            lines.extend(f"  | {line}" for line in logs.last_lines(text, FAILURE_LOG_LINES).splitlines())
+            lines.extend(f"  | {line}" for line in evidence.last_lines(text, FAILURE_LOG_LINES).splitlines())
     return "\n".join(lines) if lines else "no container of the job's pods terminated with an error"
 
 
@@ -215,7 +215,7 @@ def master_address_mismatches(session: ScenarioSession, name: str) -> list[str]:
         if f"master address resolves to {master_ip}" not in text:
             problems.append(
                 f"pod {pod['metadata']['name']} did not resolve the master to {master_ip}; it logged:\n"
-                + logs.last_lines(text, FAILURE_LOG_LINES)
+                + evidence.last_lines(text, FAILURE_LOG_LINES)
             )
     return problems
 

@@ -22,7 +22,6 @@ without a result line yields `accuracy is None`, which the suite reports with th
 from __future__ import annotations
 
 import enum
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -101,11 +100,6 @@ class TrainingLog:
         """The last training loss printed; None when no `Train Epoch` line was."""
         return self.losses[-1].loss if self.losses else None
 
-    @property
-    def diverged(self) -> bool:
-        """Whether any printed loss is NaN or infinite."""
-        return any(not math.isfinite(point.loss) for point in self.losses)
-
 
 def loss_point(line: str) -> LossPoint | None:
     match = TRAIN_STEP.search(line)
@@ -181,8 +175,3 @@ def parse_lines(lines: Iterable[str]) -> TrainingLog:
 def parse_training_log(text: str) -> TrainingLog:
     """The metric series of a whole pod log."""
     return parse_lines(text.splitlines())
-
-
-def final_accuracy(text: str) -> float | None:
-    """The test accuracy the log reports last; None when it reports none (the run did not finish)."""
-    return parse_training_log(text).accuracy

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 NUMBER = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
@@ -210,13 +210,3 @@ def parse_lines(lines: Iterable[str]) -> TrainingLog:
 def parse_training_log(text: str) -> TrainingLog:
     """The metrics of a whole pod log."""
     return parse_lines(text.splitlines())
-
-
-def global_steps_by_worker(logs: Iterable[TrainingLog]) -> Mapping[int, int]:
-    """Worker task index -> the last global step it saw, over the logs of one job's workers."""
-    return {log.steps[-1].worker: log.steps[-1].global_step for log in logs if log.steps}
-
-
-def local_steps_by_worker(logs: Iterable[TrainingLog]) -> Mapping[int, int]:
-    """Worker task index -> how many steps it took itself (asynchronous workers differ)."""
-    return {log.steps[-1].worker: log.steps[-1].local_step for log in logs if log.steps}

@@ -14,7 +14,6 @@ import base64
 import io
 import re
 import threading
-from collections.abc import Iterable
 from typing import TextIO
 
 MASK = "***"
@@ -67,11 +66,6 @@ class Redactor:
             self._needles |= needles
             ordered = sorted(self._needles, key=len, reverse=True)  # longest first: no partial masks
             self._pattern = re.compile("|".join(re.escape(needle) for needle in ordered))
-
-    def register_all(self, values: Iterable[str]) -> None:
-        """Register each value, e.g. the decoded `data` of a Secret the suite created or read."""
-        for value in values:
-            self.register(value)
 
     def redact(self, text: str) -> str:
         """`text` with every registered secret and well-known credential shape replaced by the mask."""

@@ -86,3 +86,20 @@ class FeatureSource:
             keyword, colon, name = stripped.partition(":")
             return ExamplesBlock(keyword.strip(), name.strip(), current) if colon else None
         return None
+
+    def row_cells(self, line: int) -> tuple[str, ...]:
+        """The cells of the table row written on `line` (`| a | b |` -> ("a", "b")); () when there is none."""
+        stripped = self._text(line).strip()
+        if not stripped.startswith("|"):
+            return ()
+        return tuple(cell.strip() for cell in stripped.strip("|").split("|"))
+
+    def examples_header(self, row_line: int) -> tuple[str, ...]:
+        """The header row of the Examples table an outline row belongs to."""
+        block = self.examples_above(row_line)
+        if block is None:
+            return ()
+        current = block.line + 1
+        while current < row_line and self._is_filler(current):
+            current += 1
+        return self.row_cells(current)

@@ -113,6 +113,7 @@ async def create_object(request: web.Request, target: Target, ctx: Context) -> w
     _check_identity(target, body)
     if target.rt.namespaced and target.namespace:
         body["metadata"]["namespace"] = target.namespace
+    body = _record_manager(request, ctx, None, body, subresource="")
     return json_response(_create(ctx, target, body, dry_run=_dry_run(request)), 201)
 
 
@@ -138,7 +139,21 @@ async def replace_object(request: web.Request, target: Target, ctx: Context) -> 
     data = await decoding.read_bytes(request)
     body = decoding.decode_object(data, decoding.media_type(request))
     _check_identity(target, body)
+    assert target.name is not None
+    current = ctx.store.get(target.rt, target.namespace, target.name)
+    body = _record_manager(request, ctx, current, body, subresource=target.subresource or "")
     return json_response(_update(ctx, target, body, dry_run=_dry_run(request)))
+
+
+def _record_manager(request: web.Request, ctx: Context, old: Body | None, new: Body, *, subresource: str) -> Body:
+    """A create, update or non-apply patch makes its writer an `Update` manager of what it changed.
+
+    The manager is the `fieldManager` parameter, else the client's User-Agent up to its first `/`
+    (`kubectl-edit`, `OpenAPI-Generator`), as kube-apiserver names it.
+    """
+    manager = request.query.get("fieldManager") or request.headers.get("User-Agent", "").split("/", 1)[0]
+    now = rfc3339(ctx.store.clock.now())
+    return applying.update_managed_fields(old, new, manager=manager or "unknown", now=now, subresource=subresource)
 
 
 async def patch_object(request: web.Request, target: Target, ctx: Context) -> web.Response:
@@ -154,6 +169,7 @@ async def patch_object(request: web.Request, target: Target, ctx: Context) -> we
     current = ctx.store.get(rt, target.namespace, target.name)
     patched = patching.apply_patch(current, data, content_type, kind=rt.kind, is_custom=is_custom)
     _check_identity(target, patched)  # a patch may not rename the object or move it elsewhere (400)
+    patched = _record_manager(request, ctx, current, patched, subresource=target.subresource or "")
     return json_response(_update(ctx, target, patched, dry_run=_dry_run(request)))
 
 

@@ -156,10 +156,6 @@ def seconds_until_available(pod: Body, min_ready_seconds: int, now: datetime) ->
     return max(0.0, min_ready_seconds - (now - ready_since).total_seconds())
 
 
-def is_available(pod: Body, min_ready_seconds: int, now: datetime) -> bool:
-    return seconds_until_available(pod, min_ready_seconds, now) == 0.0
-
-
 def set_condition(
     conditions: list[dict[str, Any]],
     type_: str,

@@ -1,0 +1,167 @@
+"""`kfval lint`: what a QA engineer's edit broke, found in a second and without a cluster.
+
+Every step sentence of the features must resolve to exactly one step definition, matching it whole
+(radish itself would run the closest partial match, or the first of two), and every manifest the
+steps name (a `.yaml` string in a step module, or a step argument) must exist and parse, with each
+`${variable}` standing for a value, so a YAML slip is found before a run reaches the step.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from parse_type.cfparse import Parser
+from radish.core import Core
+from radish.customtyperegistry import CustomTypeRegistry
+from radish.loader import load_modules
+from radish.stepregistry import StepRegistry
+
+from kfval.bdd import gherkin
+from kfval.kube import errors, manifests
+
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+PLACEHOLDER = "kfval-lint"
+"""What every `${variable}` stands for while a manifest is only parsed: a plain word, valid YAML anywhere."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing to fix, where to fix it."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Findings:
+    sentences: int
+    manifests: int
+    problems: tuple[Problem, ...]
+
+
+class _AnyVariable(Mapping[str, str]):
+    """Variables as the lint sees them: every name is defined, as a step or radish.ini would define it."""
+
+    def __getitem__(self, key: str) -> str:
+        return PLACEHOLDER
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def lint(features: Sequence[Path], *, steps_dir: Path, manifests_dir: Path) -> Findings:
+    """Check the features against the step definitions of `steps_dir` and the manifests they name."""
+    load_modules(str(steps_dir))
+    patterns = StepRegistry().steps
+    problems: list[Problem] = []
+    named: dict[str, str] = {}
+    sentences = 0
+    for step in _feature_steps(features):
+        sentences += 1
+        where = f"{step.path}:{step.line}"
+        problem, arguments = _resolve(step.context_sensitive_sentence, patterns)
+        if problem:
+            problems.append(Problem(where, f'"{step.sentence}" {problem}'))
+        for value in arguments:
+            if value.endswith(MANIFEST_SUFFIXES):
+                named.setdefault(value, where)
+    for module in sorted(steps_dir.glob("*.py")):
+        for name, line in _manifest_literals(module):
+            named.setdefault(name, f"{module}:{line}")
+    for name, where in sorted(named.items()):
+        problems += _manifest_problems(name, where, manifests_dir)
+    return Findings(sentences, len(named), tuple(problems))
+
+
+def _feature_steps(features: Sequence[Path]) -> Iterator[Any]:
+    core = Core()
+    core.parse_features([str(path) for path in _feature_files(features)], None)
+    for feature in core.features:
+        for scenario in feature.scenarios:
+            for each in getattr(scenario, "scenarios", None) or [scenario]:
+                yield from each.all_steps
+
+
+def _feature_files(paths: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        files += sorted(path.rglob("*.feature")) if path.is_dir() else [path]
+    return files
+
+
+def _resolve(sentence: str, patterns: Mapping[Any, Any]) -> tuple[str | None, list[str]]:
+    """Why `sentence` does not resolve to exactly one step (None when it does), and its string arguments.
+
+    `@given`/`@when`/`@then` patterns carry their keyword, `@step` patterns do not: both forms of the
+    sentence are tried whole.
+    """
+    forms = (sentence, gherkin.split_keyword(sentence)[1])
+    whole: list[tuple[Any, list[Any]]] = []
+    partial: list[Any] = []
+    for pattern, function in patterns.items():
+        arguments = next((found for form in forms if (found := _whole(pattern, form)) is not None), None)
+        if arguments is not None:
+            whole.append((function, arguments))
+        elif _anywhere(pattern, sentence):
+            partial.append(function)
+    if len(whole) == 1:
+        return None, [str(value).strip('"') for value in whole[0][1] if isinstance(value, str)]
+    if len(whole) > 1:
+        return f"matches {len(whole)} steps: {', '.join(_located(function) for function, _ in whole)}", []
+    if partial:
+        return f"matches no step whole, only part of {', '.join(_located(f) for f in partial)}", []
+    return "matches no step: add one to steps/ or reword it as an existing step says it", []
+
+
+def _whole(pattern: Any, sentence: str) -> list[Any] | None:
+    """The pattern's arguments when it matches the whole sentence, else None."""
+    if not isinstance(pattern, str):
+        match = pattern.fullmatch(sentence)
+        return list(match.groups()) if match else None
+    result = Parser(pattern, CustomTypeRegistry().custom_types).parse(sentence)
+    return None if result is None else [*result.fixed, *result.named.values()]
+
+
+def _anywhere(pattern: Any, sentence: str) -> bool:
+    """Whether radish's own search would match the pattern somewhere in the sentence."""
+    if not isinstance(pattern, str):
+        return pattern.search(sentence) is not None
+    return Parser(pattern, CustomTypeRegistry().custom_types).search(sentence) is not None
+
+
+def _located(function: Any) -> str:
+    code = function.__code__
+    return f"{function.__name__} ({Path(code.co_filename).name}:{code.co_firstlineno})"
+
+
+def _manifest_literals(module: Path) -> Iterator[tuple[str, int]]:
+    """The `.yaml` file names a step module writes as strings (`_submit(step, "tfjob.yaml", ...)`)."""
+    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.endswith(MANIFEST_SUFFIXES):
+            yield node.value, node.lineno
+
+
+def _manifest_problems(name: str, where: str, manifests_dir: Path) -> list[Problem]:
+    path = Path(name) if "/" in name else manifests_dir / name
+    if not path.exists():
+        return [Problem(where, f"manifest {path} does not exist")]
+    try:
+        documents = manifests.load(path, _AnyVariable())
+    except errors.ManifestError as error:
+        return [Problem(where, f"manifest {name} does not parse: {error}")]
+    if not documents:
+        return [Problem(where, f"manifest {path} holds no object")]
+    return []
