@@ -22,9 +22,24 @@ from kfval.embedded.types import Body, ObjectKey, ResourceKey
 
 COMPONENT = "deployment-controller"
 REVISION = "deployment.kubernetes.io/revision"
+REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
+REVISION_HISTORY_LIMIT_CHARS = 2000
+"""Upstream's maxRevHistoryLengthInChars: older revisions drop off the front of the history first."""
 DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
 RECREATE_POLL_SECONDS = 0.2
+
+
+NOT_COPIED_TO_REPLICASETS = frozenset(
+    {
+        "kubectl.kubernetes.io/last-applied-configuration",
+        REVISION,
+        REVISION_HISTORY,
+        DESIRED_REPLICAS,
+        MAX_REPLICAS,
+        "deprecated.deployment.rollback.to",
+    }
+)
 
 
 def revision_of(rs: Body) -> int:
@@ -36,6 +51,32 @@ def runs_template(rs: Body, deployment: Body) -> bool:
     return podtemplates.templates_equal(
         (rs.get("spec") or {}).get("template") or {}, (deployment.get("spec") or {}).get("template") or {}
     )
+
+
+def new_replicaset_annotations(deployment: Body, current: dict[str, str], new_revision: str) -> dict[str, str]:
+    """The new ReplicaSet's annotations, as upstream's SetNewReplicaSetAnnotations writes them.
+
+    The Deployment's own annotations are copied (not kubectl's last-applied nor the controller's
+    bookkeeping), so `kubectl rollout history` shows a `kubernetes.io/change-cause`. The revision only
+    grows; a ReplicaSet that had a revision and takes a newer one is a rollback to it, and its old
+    revision joins `revision-history` (comma-separated, bounded by 2,000 characters).
+    """
+    annotations = dict(current)
+    for key, value in (deployment["metadata"].get("annotations") or {}).items():
+        if key not in NOT_COPIED_TO_REPLICASETS:
+            annotations[key] = value
+    old = current.get(REVISION)
+    if old is not None and int(old or 0) >= int(new_revision):
+        return annotations
+    annotations[REVISION] = new_revision
+    if old is not None:
+        history = [entry for entry in annotations.get(REVISION_HISTORY, "").split(",") if entry]
+        length = len(",".join(history)) + len(old) + 1 if history else len(old)
+        while history and length > REVISION_HISTORY_LIMIT_CHARS:
+            length -= len(history.pop(0)) + 1
+        if length <= REVISION_HISTORY_LIMIT_CHARS:
+            annotations[REVISION_HISTORY] = ",".join([*history, old])
+    return annotations
 
 
 class DeploymentController:
@@ -89,11 +130,13 @@ class DeploymentController:
         revision = str(max((revision_of(rs) for rs in olds), default=0) + 1)
         if new is None:
             new = self._create_replicaset(deployment, revision, olds)
-        elif revision_of(new) < int(revision):
-            new["metadata"].setdefault("annotations", {})[REVISION] = revision
-            new = self._store.replace(self._replicasets, new)
         else:
-            revision = str(revision_of(new))
+            annotations = new["metadata"].get("annotations") or {}
+            updated = new_replicaset_annotations(deployment, annotations, revision)
+            revision = updated[REVISION]
+            if updated != annotations:
+                new["metadata"]["annotations"] = updated
+                new = self._store.replace(self._replicasets, new)
         deployment = self._store.get(
             self._deployments, deployment["metadata"]["namespace"], deployment["metadata"]["name"]
         )
@@ -111,7 +154,7 @@ class DeploymentController:
         selector.setdefault("matchLabels", {})[podtemplates.POD_TEMPLATE_HASH_LABEL] = pod_hash
         replicas, (surge, _) = deploymentstatus.initial_replicas(deployment, olds), rollout_limits(deployment)
         annotations = {
-            REVISION: revision,
+            **new_replicaset_annotations(deployment, {}, revision),
             DESIRED_REPLICAS: str(replicas_of(deployment)),
             MAX_REPLICAS: str(replicas_of(deployment) + surge),
         }
