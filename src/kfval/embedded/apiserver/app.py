@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from kfval.embedded import warning
 from kfval.embedded.admission.chain import Admission
 from kfval.embedded.apiserver import (
     auth,
@@ -35,6 +36,17 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CONTEXT = web.AppKey("context", Context)
 LOGS = web.AppKey("logs", LogSource)
+
+
+@web.middleware
+async def send_warnings(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost: what admission warned about reaches the client as `Warning` headers, on success or refusal."""
+    with warning.collecting() as warnings:
+        response = await handler(request)
+    if not response.prepared:
+        for message in warnings:
+            response.headers.add("Warning", warning.header_value(message))
+    return response
 
 
 @web.middleware
@@ -190,7 +202,9 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 
 def build_app(*, store: Store, admission: Admission, logs: LogSource, token: str) -> web.Application:
-    app = web.Application(middlewares=[render_errors, authenticate, authorize], client_max_size=64 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[send_warnings, render_errors, authenticate, authorize], client_max_size=64 * 1024 * 1024
+    )
     app[CONTEXT] = Context(store=store, admission=admission)
     app[LOGS] = logs
     app[auth.AUTHORITY] = auth.TokenAuthority(token, store)
