@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet import network, reaping, sandbox
 from kfval.embedded.kubelet.containers import PodNetwork, ProcessSpec, Stream
 
@@ -91,7 +92,7 @@ async def test_two_pods_listen_on_the_same_port_and_reach_each_other(tmp_path: P
     prefix = sandbox.cluster_prefix(tmp_path)
     pods = await network.detect_network(prefix)
     assert isinstance(pods, network.NamespacedNetwork)
-    box = sandbox.BubblewrapSandbox(tmp_path)
+    box = sandbox.BubblewrapSandbox(tmp_path, SystemClock())
     try:
         first, second = await pods.setup("11111111-aaaa"), await pods.setup("22222222-bbbb")
         assert first.netns == f"{prefix}11111111"
@@ -127,7 +128,7 @@ async def test_reap_leftovers_removes_namespaces_and_bridge_of_a_killed_cluster(
     pods = await network.detect_network(prefix)
     await pods.setup("33333333-cccc")
     assert any(name.startswith(prefix) for name in reaping.list_namespaces())
-    reaped = reaping.reap_leftovers(tmp_path)
+    reaped = await reaping.reap(tmp_path, SystemClock())
     assert reaped.namespaces == (f"{prefix}33333333",)
     assert f"{prefix}br" in reaped.links
     assert not [name for name in reaping.list_namespaces() + reaping.list_links() if name.startswith(prefix)]

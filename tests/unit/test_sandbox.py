@@ -17,12 +17,14 @@ from typing import Any
 
 import pytest
 
+from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet import cgroups, processes, reaping, rootfs, sandbox
 from kfval.embedded.kubelet.containers import ContainerStartError, Mount, PodNetwork, ProcessSpec, Stream
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("bwrap") is None, reason="needs root and bubblewrap (apt-get install bubblewrap)"
 )
+CLOCK = SystemClock()
 
 
 def spec_for(*argv: str, mounts: tuple[Mount, ...] = (), workdir: str = "/", **env: str) -> ProcessSpec:
@@ -68,7 +70,7 @@ async def eventually_gone(pid: int, timeout_seconds: float = 2.0) -> bool:
 
 @on_loop
 async def test_self_test_chooses_bubblewrap(tmp_path: Path) -> None:
-    assert (await sandbox.detect_sandbox(tmp_path)).name == "bubblewrap"
+    assert (await sandbox.detect_sandbox(tmp_path, CLOCK)).name == "bubblewrap"
 
 
 @on_loop
@@ -83,7 +85,7 @@ async def test_mounts_land_at_paths_missing_on_the_host_and_the_root_stays_read_
     script = "; ".join(f"cat {target}/token" for target in targets)
     script += "; cat /etc/hosts; hostname; touch /usr/kfval-probe || echo read-only; ls /etc/passwd"
     sink = Lines()
-    process = await sandbox.BubblewrapSandbox(tmp_path / "state").start(
+    process = await sandbox.BubblewrapSandbox(tmp_path / "state", CLOCK).start(
         spec_for("sh", "-c", script, mounts=mounts), sink
     )
     assert await process.wait() == 0
@@ -103,7 +105,7 @@ async def test_env_workdir_output_streams_and_partial_last_line(tmp_path: Path) 
     spec = spec_for(
         "sh", "-c", 'pwd; echo "$GREETING"; echo oops >&2; printf tail', workdir="/opt/kfval/run", GREETING="hi"
     )
-    process = await sandbox.BubblewrapSandbox(tmp_path).start(spec, sink)
+    process = await sandbox.BubblewrapSandbox(tmp_path, CLOCK).start(spec, sink)
     assert await process.wait() == 0
     assert sink.of("stdout") == [b"/opt/kfval/run", b"hi", b"tail"]
     assert sink.of("stderr") == [b"oops"]
@@ -115,7 +117,7 @@ async def test_the_state_directory_is_hidden_from_containers(tmp_path: Path) -> 
     (state / "secrets").mkdir(parents=True)
     try:
         (state / "secrets" / "key").write_text("other pod's secret")
-        code, output = await sandbox.BubblewrapSandbox(state).run(spec_for("ls", "-A", str(state)), 10.0)
+        code, output = await sandbox.BubblewrapSandbox(state, CLOCK).run(spec_for("ls", "-A", str(state)), 10.0)
         assert (code, output) == (0, b"")
     finally:
         shutil.rmtree(state)
@@ -124,21 +126,21 @@ async def test_the_state_directory_is_hidden_from_containers(tmp_path: Path) -> 
 @pytest.mark.parametrize(("script", "expected"), [("exit 0", 0), ("exit 3", 3), ("kill -TERM $$", 143)])
 @on_loop
 async def test_exit_codes_are_reported_as_a_container_runtime_does(tmp_path: Path, script: str, expected: int) -> None:
-    process = await sandbox.BubblewrapSandbox(tmp_path).start(spec_for("sh", "-c", script), Lines())
+    process = await sandbox.BubblewrapSandbox(tmp_path, CLOCK).start(spec_for("sh", "-c", script), Lines())
     assert await process.wait() == expected
 
 
 @on_loop
 async def test_a_missing_executable_refuses_to_start(tmp_path: Path) -> None:
     with pytest.raises(ContainerStartError, match='"no-such-tool": executable file not found in \\$PATH'):
-        await sandbox.BubblewrapSandbox(tmp_path).start(spec_for("no-such-tool"), Lines())
+        await sandbox.BubblewrapSandbox(tmp_path, CLOCK).start(spec_for("no-such-tool"), Lines())
 
 
 @on_loop
 async def test_sigterm_reaches_a_grandchild_and_a_trap_gets_its_grace(tmp_path: Path) -> None:
     sink = Lines()
     script = "trap 'echo stopping; exit 0' TERM; sh -c 'sleep 60; echo never' & echo ready; wait"
-    process = await sandbox.BubblewrapSandbox(tmp_path).start(spec_for("sh", "-c", script), sink)
+    process = await sandbox.BubblewrapSandbox(tmp_path, CLOCK).start(spec_for("sh", "-c", script), sink)
     while sink.of("stdout") != [b"ready"]:
         await asyncio.sleep(0.02)
     grandchildren = [pid for pid in processes.group_members(process.pid) if pid != process.pid]
@@ -150,7 +152,9 @@ async def test_sigterm_reaches_a_grandchild_and_a_trap_gets_its_grace(tmp_path: 
 
 @on_loop
 async def test_sigkill_ends_the_whole_container(tmp_path: Path) -> None:
-    process = await sandbox.BubblewrapSandbox(tmp_path).start(spec_for("sh", "-c", "sleep 60 & sleep 60"), Lines())
+    process = await sandbox.BubblewrapSandbox(tmp_path, CLOCK).start(
+        spec_for("sh", "-c", "sleep 60 & sleep 60"), Lines()
+    )
     await asyncio.sleep(0.2)
     members = processes.group_members(process.pid)
     process.signal(signal.SIGKILL)
@@ -160,7 +164,7 @@ async def test_sigkill_ends_the_whole_container(tmp_path: Path) -> None:
 
 @on_loop
 async def test_run_kills_at_the_timeout_and_returns_output(tmp_path: Path) -> None:
-    box = sandbox.BubblewrapSandbox(tmp_path)
+    box = sandbox.BubblewrapSandbox(tmp_path, CLOCK)
     assert await box.run(spec_for("sh", "-c", "echo a; echo b >&2; exit 4"), 5.0) == (4, b"a\nb\n")
     started = time.monotonic()
     code, output = await box.run(spec_for("sh", "-c", "echo started; sleep 30"), 0.5)
@@ -171,7 +175,7 @@ async def test_run_kills_at_the_timeout_and_returns_output(tmp_path: Path) -> No
 
 @on_loop
 async def test_memory_limit_kills_with_137_and_reports_oom(tmp_path: Path) -> None:
-    box = sandbox.BubblewrapSandbox(tmp_path)
+    box = sandbox.BubblewrapSandbox(tmp_path, CLOCK)
     spec = spec_for("python3", "-c", "x = bytearray(400 << 20)")
     limited = ProcessSpec(**{**spec.__dict__, "memory_limit_bytes": 64 << 20})
     process = await box.start(limited, Lines())
@@ -199,12 +203,13 @@ def test_the_executable_is_found_through_mounts_and_path(tmp_path: Path) -> None
 HELPER = """
 import asyncio, sys
 from pathlib import Path
+from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet import sandbox
 from kfval.embedded.kubelet.containers import PodNetwork, ProcessSpec
 
 async def main():
     kind = sandbox.BubblewrapSandbox if sys.argv[2] == "bubblewrap" else sandbox.PlainSandbox
-    box = kind(Path(sys.argv[1]))
+    box = kind(Path(sys.argv[1]), SystemClock())
     spec = ProcessSpec(argv=("sh", "-c", "sleep 120 & sleep 120"), env={}, workdir="/", mounts=(),
                        hostname="orphan", network=PodNetwork("127.1.0.1"))
     process = await box.start(spec, lambda stream, line: None)
@@ -250,7 +255,7 @@ async def test_reap_leftovers_after_a_sigkilled_cluster_kills_what_escaped(tmp_p
     assert await eventually_gone(container_pid)
     assert escaped
     assert all(alive(pid) for pid in escaped), "a plain container's children survive the death signal"
-    assert reaping.reap_leftovers(tmp_path).process_groups == (container_pid,)
+    assert (await reaping.reap(tmp_path, CLOCK)).process_groups == (container_pid,)
     assert all([await eventually_gone(pid) for pid in escaped])
 
 
@@ -258,7 +263,7 @@ async def test_reap_leftovers_after_a_sigkilled_cluster_kills_what_escaped(tmp_p
 async def test_reap_leftovers_kills_recorded_processes_that_escaped(tmp_path: Path) -> None:
     escaped = subprocess.Popen(["sleep", "60"], start_new_session=True)
     (tmp_path / processes.PID_FILE).write_text(f"{escaped.pid} {processes.process_start_time(escaped.pid)}\n")
-    reaped = reaping.reap_leftovers(tmp_path)
+    reaped = await reaping.reap(tmp_path, CLOCK)
     assert reaped.process_groups == (escaped.pid,)
     assert escaped.wait(timeout=2) == -signal.SIGKILL
     assert not (tmp_path / processes.PID_FILE).exists()
@@ -270,7 +275,7 @@ def test_reap_leftovers_spares_a_reused_pid(tmp_path: Path) -> None:
         started = processes.process_start_time(bystander.pid)
         assert started is not None
         (tmp_path / processes.PID_FILE).write_text(f"{bystander.pid} {started - 1}\n")
-        assert reaping.reap_leftovers(tmp_path).process_groups == ()
+        assert asyncio.run(reaping.reap(tmp_path, CLOCK)).process_groups == ()
         assert bystander.poll() is None
     finally:
         bystander.kill()
@@ -283,6 +288,6 @@ async def test_plain_sandbox_maps_workdir_and_runs_unsandboxed(tmp_path: Path) -
     spec = spec_for(
         "sh", "-c", "pwd; echo $MODE", mounts=(Mount(tmp_path, "/workspace"),), workdir="/workspace", MODE="x"
     )
-    process = await sandbox.PlainSandbox(tmp_path).start(spec, sink)
+    process = await sandbox.PlainSandbox(tmp_path, CLOCK).start(spec, sink)
     assert await process.wait() == 0
     assert sink.of("stdout") == [str(tmp_path).encode(), b"x"]
