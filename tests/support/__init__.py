@@ -1,4 +1,4 @@
-"""What the tests share: one fake clock, one poll helper, one way to run async tests.
+"""What the tests share: one fake clock, one poll helper, one in-process cluster.
 
 Test modules import from here and never from one another.
 """
