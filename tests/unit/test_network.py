@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import os
 import shutil
 import socket
-import time
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet import network, reaping, sandbox
 from kfval.embedded.kubelet.containers import PodNetwork, ProcessSpec, Stream
+from tests.support.loop import on_loop
+from tests.support.polling import eventually_blocking
 
 needs_namespaces = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("bwrap") is None,
@@ -33,26 +31,14 @@ SERVER = (
 )
 
 
-def on_loop(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an async test on a fresh event loop (the project has no pytest async plugin)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
-
-
 def fetch(address: str, port: int = 8080) -> bytes:
-    deadline = time.monotonic() + 5.0
-    while True:
-        try:
-            with socket.create_connection((address, port), timeout=1.0) as connection:
-                return connection.recv(100)
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+    """What the server at `address` answers, once it listens."""
+
+    def answer() -> bytes:
+        with socket.create_connection((address, port), timeout=1.0) as connection:
+            return connection.recv(100)
+
+    return eventually_blocking(answer, f"a server on {address}:{port}", interval=0.05, ignoring=(OSError,))
 
 
 def spec_in(pod: PodNetwork, *argv: str) -> ProcessSpec:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import shutil
 import signal
@@ -11,15 +10,15 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet import cgroups, processes, reaping, rootfs, sandbox
 from kfval.embedded.kubelet.containers import ContainerStartError, Mount, PodNetwork, ProcessSpec, Stream
+from tests.support.loop import on_loop
+from tests.support.polling import eventually, eventually_blocking
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("bwrap") is None, reason="needs root and bubblewrap (apt-get install bubblewrap)"
@@ -31,16 +30,6 @@ def spec_for(*argv: str, mounts: tuple[Mount, ...] = (), workdir: str = "/", **e
     return ProcessSpec(
         argv=argv, env=env, workdir=workdir, mounts=mounts, hostname="trainer-0", network=PodNetwork("127.1.0.9")
     )
-
-
-def on_loop(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an async test on a fresh event loop (the project has no pytest async plugin)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
 
 
 class Lines:
@@ -61,11 +50,13 @@ def alive(pid: int) -> bool:
     return fields is not None and fields[0] != "Z"
 
 
-async def eventually_gone(pid: int, timeout_seconds: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout_seconds
-    while alive(pid) and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-    return not alive(pid)
+async def all_gone(pids: list[int]) -> None:
+    await eventually(lambda: not [pid for pid in pids if alive(pid)], f"processes {pids} gone", timeout=2.0)
+
+
+def sleepers(pgid: int) -> list[int]:
+    """The `sleep` processes of a container's process group."""
+    return [pid for pid in processes.group_members(pgid) if Path(f"/proc/{pid}/comm").read_text().strip() == "sleep"]
 
 
 @on_loop
@@ -141,13 +132,12 @@ async def test_sigterm_reaches_a_grandchild_and_a_trap_gets_its_grace(tmp_path: 
     sink = Lines()
     script = "trap 'echo stopping; exit 0' TERM; sh -c 'sleep 60; echo never' & echo ready; wait"
     process = await sandbox.BubblewrapSandbox(tmp_path, CLOCK).start(spec_for("sh", "-c", script), sink)
-    while sink.of("stdout") != [b"ready"]:
-        await asyncio.sleep(0.02)
+    await eventually(lambda: sink.of("stdout") == [b"ready"], "the trap set up")
     grandchildren = [pid for pid in processes.group_members(process.pid) if pid != process.pid]
     process.signal(signal.SIGTERM)
     assert await asyncio.wait_for(process.wait(), 5.0) == 0
     assert sink.of("stdout") == [b"ready", b"stopping"]
-    assert all([await eventually_gone(pid) for pid in grandchildren])
+    await all_gone(grandchildren)
 
 
 @on_loop
@@ -155,11 +145,11 @@ async def test_sigkill_ends_the_whole_container(tmp_path: Path) -> None:
     process = await sandbox.BubblewrapSandbox(tmp_path, CLOCK).start(
         spec_for("sh", "-c", "sleep 60 & sleep 60"), Lines()
     )
-    await asyncio.sleep(0.2)
+    await eventually(lambda: len(sleepers(process.pid)) == 2, "both sleeps started")
     members = processes.group_members(process.pid)
     process.signal(signal.SIGKILL)
     assert await asyncio.wait_for(process.wait(), 5.0) == 137
-    assert all([await eventually_gone(pid) for pid in members])
+    await all_gone(members)
 
 
 @on_loop
@@ -214,7 +204,7 @@ async def main():
                        hostname="orphan", network=PodNetwork("127.1.0.1"))
     process = await box.start(spec, lambda stream, line: None)
     print(process.pid, flush=True)
-    await asyncio.sleep(120)
+    await asyncio.Event().wait()  # runs until the test kills it
 
 asyncio.run(main())
 """
@@ -227,7 +217,7 @@ def start_helper(state_dir: Path, kind: str) -> tuple[subprocess.Popen[str], int
     )
     assert helper.stdout is not None
     container_pid = int(helper.stdout.readline())
-    time.sleep(0.3)
+    eventually_blocking(lambda: len(sleepers(container_pid)) == 2, "the container's two sleeps", interval=0.02)
     return helper, container_pid
 
 
@@ -241,7 +231,7 @@ async def test_no_container_process_outlives_a_killed_cluster(tmp_path: Path) ->
     helper.wait()
     assert helper.stdout is not None
     helper.stdout.close()
-    assert all([await eventually_gone(pid) for pid in members])
+    await all_gone(members)
 
 
 @on_loop
@@ -252,11 +242,11 @@ async def test_reap_leftovers_after_a_sigkilled_cluster_kills_what_escaped(tmp_p
     helper.wait()
     assert helper.stdout is not None
     helper.stdout.close()
-    assert await eventually_gone(container_pid)
+    await all_gone([container_pid])
     assert escaped
     assert all(alive(pid) for pid in escaped), "a plain container's children survive the death signal"
     assert (await reaping.reap(tmp_path, CLOCK)).process_groups == (container_pid,)
-    assert all([await eventually_gone(pid) for pid in escaped])
+    await all_gone(escaped)
 
 
 @on_loop
