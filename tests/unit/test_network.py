@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
-import shutil
 import socket
 from pathlib import Path
 
@@ -14,13 +12,11 @@ import pytest
 from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet import network, reaping, sandbox
 from kfval.embedded.kubelet.containers import PodNetwork, ProcessSpec, Stream
+from tests.support.host import needs_root_and
 from tests.support.loop import on_loop
 from tests.support.polling import eventually_blocking
 
-needs_namespaces = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("bwrap") is None,
-    reason="needs root, iproute2 and bubblewrap",
-)
+needs_namespaces = needs_root_and("ip", "bwrap")
 
 SERVER = (
     "import socket, sys\n"

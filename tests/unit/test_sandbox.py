@@ -17,12 +17,11 @@ import pytest
 from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet import cgroups, processes, reaping, rootfs, sandbox
 from kfval.embedded.kubelet.containers import ContainerStartError, Mount, PodNetwork, ProcessSpec, Stream
+from tests.support.host import needs_root_and
 from tests.support.loop import on_loop
 from tests.support.polling import eventually, eventually_blocking
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("bwrap") is None, reason="needs root and bubblewrap (apt-get install bubblewrap)"
-)
+pytestmark = needs_root_and("bwrap")
 CLOCK = SystemClock()
 
 
