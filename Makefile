@@ -42,7 +42,7 @@ check: setup
 	$(VENV)/bin/radish-test matches tests/step-matches.yml -b steps --cover-min-percentage=100 --cover-show-missing
 
 test: check
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -rs
 
 run: setup
 	$(VENV)/bin/kfval run

@@ -1,25 +1,26 @@
 """A real embedded cluster per test session, and real clients pointed at it.
 
 Tests talk to the cluster the way users do: kubectl (its own cache dir per test, so discovery
-caches cannot leak between runs), the official Python client, and Helm in a subprocess.
+caches cannot leak between runs), the official Python client, and Helm in a subprocess. What test
+modules import (Kubectl, suite runs, the poll helper) lives in tests/support, never here.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from kubernetes import config
 from kubernetes.client import ApiClient, CoreV1Api
 
-from kfval.embedded import launch
+from kfval.embedded import datasets, launch
+from kfval.kube import client
+from tests.support.kubectl import Kubectl
 
-KUBECTL = "/usr/bin/kubectl"
+DATASETS_DIR = Path.cwd() / ".cache" / "datasets"
+"""The runner's default `--datasets-dir` for a cluster started from this directory."""
 
 
 @pytest.fixture(scope="session")
@@ -28,45 +29,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[launch.Cluster
     info = launch.start(state_dir, die_with_parent=True)
     yield info
     launch.stop(state_dir)
-
-
-@dataclass
-class Kubectl:
-    kubeconfig: Path
-    cache_dir: Path
-
-    def run(
-        self,
-        *args: str,
-        check: bool = True,
-        timeout: float = 60,
-        stdin: str | None = None,
-    ) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "KUBECACHEDIR": str(self.cache_dir)}
-        result = subprocess.run(
-            [KUBECTL, "--cache-dir", str(self.cache_dir), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            input=stdin,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-            )
-        return result
-
-    def popen(self, *args: str) -> subprocess.Popen[str]:
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
-        return subprocess.Popen(
-            [KUBECTL, "--cache-dir", str(self.cache_dir), *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
 
 
 @pytest.fixture
@@ -97,3 +59,19 @@ def ns(api: ApiClient) -> Iterator[str]:
     CoreV1Api(api).create_namespace({"metadata": {"name": name}})
     yield name
     CoreV1Api(api).delete_namespace(name)
+
+
+@pytest.fixture
+def conn(cluster: launch.ClusterInfo, tmp_path: Path) -> Iterator[client.Connection]:
+    """The suite's own client (kfval.kube), connected as `kfval run` connects to a kubeconfig target."""
+    connection = client.connect(
+        kubeconfig=cluster.kubeconfig, context=None, in_cluster=False, cache_dir=tmp_path / "cache"
+    )
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def mnist_cache() -> Path:
+    """The offline MNIST files the cluster binds into training images, converted once per checkout."""
+    return datasets.prepare(DATASETS_DIR)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kfval.embedded import launch
 from kfval.kube import applying, client, errors, manifests
+from tests.support.polling import eventually_blocking
 
 pytestmark = pytest.mark.integration
 
@@ -56,15 +54,6 @@ spec:
 """
 
 
-@pytest.fixture
-def conn(cluster: launch.ClusterInfo, tmp_path: Path) -> Iterator[client.Connection]:
-    connection = client.connect(
-        kubeconfig=cluster.kubeconfig, context=None, in_cluster=False, cache_dir=tmp_path / "kube-cache"
-    )
-    yield connection
-    connection.close()
-
-
 def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / "manifests" / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,13 +62,11 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def pods_of(conn: client.Connection, namespace: str, selector: str) -> list[client.Body]:
-    deadline = time.monotonic() + POD_WAIT_SECONDS
-    while time.monotonic() < deadline:
+    def pods() -> list[client.Body]:
         items: list[client.Body] = conn.list("v1", "Pod", namespace, label_selector=selector)["items"]
-        if items:
-            return items
-        time.sleep(0.2)
-    raise AssertionError(f"no pod with {selector} in {namespace} after {POD_WAIT_SECONDS}s")
+        return items
+
+    return eventually_blocking(pods, f"a pod with {selector} in {namespace}", timeout=POD_WAIT_SECONDS)
 
 
 def test_a_multi_document_manifest_lands_labelled_with_its_pods(

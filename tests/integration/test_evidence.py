@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from kfval.embedded import launch
 from kfval.kube import checks, errors, evidence, waiting
-from kfval.kube.client import Body, Connection, connect
+from kfval.kube.client import Body, Connection
 
 pytestmark = pytest.mark.integration
 
 FIFTY_LINES_THEN_FAIL = "for i in $(seq 1 50); do echo line $i; done; echo oops >&2; exit 1"
-
-
-@pytest.fixture
-def conn(cluster: launch.ClusterInfo, tmp_path: Path) -> Iterator[Connection]:
-    connection = connect(kubeconfig=cluster.kubeconfig, context=None, in_cluster=False, cache_dir=tmp_path / "cache")
-    yield connection
-    connection.close()
 
 
 def pod(name: str, script: str, *, app: str) -> Body:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kfval.embedded import launch
-from tests.integration.conftest import Kubectl
+from tests.support.kubectl import Kubectl
 
 pytestmark = pytest.mark.integration
 CHART = Path(__file__).parent / "charts" / "web"

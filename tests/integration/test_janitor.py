@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kfval.embedded import launch
-from tests.integration.conftest import Kubectl
+from tests.support.kubectl import Kubectl
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Kubectl
+from tests.support.kubectl import Kubectl
 
 pytestmark = pytest.mark.integration
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Kubectl
+from tests.support.kubectl import Kubectl
+from tests.support.polling import eventually_blocking
 
 pytestmark = pytest.mark.integration
 
@@ -56,15 +56,6 @@ def _replicasets(kubectl: Kubectl, namespace: str) -> dict[str, tuple[str, int]]
     }
 
 
-def _until(check: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.3)
-
-
 def test_rollout_undo_scales_the_old_replicaset_back_up(kubectl: Kubectl, namespace: str) -> None:
     kubectl.run("-n", namespace, "create", "deployment", "web", "--image=busybox", "--", "sleep", "3600")
     kubectl.run("-n", namespace, "rollout", "status", "deployment/web", "--timeout=60s")
@@ -82,8 +73,7 @@ def test_rollout_undo_scales_the_old_replicaset_back_up(kubectl: Kubectl, namesp
         sets = _replicasets(kubectl, namespace)
         return sets if sets[original] == ("3", 1) else None
 
-    after = _until(restored)
-    assert after is not None, _replicasets(kubectl, namespace)
+    after = eventually_blocking(restored, "revision 3 at one replica", timeout=30, interval=0.3)
     assert len(after) == 2, after
     assert sorted(replicas for _revision, replicas in after.values()) == [0, 1]
 

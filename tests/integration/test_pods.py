@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from kfval.embedded import launch
-from tests.integration.conftest import Kubectl
+from tests.support.kubectl import Kubectl
+from tests.support.polling import eventually_blocking
 
 pytestmark = pytest.mark.integration
 
@@ -160,8 +161,10 @@ spec:
     uids = [pod_json(kubectl, namespace, name)["metadata"]["uid"] for name in pods]
     assert all(any(uid in path.name for path in pods_root.iterdir()) for uid in uids)
     kubectl.run("delete", "pod", "finished", "running", "-n", namespace, "--wait=true", "--timeout=60s", timeout=90)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(uid in path.name for path in pods_root.iterdir() for uid in uids):
-        time.sleep(0.1)
-    assert [path.name for path in pods_root.iterdir() if any(uid in path.name for uid in uids)] == []
+    eventually_blocking(
+        lambda: not [path.name for path in pods_root.iterdir() if any(uid in path.name for uid in uids)],
+        "the deleted pods' directories removed",
+        timeout=10,
+        interval=0.1,
+    )
     assert not any((cluster.state_dir / uid).exists() for uid in uids)  # the hosts files' directories

@@ -6,13 +6,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
 from kfval.embedded import launch
+from tests.support.polling import eventually_blocking
 
 pytestmark = pytest.mark.integration
 
@@ -57,19 +59,11 @@ def start_sleeper(info: launch.ClusterInfo, marker: str, cache: Path) -> None:
         check=True,
         capture_output=True,
     )
-    deadline = time.monotonic() + 30
-    while not sleepers(f"kfval-marker-{marker}"):
-        assert time.monotonic() < deadline, "the sleeper pod never started"
-        time.sleep(0.2)
+    eventually_blocking(lambda: sleepers(f"kfval-marker-{marker}"), "the sleeper pod's process", timeout=30)
 
 
-def wait_gone(check: object, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not check():  # type: ignore[operator]
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"still alive: {check()}")  # type: ignore[operator]
+def wait_gone(check: Callable[[], list[Any]], seconds: float = 15) -> None:
+    eventually_blocking(lambda: not check(), "nothing left alive", timeout=seconds)
 
 
 def test_nothing_outlives_cluster_down(tmp_path: Path) -> None:

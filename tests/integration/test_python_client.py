@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from kubernetes import client, dynamic, watch
 from kubernetes.client.rest import ApiException
+
+from tests.support.polling import eventually_blocking
 
 pytestmark = pytest.mark.integration
 
@@ -80,10 +81,9 @@ def test_pod_logs_with_follow(api: client.ApiClient, ns: str) -> None:
             },
         },
     )
-    deadline = time.monotonic() + 60
-    while core.read_namespaced_pod("talker", ns).status.phase == "Pending":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    eventually_blocking(
+        lambda: core.read_namespaced_pod("talker", ns).status.phase != "Pending", "talker started", timeout=60
+    )
     stream = core.read_namespaced_pod_log("talker", ns, follow=True, _preload_content=False)
     text = b"".join(stream.stream()).decode()
     assert text == "line 1\nline 2\nline 3\n"
@@ -142,9 +142,10 @@ def test_watch_sees_a_change_made_while_it_is_open(api: client.ApiClient, ns: st
             if event["object"].metadata.name == "late":
                 return
 
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "early"}})
     thread = threading.Thread(target=consume)
     thread.start()
-    time.sleep(0.5)
+    eventually_blocking(lambda: "ADDED early" in seen, "the watch open (its initial ADDED)", interval=0.05)
     core.create_namespaced_config_map(ns, {"metadata": {"name": "late"}})
     thread.join(timeout=10)
     assert "ADDED late" in seen

@@ -9,38 +9,21 @@ the alias table is on the path too. All through the suite's own client.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kfval.embedded import datasets, launch
+from kfval.embedded import datasets
 from kfval.kube import client
 from kfval.metrics import pytorch
+from tests.support.polling import eventually_blocking
 
 pytestmark = pytest.mark.integration
 
-DATASETS_DIR = Path.cwd() / ".cache" / "datasets"
-"""The runner's default `--datasets-dir` for a cluster started from this directory."""
 MASTER_PORT = "23456"
 RUN_TIMEOUT_SECONDS = 240.0
 ACCURACY_THRESHOLD = 0.9662
-
-
-@pytest.fixture(scope="module")
-def mnist_cache() -> Path:
-    return datasets.prepare(DATASETS_DIR)
-
-
-@pytest.fixture
-def connection(cluster: launch.ClusterInfo, tmp_path: Path) -> Iterator[client.Connection]:
-    connection = client.connect(
-        kubeconfig=cluster.kubeconfig, context=None, in_cluster=False, cache_dir=tmp_path / "cache"
-    )
-    yield connection
-    connection.close()
 
 
 def trainer_pod(name: str, *, image: str, rank: int, args: list[str], master: str) -> dict[str, Any]:
@@ -70,17 +53,18 @@ def trainer_pod(name: str, *, image: str, rank: int, args: list[str], master: st
     }
 
 
-def wait_finished(connection: client.Connection, name: str, namespace: str, *, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        pod = connection.get("v1", "Pod", name, namespace)
-        if pod.get("status", {}).get("phase") in ("Succeeded", "Failed") or time.monotonic() > deadline:
-            return pod
-        time.sleep(1.0)
+def wait_finished(conn: client.Connection, name: str, namespace: str, *, timeout: float) -> dict[str, Any]:
+    """The pod once it has Succeeded or Failed."""
+
+    def finished() -> dict[str, Any] | None:
+        pod = conn.get("v1", "Pod", name, namespace)
+        return pod if pod.get("status", {}).get("phase") in ("Succeeded", "Failed") else None
+
+    return eventually_blocking(finished, f"pod {name} to finish", timeout=timeout, interval=1.0)
 
 
 def test_the_offline_mnist_cache_is_mounted_read_only(
-    connection: client.Connection, namespace: str, mnist_cache: Path
+    conn: client.Connection, namespace: str, mnist_cache: Path
 ) -> None:
     script = "ls /data/mnist; touch /data/mnist/written 2>/dev/null && echo writable || echo read-only"
     pod = {
@@ -92,9 +76,9 @@ def test_the_offline_mnist_cache_is_mounted_read_only(
             "containers": [{"name": "main", "image": "kfval/pytorch-mnist", "command": ["sh", "-c", script]}],
         },
     }
-    connection.create(pod, namespace)
-    finished = wait_finished(connection, "look", namespace, timeout=60)
-    log = connection.pod_log("look", namespace)
+    conn.create(pod, namespace)
+    finished = wait_finished(conn, "look", namespace, timeout=60)
+    log = conn.pod_log("look", namespace)
     assert finished["status"]["phase"] == "Succeeded", log
     assert log.split() == [*sorted(item.name for item in datasets.IDX_FILES), "read-only"]
     assert not (mnist_cache / "written").exists()
@@ -102,7 +86,7 @@ def test_the_offline_mnist_cache_is_mounted_read_only(
 
 @pytest.mark.slow
 def test_two_ranks_train_mnist_with_gloo_ddp_past_the_threshold(
-    connection: client.Connection, namespace: str, mnist_cache: Path
+    conn: client.Connection, namespace: str, mnist_cache: Path
 ) -> None:
     service = {
         "apiVersion": "v1",
@@ -114,13 +98,13 @@ def test_two_ranks_train_mnist_with_gloo_ddp_past_the_threshold(
             "ports": [{"name": "pytorchjob-port", "port": int(MASTER_PORT)}],
         },
     }
-    connection.create(service, namespace)
+    conn.create(service, namespace)
     args = ["--backend", "gloo", "--lr", "0.05", "--momentum", "0.9"]
     images = {"mnist-master-0": "docker.io/kubeflow/pytorch-dist-mnist:latest", "mnist-worker-0": "kfval/pytorch-mnist"}
     for rank, (name, image) in enumerate(images.items()):
-        connection.create(trainer_pod(name, image=image, rank=rank, args=args, master="mnist-master-0"), namespace)
-    pods = {name: wait_finished(connection, name, namespace, timeout=RUN_TIMEOUT_SECONDS) for name in images}
-    logs = {name: connection.pod_log(name, namespace) for name in images}
+        conn.create(trainer_pod(name, image=image, rank=rank, args=args, master="mnist-master-0"), namespace)
+    pods = {name: wait_finished(conn, name, namespace, timeout=RUN_TIMEOUT_SECONDS) for name in images}
+    logs = {name: conn.pod_log(name, namespace) for name in images}
     for name, pod in pods.items():
         assert pod["status"]["phase"] == "Succeeded", f"{name}: {pod['status']}\n{logs[name][-3000:]}"
     master = pytorch.parse_training_log(logs["mnist-master-0"])

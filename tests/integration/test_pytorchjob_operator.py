@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Kubectl
+from tests.support.kubectl import Kubectl
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +35,8 @@ CHECK_IN = (
     "next(i for i in range(120) if socket.socket().connect_ex(address) == 0 or time.sleep(1))"
 )
 WAIT_SECONDS = 90
+TRAINING_WAIT_SECONDS = 240
+"""One epoch of the gloo example on two CPU ranks, with room for a loaded machine (as the image tests allow)."""
 
 
 def pytorchjob(name: str, *, master: str, worker: str, image: str = "python:3.11", extra: str = "") -> str:
@@ -199,14 +201,13 @@ def test_the_kubeflow_gloo_example_is_accepted_and_its_pods_are_named_by_replica
     assert (env["MASTER_ADDR"], env["RANK"], env["WORLD_SIZE"]) == ("pytorch-simple-master-0", "1", "2")
 
 
-@pytest.mark.skipif(
-    not Path("images/pytorch-mnist/Dockerfile").exists(), reason="the pytorch-mnist project image is not there yet"
-)
+@pytest.mark.slow
+@pytest.mark.timeout(TRAINING_WAIT_SECONDS + 60)
 def test_the_kubeflow_gloo_example_trains_to_success(
-    simple_example: dict[str, Any], kubectl: Kubectl, namespace: str
+    mnist_cache: Path, simple_example: dict[str, Any], kubectl: Kubectl, namespace: str
 ) -> None:
     kubectl.run(
-        "-n", namespace, "wait", "--for=condition=Succeeded", "pytorchjob/pytorch-simple", "--timeout=900s",
-        timeout=910,
+        "-n", namespace, "wait", "--for=condition=Succeeded", "pytorchjob/pytorch-simple",
+        f"--timeout={TRAINING_WAIT_SECONDS}s", timeout=TRAINING_WAIT_SECONDS + 10,
     )  # fmt: skip
     assert last_condition(kubectl, namespace, "pytorch-simple")["reason"] == "PyTorchJobSucceeded"

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ import jsonschema
 import pytest
 
 from kfval.report import cucumber
+from tests.support.polling import eventually_blocking
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "reporting"
@@ -184,10 +184,7 @@ def test_the_junit_report_has_a_case_per_scenario(jvm_run: tuple[Reports, subpro
 
 
 def wait_for(path: Path, timeout_seconds: float) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} did not appear"
-        time.sleep(0.05)
+    eventually_blocking(path.exists, f"{path} to appear", timeout=timeout_seconds, interval=0.05)
 
 
 @pytest.mark.parametrize("exit_mode", ["unwind", "immediate"])

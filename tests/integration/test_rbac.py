@@ -16,7 +16,7 @@ from kubernetes.client.rest import ApiException
 from kfval.embedded import launch
 from kfval.kube import client as kube_client
 from kfval.kube import errors
-from tests.integration.conftest import Kubectl
+from tests.support.kubectl import Kubectl
 
 pytestmark = pytest.mark.integration
 

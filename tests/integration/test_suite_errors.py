@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from kfval.embedded import launch
-from tests.integration.conftest import Kubectl
-from tests.integration.suite_runs import SuiteRun, run_suite
+from tests.support.kubectl import Kubectl
+from tests.support.suites import SuiteRun, run_suite
 
 pytestmark = pytest.mark.integration
 FIXTURES = "tests/fixtures/suite"

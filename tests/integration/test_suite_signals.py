@@ -13,8 +13,9 @@ import psutil
 import pytest
 
 from kfval.embedded import launch
-from tests.integration.conftest import Kubectl
-from tests.integration.suite_runs import finished, suite_argv
+from tests.support.kubectl import Kubectl
+from tests.support.polling import eventually_blocking
+from tests.support.suites import finished, suite_argv
 
 pytestmark = pytest.mark.integration
 SCHEMA = Path(__file__).parents[1] / "fixtures" / "cucumber-json-schema" / "cucumber-jvm.json"
@@ -29,20 +30,13 @@ def training_processes() -> list[psutil.Process]:
     return found
 
 
-def wait_for(condition: object, *, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 def test_sigterm_mid_training_cleans_up_and_leaves_valid_reports(
     cluster: launch.ClusterInfo, kubectl: Kubectl, tmp_path: Path
 ) -> None:
     argv = suite_argv("tests/fixtures/suite/long.feature", cluster.kubeconfig, tmp_path)
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(lambda: len(training_processes()) >= 2, seconds=180, what="the master and worker to train")
+        eventually_blocking(lambda: len(training_processes()) >= 2, "the master and worker to train", timeout=180)
         time.sleep(2)
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=180)
@@ -63,4 +57,4 @@ def test_sigterm_mid_training_cleans_up_and_leaves_valid_reports(
     assert run.run_id is not None
     left = kubectl.run("get", "namespaces,pods", "-A", "-l", f"kfval.dev/run-id={run.run_id}", "-o", "name")
     assert left.stdout.strip() == ""
-    wait_for(lambda: not training_processes(), seconds=60, what="the training processes to end")
+    eventually_blocking(lambda: not training_processes(), "the training processes to end", timeout=60)

@@ -12,38 +12,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kfval.embedded import datasets, launch
 from kfval.kube import client
 from kfval.metrics import tensorflow
+from tests.support.polling import eventually_blocking
 
 pytestmark = pytest.mark.integration
 
-DATASETS_DIR = Path.cwd() / ".cache" / "datasets"
-"""The runner's default `--datasets-dir` for a cluster started from this directory."""
 TF_PORT = 2222
 RUN_TIMEOUT_SECONDS = 300.0
 EXAMPLE_IMAGE = "kubeflow/tf-dist-mnist-test:1.0"
 PROJECT_IMAGE = "kfval/tf-mnist"
-
-
-@pytest.fixture(scope="module")
-def mnist_cache() -> Path:
-    return datasets.prepare(DATASETS_DIR)
-
-
-@pytest.fixture
-def connection(cluster: launch.ClusterInfo, tmp_path: Path) -> Iterator[client.Connection]:
-    connection = client.connect(
-        kubeconfig=cluster.kubeconfig, context=None, in_cluster=False, cache_dir=tmp_path / "cache"
-    )
-    yield connection
-    connection.close()
 
 
 def tf_config(job: str, namespace: str, replicas: Mapping[str, int], *, task: str, index: int) -> str:
@@ -92,7 +76,7 @@ def headless_service(name: str, labels: dict[str, str]) -> dict[str, Any]:
 
 
 def start_replicas(
-    connection: client.Connection,
+    conn: client.Connection,
     namespace: str,
     *,
     job: str,
@@ -108,42 +92,41 @@ def start_replicas(
             name = f"{job}-{kind}-{index}"
             labels = replica_labels(job, kind, index)
             config = tf_config(job, namespace, replicas, task=kind, index=index)
-            connection.create(headless_service(name, labels), namespace)
+            conn.create(headless_service(name, labels), namespace)
             image = images.get(name, PROJECT_IMAGE)
             pod = replica_pod(name, labels=labels, image=image, config=config, command=command)
             pod["spec"]["containers"][0]["args"] = args
-            connection.create(pod, namespace)
+            conn.create(pod, namespace)
             names.append(name)
     return names
 
 
-def wait_finished(connection: client.Connection, name: str, namespace: str, *, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        pod = connection.get("v1", "Pod", name, namespace)
-        if pod.get("status", {}).get("phase") in ("Succeeded", "Failed") or time.monotonic() > deadline:
-            return pod
-        time.sleep(1.0)
+def wait_finished(conn: client.Connection, name: str, namespace: str, *, timeout: float) -> dict[str, Any]:
+    """The pod once it has Succeeded or Failed."""
+
+    def finished() -> dict[str, Any] | None:
+        pod = conn.get("v1", "Pod", name, namespace)
+        return pod if pod.get("status", {}).get("phase") in ("Succeeded", "Failed") else None
+
+    return eventually_blocking(finished, f"pod {name} to finish", timeout=timeout, interval=1.0)
 
 
 @pytest.mark.slow
-def test_one_ps_and_two_workers_train_between_graph(
-    connection: client.Connection, namespace: str, mnist_cache: Path
-) -> None:
+def test_one_ps_and_two_workers_train_between_graph(conn: client.Connection, namespace: str, mnist_cache: Path) -> None:
     job, steps = "dist-mnist", 1000
     replicas = {"ps": 1, "worker": 2}
     images = {f"{job}-worker-0": EXAMPLE_IMAGE, f"{job}-ps-0": EXAMPLE_IMAGE}
     started = time.monotonic()
     # The example's image takes its flags as args; the project image's ENTRYPOINT is the same program.
     args = ["--train_steps", str(steps)]
-    start_replicas(connection, namespace, job=job, replicas=replicas, images=images, command=[], args=args)
+    start_replicas(conn, namespace, job=job, replicas=replicas, images=images, command=[], args=args)
     workers = [f"{job}-worker-{index}" for index in range(2)]
-    pods = {name: wait_finished(connection, name, namespace, timeout=RUN_TIMEOUT_SECONDS) for name in workers}
+    pods = {name: wait_finished(conn, name, namespace, timeout=RUN_TIMEOUT_SECONDS) for name in workers}
     wall = time.monotonic() - started
-    logs = {name: connection.pod_log(name, namespace) for name in [*workers, f"{job}-ps-0"]}
+    logs = {name: conn.pod_log(name, namespace) for name in [*workers, f"{job}-ps-0"]}
     for name, pod in pods.items():
         assert pod["status"]["phase"] == "Succeeded", f"{name}: {pod['status']}\n{logs[name][-3000:]}"
-    ps = connection.get("v1", "Pod", f"{job}-ps-0", namespace)
+    ps = conn.get("v1", "Pod", f"{job}-ps-0", namespace)
     assert ps["status"]["phase"] == "Running", "a parameter server serves until the job ends"
     chief, other = (tensorflow.parse_training_log(logs[name]) for name in workers)
     server = tensorflow.parse_training_log(logs[f"{job}-ps-0"])
@@ -160,14 +143,14 @@ def test_one_ps_and_two_workers_train_between_graph(
     print(f"\n1 ps + 2 workers, {steps} steps: {wall:.1f} s wall, chief {chief.elapsed_seconds} s training")
 
 
-def test_without_tf_config_the_program_trains_alone(connection: client.Connection, namespace: str) -> None:
+def test_without_tf_config_the_program_trains_alone(conn: client.Connection, namespace: str) -> None:
     """A single-replica TFJob gets no TF_CONFIG (kubeflow-semantics §1.4.5): one worker, own server."""
     pod = replica_pod("alone", labels={}, image=PROJECT_IMAGE, config="", command=[])
     pod["spec"]["containers"][0]["env"] = []
     pod["spec"]["containers"][0]["args"] = ["--train_steps", "50"]
-    connection.create(pod, namespace)
-    finished = wait_finished(connection, "alone", namespace, timeout=RUN_TIMEOUT_SECONDS)
-    log = connection.pod_log("alone", namespace)
+    conn.create(pod, namespace)
+    finished = wait_finished(conn, "alone", namespace, timeout=RUN_TIMEOUT_SECONDS)
+    log = conn.pod_log("alone", namespace)
     assert finished["status"]["phase"] == "Succeeded", log[-3000:]
     parsed = tensorflow.parse_training_log(log)
     assert (parsed.job_name, parsed.task_index, parsed.train_steps) == ("worker", 0, 50)
@@ -176,22 +159,20 @@ def test_without_tf_config_the_program_trains_alone(connection: client.Connectio
 
 @pytest.mark.slow
 def test_the_chief_trains_with_parameter_server_strategy(
-    connection: client.Connection, namespace: str, mnist_cache: Path
+    conn: client.Connection, namespace: str, mnist_cache: Path
 ) -> None:
     job = "pss-mnist"
     replicas = {"chief": 1, "ps": 1, "worker": 1}
     command = ["python", "/opt/tf-mnist/pss_mnist.py"]
     started = time.monotonic()
-    start_replicas(
-        connection, namespace, job=job, replicas=replicas, images={}, command=command, args=["--epochs", "2"]
-    )
+    start_replicas(conn, namespace, job=job, replicas=replicas, images={}, command=command, args=["--epochs", "2"])
     chief_name = f"{job}-chief-0"
-    pod = wait_finished(connection, chief_name, namespace, timeout=RUN_TIMEOUT_SECONDS)
+    pod = wait_finished(conn, chief_name, namespace, timeout=RUN_TIMEOUT_SECONDS)
     wall = time.monotonic() - started
-    log = connection.pod_log(chief_name, namespace)
+    log = conn.pod_log(chief_name, namespace)
     assert pod["status"]["phase"] == "Succeeded", f"{pod['status']}\n{log[-3000:]}"
     for name in (f"{job}-ps-0", f"{job}-worker-0"):
-        assert connection.get("v1", "Pod", name, namespace)["status"]["phase"] == "Running", name
+        assert conn.get("v1", "Pod", name, namespace)["status"]["phase"] == "Running", name
     chief = tensorflow.parse_training_log(log)
     assert chief.generation is tensorflow.LogGeneration.CHIEF
     assert chief.ps_replicas == 1
@@ -204,7 +185,7 @@ def test_the_chief_trains_with_parameter_server_strategy(
 
 @pytest.mark.slow
 def test_the_kubeflow_example_tfjob_runs_with_the_examples_image(
-    connection: client.Connection, namespace: str, mnist_cache: Path
+    conn: client.Connection, namespace: str, mnist_cache: Path
 ) -> None:
     """training-operator examples/tensorflow/dist-mnist/tf_job_mnist.yaml, fewer replicas and steps."""
     steps = 500
@@ -221,16 +202,16 @@ def test_the_kubeflow_example_tfjob_runs_with_the_examples_image(
             "tfReplicaSpecs": {"PS": replica_spec(1, []), "Worker": replica_spec(2, ["--train_steps", str(steps)])}
         },
     }
-    connection.create(job, namespace)
+    conn.create(job, namespace)
     chief = "dist-mnist-for-e2e-test-worker-0"
-    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        pods = {pod["metadata"]["name"] for pod in connection.list("v1", "Pod", namespace)["items"]}
-        if chief in pods:
-            break
-        time.sleep(1.0)
-    pod = wait_finished(connection, chief, namespace, timeout=RUN_TIMEOUT_SECONDS)
-    log = connection.pod_log(chief, namespace)
+    eventually_blocking(
+        lambda: chief in {pod["metadata"]["name"] for pod in conn.list("v1", "Pod", namespace)["items"]},
+        f"the operator to create {chief}",
+        timeout=RUN_TIMEOUT_SECONDS,
+        interval=1.0,
+    )
+    pod = wait_finished(conn, chief, namespace, timeout=RUN_TIMEOUT_SECONDS)
+    log = conn.pod_log(chief, namespace)
     assert pod["status"]["phase"] == "Succeeded", f"{pod['status']}\n{log[-3000:]}"
     parsed = tensorflow.parse_training_log(log)
     assert (parsed.job_name, parsed.task_index, parsed.train_steps) == ("worker", 0, steps)

@@ -6,23 +6,14 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kfval.embedded import launch
 from kfval.kube import checks, errors, waiting, watching
-from kfval.kube.client import Body, Connection, connect
+from kfval.kube.client import Body, Connection
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def conn(cluster: launch.ClusterInfo, tmp_path: Path) -> Iterator[Connection]:
-    connection = connect(kubeconfig=cluster.kubeconfig, context=None, in_cluster=False, cache_dir=tmp_path / "cache")
-    yield connection
-    connection.close()
 
 
 def configmap(name: str, **labels: str) -> Body:

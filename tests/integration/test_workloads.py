@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import Kubectl
+from tests.support.kubectl import Kubectl
 
 pytestmark = pytest.mark.integration
 

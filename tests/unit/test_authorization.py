@@ -14,31 +14,19 @@ from kfval.embedded.errors import BadRequestError, ForbiddenError
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
+from tests.support.clock import FakeClock
 
 RBAC = "rbac.authorization.k8s.io"
 QA = auth.service_account_user("team", "qa")
 
 
-class FrozenClock:
-    """Stands still until a test moves it."""
-
-    def __init__(self) -> None:
-        self.moment = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def monotonic(self) -> float:
-        return 0.0
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC))
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-def store(clock: FrozenClock) -> Store:
+def store(clock: FakeClock) -> Store:
     made = Store(Catalog(), clock)
     for name in ("team", "other"):
         made.create(made.catalog.lookup("", "v1", "namespaces"), {"metadata": {"name": name}})

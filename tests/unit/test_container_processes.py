@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet import processes, reaping
 from kfval.embedded.kubelet.containers import LogSink, Stream
 
@@ -28,7 +29,12 @@ def test_a_failing_log_pump_is_logged_and_the_exit_code_still_reported(
             "sh", "-c", "echo hi; exit 3", stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
         container = processes.ContainerProcess(
-            started, lambda stream, line: None, registry=processes.PidRegistry(None), cgroup=None, wrapped=False
+            started,
+            lambda stream, line: None,
+            registry=processes.PidRegistry(None),
+            cgroup=None,
+            wrapped=False,
+            clock=SystemClock(),
         )
         return await container.wait()
 
@@ -43,14 +49,14 @@ def test_reap_does_the_blocking_work_off_the_event_loop(tmp_path: Path, monkeypa
     threads: list[int] = []
     real = reaping.kill_recorded
 
-    def recording(pid_file: Path) -> tuple[int, ...]:
+    def recording(pid_file: Path) -> reaping.Killed:
         threads.append(threading.get_ident())
         return real(pid_file)
 
     monkeypatch.setattr(reaping, "kill_recorded", recording)
 
     async def main() -> tuple[reaping.Reaped, int]:
-        return await reaping.reap(tmp_path), threading.get_ident()
+        return await reaping.reap(tmp_path, SystemClock()), threading.get_ident()
 
     reaped, loop_thread = asyncio.run(main())
     assert reaped.process_groups == ()

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from kfval.report import cucumber, model, redaction
-from tests.unit import report_samples
+from tests.support import report_samples
 
 SCHEMAS = Path(__file__).parents[1] / "fixtures" / "cucumber-json-schema"
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from kfval.embedded.controllers.endpoints import EndpointsController
-from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
-from tests.unit.test_controllers_a import eventually, gone, make_namespace, rt, run
+from tests.support.cluster import Harness, running
+from tests.support.loop import on_loop
+from tests.support.polling import eventually
 
 
 def pod(name: str, ip: str | None, *, ready: bool, labels: dict[str, str] | None = None, **spec: str) -> Body:
@@ -27,22 +28,24 @@ def service(name: str, *, selector: dict[str, str] | None, cluster_ip: str = "10
     return {"metadata": {"name": name, "labels": {"tier": "front"}}, "spec": spec}
 
 
-def subsets_of(store: Store, name: str) -> list[Body] | None:
-    endpoints = store.get(rt(store, "endpoints"), "net", name)
+def subsets_of(h: Harness, name: str) -> list[Body] | None:
+    endpoints = h.store.get(h.rt("endpoints"), "net", name)
     return endpoints.get("subsets")
 
 
-def test_ready_and_not_ready_pods_with_a_named_target_port() -> None:
-    async def scenario(store: Store) -> None:
-        pods, services = rt(store, "pods"), rt(store, "services")
-        make_namespace(store, "net")
+@on_loop
+async def test_ready_and_not_ready_pods_with_a_named_target_port() -> None:
+    async with running(EndpointsController) as h:
+        store = h.store
+        pods, services = h.rt("pods"), h.rt("services")
+        h.make_namespace("net")
         store.create(pods, pod("a", "10.0.0.2", ready=True), namespace="net")
         store.create(pods, pod("b", "10.0.0.3", ready=False), namespace="net")
         store.create(pods, pod("no-ip", None, ready=False), namespace="net")
         store.create(pods, pod("other", "10.0.0.9", ready=True, labels={"app": "db"}), namespace="net")
         store.create(services, service("web", selector={"app": "web"}), namespace="net")
 
-        subsets = await eventually(lambda: subsets_of(store, "web"), "endpoints of web")
+        subsets = await eventually(lambda: subsets_of(h, "web"), "endpoints of web")
         assert len(subsets) == 1
         (subset,) = subsets
         a_uid = store.get(pods, "net", "a")["metadata"]["uid"]
@@ -50,7 +53,7 @@ def test_ready_and_not_ready_pods_with_a_named_target_port() -> None:
         assert subset["addresses"] == [{"ip": "10.0.0.2", "nodeName": "node-1", "targetRef": target}]
         assert [x["ip"] for x in subset["notReadyAddresses"]] == ["10.0.0.3"]
         assert subset["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
-        endpoints = store.get(rt(store, "endpoints"), "net", "web")
+        endpoints = store.get(h.rt("endpoints"), "net", "web")
         assert endpoints["metadata"]["labels"] == {"tier": "front"}
 
         b = store.get(pods, "net", "b")
@@ -58,46 +61,44 @@ def test_ready_and_not_ready_pods_with_a_named_target_port() -> None:
         store.replace(pods, b, subresource="status")
 
         def both_ready() -> bool:
-            subset = (subsets_of(store, "web") or [{}])[0]
+            subset = (subsets_of(h, "web") or [{}])[0]
             return [x["ip"] for x in subset.get("addresses", [])] == ["10.0.0.2", "10.0.0.3"]
 
         await eventually(both_ready, "pod b ready")
-        assert "notReadyAddresses" not in subsets_of(store, "web")[0]
+        assert "notReadyAddresses" not in subsets_of(h, "web")[0]
 
         store.delete(services, "net", "web")
-        await eventually(lambda: gone(store, rt(store, "endpoints"), "net", "web"), "endpoints removed")
-
-    run(scenario, EndpointsController)
+        await eventually(lambda: h.gone(h.rt("endpoints"), "net", "web"), "endpoints removed")
 
 
-def test_headless_service_publishes_pod_hostnames() -> None:
-    async def scenario(store: Store) -> None:
-        pods, services = rt(store, "pods"), rt(store, "services")
-        make_namespace(store, "net")
+@on_loop
+async def test_headless_service_publishes_pod_hostnames() -> None:
+    async with running(EndpointsController) as h:
+        store = h.store
+        pods, services = h.rt("pods"), h.rt("services")
+        h.make_namespace("net")
         store.create(pods, pod("w-0", "10.0.0.4", ready=True, hostname="w-0", subdomain="workers"), namespace="net")
         store.create(pods, pod("w-1", "10.0.0.5", ready=True, hostname="w-1", subdomain="elsewhere"), namespace="net")
         store.create(services, service("workers", selector={"app": "web"}, cluster_ip="None"), namespace="net")
 
-        subsets = await eventually(lambda: subsets_of(store, "workers"), "endpoints of workers")
+        subsets = await eventually(lambda: subsets_of(h, "workers"), "endpoints of workers")
         addresses = {a["ip"]: a for a in subsets[0]["addresses"]}
         assert addresses["10.0.0.4"]["hostname"] == "w-0"
         assert "hostname" not in addresses["10.0.0.5"]
-        labels = store.get(rt(store, "endpoints"), "net", "workers")["metadata"]["labels"]
+        labels = store.get(h.rt("endpoints"), "net", "workers")["metadata"]["labels"]
         assert labels["service.kubernetes.io/headless"] == ""
 
-    run(scenario, EndpointsController)
 
-
-def test_service_without_selector_keeps_hand_made_endpoints() -> None:
-    async def scenario(store: Store) -> None:
-        endpoints, services = rt(store, "endpoints"), rt(store, "services")
-        make_namespace(store, "net")
-        store.create(rt(store, "pods"), pod("a", "10.0.0.2", ready=True), namespace="net")
+@on_loop
+async def test_service_without_selector_keeps_hand_made_endpoints() -> None:
+    async with running(EndpointsController) as h:
+        store = h.store
+        endpoints, services = h.rt("endpoints"), h.rt("services")
+        h.make_namespace("net")
+        store.create(h.rt("pods"), pod("a", "10.0.0.2", ready=True), namespace="net")
         manual = {"metadata": {"name": "external"}, "subsets": [{"addresses": [{"ip": "192.0.2.1"}]}]}
         store.create(endpoints, manual, namespace="net")
         store.create(services, service("external", selector=None), namespace="net")
         store.create(services, service("web", selector={"app": "web"}), namespace="net")
-        await eventually(lambda: subsets_of(store, "web"), "endpoints of the selector service")
-        assert subsets_of(store, "external") == [{"addresses": [{"ip": "192.0.2.1"}]}]
-
-    run(scenario, EndpointsController)
+        await eventually(lambda: subsets_of(h, "web"), "endpoints of the selector service")
+        assert subsets_of(h, "external") == [{"addresses": [{"ip": "192.0.2.1"}]}]

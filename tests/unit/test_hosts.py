@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from kfval.embedded.store import fanout
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
+from tests.support.polling import eventually, settle
 
 NS = "team"
 
@@ -111,15 +112,12 @@ def test_run_rewrites_in_place(store: Store, tmp_path: Path) -> None:
     async def scenario() -> str:
         task = asyncio.create_task(hosts.run(), name="hosts-under-test")
         try:
-            await asyncio.sleep(0.01)
+            await settle()  # the hosts files follow the store
             _add(store, "services", _service("mnist-master-0", {"index": "0"}))
-            await asyncio.sleep(0.01)
+            await settle()
             assert "mnist-master-0" not in path.read_text().split("# Entries added by kfval")[1]
             _add(store, "pods", _pod("mnist-master-0", "10.244.0.2"))
-            for _ in range(100):
-                await asyncio.sleep(0.01)
-                if "10.244.0.2" in path.read_text():
-                    break
+            await eventually(lambda: "10.244.0.2" in path.read_text(), "the master's address in the hosts file")
             return path.read_text()
         finally:
             task.cancel()
@@ -146,8 +144,9 @@ def test_refresh_rewrites_only_the_files_whose_content_changed(store: Store, tmp
     mover = _add(store, "pods", _pod("mover-0", "10.244.0.7"))
     still = _add(store, "pods", _pod("still-1", "10.244.0.8", namespace="other"))
     moving, staying = hosts.path_for(mover), hosts.path_for(still)
+    for path in (moving, staying):  # an old stamp, so that any rewrite shows
+        os.utime(path, ns=(1_000_000_000, 1_000_000_000))
     stamps = moving.stat().st_mtime_ns, staying.stat().st_mtime_ns
-    time.sleep(0.02)
     current = store.get(pods, NS, "mover-0")
     current["metadata"]["labels"]["unrelated"] = "yes"
     store.replace(pods, current)
@@ -172,15 +171,12 @@ def test_run_keeps_following_after_its_watch_falls_behind(
     async def scenario() -> str:
         task = asyncio.create_task(hosts.run(), name="hosts-under-test")
         try:
-            await asyncio.sleep(0.02)
+            await settle()  # the hosts files follow the store
             for index in range(6):  # a burst without a pause: the pod watch is closed with 410
                 _add(store, "pods", _pod(f"burst-{index}", f"10.244.1.{index}", job="burst"))
-            await asyncio.sleep(0.02)
+            await settle()
             _add(store, "services", _service("late", {"job": "burst"}))
-            for _ in range(100):
-                await asyncio.sleep(0.01)
-                if "late.team" in path.read_text():
-                    break
+            await eventually(lambda: "late.team" in path.read_text(), "the late service in the hosts file")
             assert not task.done()
             return path.read_text()
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from kfval.report import junit, model, redaction
-from tests.unit import report_samples
+from tests.support import report_samples
 
 
 def parsed(run: model.Run | None = None) -> ET.Element:

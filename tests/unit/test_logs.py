@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +17,15 @@ from kfval.embedded.kubelet.logs import ContainerLogs
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body, LogQuery
+from tests.support.clock import FakeClock
+from tests.support.polling import eventually, settle
 
 NS = "team"
 
 
-class SteppingClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.moment = datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def monotonic(self) -> float:
-        return self.moment.timestamp()
+def stopped_clock() -> FakeClock:
+    """A clock at a moment with a fraction of a second, moved only by hand."""
+    return FakeClock(datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -63,7 +57,7 @@ def _read(source: ContainerLogs, **query: Any) -> bytes:
 
 def test_writer_writes_cri_lines_where_a_node_keeps_them(store: Store, tmp_path: Path) -> None:
     pod = _pod(store, "main")
-    source = ContainerLogs(tmp_path, SteppingClock(), store)
+    source = ContainerLogs(tmp_path, stopped_clock(), store)
     writer = source.writer(pod, "main", 0)
     writer.write("stdout", b"epoch 1 loss=0.5")
     writer.write("stderr", b"warning")
@@ -77,12 +71,12 @@ def test_writer_writes_cri_lines_where_a_node_keeps_them(store: Store, tmp_path:
 
 def test_read_options(store: Store, tmp_path: Path) -> None:
     pod = _pod(store, "main")
-    clock = SteppingClock()
+    clock = stopped_clock()
     source = ContainerLogs(tmp_path, clock, store)
     writer = source.writer(pod["metadata"]["uid"], "main", 0)
     for i in range(5):
         writer.write("stdout", f"line {i}".encode())
-        clock.moment += timedelta(seconds=10)
+        clock.move(10)
     writer.close()
     assert _read(source) == b"".join(f"line {i}\n".encode() for i in range(5))
     assert _read(source, tail_lines=2) == b"line 3\nline 4\n"
@@ -105,7 +99,7 @@ def test_tail_lines_reads_from_the_end_not_the_whole_file(
 ) -> None:
     monkeypatch.setattr(logs, "TAIL_BLOCK_BYTES", 32)  # many small blocks: records straddle block edges
     pod = _pod(store, "main")
-    source = ContainerLogs(tmp_path, SteppingClock(), store)
+    source = ContainerLogs(tmp_path, stopped_clock(), store)
     path = source.path(pod, "main", 0)
     path.parent.mkdir(parents=True)
     with path.open("wb") as handle:
@@ -125,7 +119,7 @@ def test_tail_lines_reads_from_the_end_not_the_whole_file(
 
 def test_long_lines_are_split_and_rejoined(store: Store, tmp_path: Path) -> None:
     pod = _pod(store, "main")
-    source = ContainerLogs(tmp_path, SteppingClock(), store)
+    source = ContainerLogs(tmp_path, stopped_clock(), store)
     writer = source.writer(pod, "main", 0)
     long_line = b"x" * (logs.CRI_MAX_LINE_BYTES + 10)
     writer.write("stdout", long_line)
@@ -136,7 +130,7 @@ def test_long_lines_are_split_and_rejoined(store: Store, tmp_path: Path) -> None
 
 def test_follow_streams_until_the_writer_closes(store: Store, tmp_path: Path) -> None:
     pod = _pod(store, "main")
-    source = ContainerLogs(tmp_path, SteppingClock(), store)
+    source = ContainerLogs(tmp_path, stopped_clock(), store)
     writer = source.writer(pod, "main", 0)
     writer.write("stdout", b"before")
 
@@ -148,9 +142,9 @@ def test_follow_streams_until_the_writer_closes(store: Store, tmp_path: Path) ->
                 chunks.append(chunk)
 
         task = asyncio.create_task(follow())
-        await asyncio.sleep(0.01)
+        await eventually(lambda: chunks, "the follower's first chunk")
         writer.write("stdout", b"during")
-        await asyncio.sleep(0.01)
+        await eventually(lambda: b"during" in b"".join(chunks), "the line written while following")
         writer.write("stdout", b"last")
         writer.close()
         await asyncio.wait_for(task, 2)
@@ -163,7 +157,8 @@ def test_follow_streams_until_the_writer_closes(store: Store, tmp_path: Path) ->
 
 def test_follow_ends_when_the_pod_is_deleted(store: Store, tmp_path: Path) -> None:
     pod = _pod(store, "main")
-    source = ContainerLogs(tmp_path, SteppingClock(), store)
+    clock = stopped_clock()
+    source = ContainerLogs(tmp_path, clock, store)
     writer = source.writer(pod, "main", 0)
     writer.write("stdout", b"hello")
 
@@ -172,9 +167,10 @@ def test_follow_ends_when_the_pod_is_deleted(store: Store, tmp_path: Path) -> No
             return b"".join([c async for c in source.read(LogQuery(namespace=NS, pod="trainer", follow=True))])
 
         task = asyncio.create_task(follow())
-        await asyncio.sleep(0.01)
+        await settle()  # the follower has read what is there and waits for more
         store.delete(store.catalog.lookup("", "v1", "pods"), NS, "trainer", grace_period_seconds=0)
-        return await asyncio.wait_for(task, logs.FOLLOW_CHECK_SECONDS + 2)
+        await clock.advance(logs.FOLLOW_CHECK_SECONDS)
+        return await asyncio.wait_for(task, 2)
 
     assert asyncio.run(scenario()) == b"hello\n"
     writer.close()
@@ -183,7 +179,7 @@ def test_follow_ends_when_the_pod_is_deleted(store: Store, tmp_path: Path) -> No
 def test_previous_instance(store: Store, tmp_path: Path) -> None:
     status = _running("main", 1, lastState={"terminated": {"exitCode": 1}})
     pod = _pod(store, "main", statuses=[status])
-    source = ContainerLogs(tmp_path, SteppingClock(), store)
+    source = ContainerLogs(tmp_path, stopped_clock(), store)
     first = source.writer(pod, "main", 0)
     first.write("stdout", b"crashed")
     first.close()
@@ -196,7 +192,7 @@ def test_previous_instance(store: Store, tmp_path: Path) -> None:
 
 def test_unscheduled_pod_has_empty_logs(store: Store, tmp_path: Path) -> None:
     _pod(store, "main", statuses=[], node="")
-    assert _read(ContainerLogs(tmp_path, SteppingClock(), store)) == b""
+    assert _read(ContainerLogs(tmp_path, stopped_clock(), store)) == b""
 
 
 @pytest.mark.parametrize(
@@ -237,18 +233,18 @@ def test_errors_come_before_the_first_chunk(store: Store, tmp_path: Path, case: 
     names, statuses, query, error, message = case
     _pod(store, *names, statuses=statuses)
     with pytest.raises(error) as caught:
-        _read(ContainerLogs(tmp_path, SteppingClock(), store), **query)
+        _read(ContainerLogs(tmp_path, stopped_clock(), store), **query)
     assert str(caught.value) == message
 
 
 def test_missing_pod_is_404(store: Store, tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match='pods "trainer" not found'):
-        _read(ContainerLogs(tmp_path, SteppingClock(), store))
+        _read(ContainerLogs(tmp_path, stopped_clock(), store))
 
 
 def test_remove_deletes_a_pods_logs(store: Store, tmp_path: Path) -> None:
     pod = _pod(store, "main")
-    source = ContainerLogs(tmp_path, SteppingClock(), store)
+    source = ContainerLogs(tmp_path, stopped_clock(), store)
     source.writer(pod, "main", 0).write("stdout", b"x")
     asyncio.run(source.remove(pod))
     assert not source.pod_dir(pod).exists()

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
-import os
-import shutil
 import socket
-import time
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet import network, reaping, sandbox
 from kfval.embedded.kubelet.containers import PodNetwork, ProcessSpec, Stream
+from tests.support.host import needs_root_and
+from tests.support.loop import on_loop
+from tests.support.polling import eventually_blocking
 
-needs_namespaces = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("bwrap") is None,
-    reason="needs root, iproute2 and bubblewrap",
-)
+needs_namespaces = needs_root_and("ip", "bwrap")
 
 SERVER = (
     "import socket, sys\n"
@@ -32,26 +27,14 @@ SERVER = (
 )
 
 
-def on_loop(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an async test on a fresh event loop (the project has no pytest async plugin)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
-
-
 def fetch(address: str, port: int = 8080) -> bytes:
-    deadline = time.monotonic() + 5.0
-    while True:
-        try:
-            with socket.create_connection((address, port), timeout=1.0) as connection:
-                return connection.recv(100)
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+    """What the server at `address` answers, once it listens."""
+
+    def answer() -> bytes:
+        with socket.create_connection((address, port), timeout=1.0) as connection:
+            return connection.recv(100)
+
+    return eventually_blocking(answer, f"a server on {address}:{port}", interval=0.05, ignoring=(OSError,))
 
 
 def spec_in(pod: PodNetwork, *argv: str) -> ProcessSpec:
@@ -91,7 +74,7 @@ async def test_two_pods_listen_on_the_same_port_and_reach_each_other(tmp_path: P
     prefix = sandbox.cluster_prefix(tmp_path)
     pods = await network.detect_network(prefix)
     assert isinstance(pods, network.NamespacedNetwork)
-    box = sandbox.BubblewrapSandbox(tmp_path)
+    box = sandbox.BubblewrapSandbox(tmp_path, SystemClock())
     try:
         first, second = await pods.setup("11111111-aaaa"), await pods.setup("22222222-bbbb")
         assert first.netns == f"{prefix}11111111"
@@ -127,7 +110,7 @@ async def test_reap_leftovers_removes_namespaces_and_bridge_of_a_killed_cluster(
     pods = await network.detect_network(prefix)
     await pods.setup("33333333-cccc")
     assert any(name.startswith(prefix) for name in reaping.list_namespaces())
-    reaped = reaping.reap_leftovers(tmp_path)
+    reaped = await reaping.reap(tmp_path, SystemClock())
     assert reaped.namespaces == (f"{prefix}33333333",)
     assert f"{prefix}br" in reaped.links
     assert not [name for name in reaping.list_namespaces() + reaping.list_links() if name.startswith(prefix)]

@@ -10,6 +10,7 @@ import pytest
 
 from kfval.embedded import errors
 from kfval.embedded.apiserver import patching
+from kfval.embedded.types import Body
 
 SMP = "application/strategic-merge-patch+json"
 MERGE = "application/merge-patch+json"
@@ -258,3 +259,20 @@ def test_unknown_patch_type_is_415_listing_the_built_in_types() -> None:
     current = pod({"name": "main", "image": "a"})
     with pytest.raises(errors.UnsupportedMediaError, match="application/strategic-merge-patch\\+json"):
         patch(current, {}, "application/yaml")
+
+
+@pytest.mark.parametrize(
+    ("operation", "message"),
+    [
+        ({"op": "test", "path": "/data/a", "value": "2"}, "testing value /data/a failed: test failed"),
+        ({"op": "remove", "path": "/data/zz"}, "Unable to remove nonexistent key: zz: missing value"),
+        (
+            {"op": "replace", "path": "/x/y", "value": 1},
+            "replace operation does not apply: doc is missing key: /x/y: missing value",
+        ),
+    ],
+)
+def test_a_json_patch_that_does_not_apply_is_worded_without_python_reprs(operation: Body, message: str) -> None:
+    with pytest.raises(patching.PatchRejectedError) as caught:
+        patching.json_patch({"data": {"a": "1"}}, [operation])
+    assert caught.value.details["causes"][0]["message"] == message

@@ -1,4 +1,7 @@
-"""Probes against real sockets with the kubelet's messages, and the prober's thresholds over scripted results."""
+"""Probes against real sockets with the kubelet's messages, and the prober's thresholds over scripted results.
+
+The prober's periods run on a fake clock: a scripted run lasts exactly as long as the test advances it.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from kfval.embedded.kubelet.podservices import ExecIn
 from kfval.embedded.kubelet.probes import ProbeResult, run_probe
 from kfval.embedded.kubelet.probing import ProbeHooks, Prober, ProbeSettings, ProbeTarget
 from kfval.embedded.types import Body
+from tests.support.clock import FakeClock
 
 HOST = "127.0.0.1"
 
@@ -29,13 +33,17 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+RELEASE = web.AppKey("release", asyncio.Event)
+
+
 async def _slow(request: web.Request) -> web.Response:
-    await asyncio.sleep(2)
+    await request.app[RELEASE].wait()  # answers only once the test has seen the probe give up
     return web.Response(text="late")
 
 
 def _app() -> web.Application:
     app = web.Application()
+    app[RELEASE] = asyncio.Event()
     app.router.add_get("/ok", _ok)
     app.router.add_get("/fail", _fail)
     app.router.add_get("/moved", _redirect)
@@ -57,7 +65,8 @@ async def _redirect(request: web.Request) -> web.Response:
 
 def _with_server(check: Callable[[int], Awaitable[None]]) -> None:
     async def main() -> None:
-        runner = web.AppRunner(_app())
+        app = _app()
+        runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, HOST, 0)
         await site.start()
@@ -65,6 +74,7 @@ def _with_server(check: Callable[[int], Awaitable[None]]) -> None:
         try:
             await check(port)
         finally:
+            app[RELEASE].set()
             await runner.cleanup()
 
     asyncio.run(main())
@@ -174,15 +184,18 @@ class Journal:
         )
 
 
-def _prober(container: Body, probes: ScriptedProbes, journal: Journal) -> Prober:
+def _run_for(container: Body, probes: ScriptedProbes, journal: Journal, seconds: float) -> None:
+    """Probe `container` for `seconds` of fake time (the prober stops by itself after a kill)."""
     target = ProbeTarget(lambda: {"metadata": {"name": "p"}}, container, HOST, _no_exec, "spec.containers{c}")
-    return Prober(target, journal.hooks(), probes=probes, events=journal)
+    clock = FakeClock()
+    prober = Prober(target, journal.hooks(), probes=probes, events=journal, clock=clock)
 
-
-def _run_for(prober: Prober, seconds: float) -> None:
     async def main() -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(prober.run(), seconds)
+        task = asyncio.create_task(prober.run())
+        await clock.advance(seconds)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     asyncio.run(main())
 
@@ -201,7 +214,7 @@ def test_a_probe_on_a_named_port_is_given_the_containers_ports() -> None:
         "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 0.01},
     }
     probes, journal = ScriptedProbes([OK]), Journal()
-    _run_for(_prober(container, probes, journal), 0.05)
+    _run_for(container, probes, journal, 0.05)
     assert probes.calls[0]["ports"] == {"http": 8080}
     assert journal.entries[:2] == ["started", "ready=True"]
 
@@ -209,7 +222,7 @@ def test_a_probe_on_a_named_port_is_given_the_containers_ports() -> None:
 def test_readiness_flips_only_after_its_thresholds() -> None:
     probe = {"exec": {"command": ["x"]}, "periodSeconds": 0.01, "successThreshold": 2, "failureThreshold": 2}
     probes, journal = ScriptedProbes([OK, OK, FAIL, FAIL, OK]), Journal()
-    _run_for(_prober({"name": "c", "readinessProbe": probe}, probes, journal), 0.3)
+    _run_for({"name": "c", "readinessProbe": probe}, probes, journal, 0.3)
     unhealthy = "Unhealthy: Readiness probe failed: nope @spec.containers{c}"
     assert journal.entries[:6] == ["started", "ready=True", unhealthy, unhealthy, "ready=False", "ready=True"]
 
@@ -217,7 +230,7 @@ def test_readiness_flips_only_after_its_thresholds() -> None:
 def test_liveness_kills_after_the_failure_threshold_and_stops() -> None:
     probe = {"exec": {"command": ["x"]}, "periodSeconds": 0.01, "failureThreshold": 2}
     probes, journal = ScriptedProbes([FAIL, OK, FAIL, FAIL]), Journal()
-    _run_for(_prober({"name": "c", "livenessProbe": probe}, probes, journal), 0.3)
+    _run_for({"name": "c", "livenessProbe": probe}, probes, journal, 0.3)
     assert journal.entries[-1] == "kill: Container c failed liveness probe, will be restarted"
     assert len(probes.calls) == 4
 
@@ -229,7 +242,7 @@ def test_startup_holds_readiness_back_until_it_succeeds() -> None:
         "readinessProbe": {"exec": {"command": ["r"]}, "periodSeconds": 0.01},
     }
     probes, journal = ScriptedProbes([FAIL, OK, OK]), Journal()
-    _run_for(_prober(container, probes, journal), 0.1)
+    _run_for(container, probes, journal, 0.1)
     assert journal.entries[:3] == ["Unhealthy: Startup probe failed: nope @spec.containers{c}", "started", "ready=True"]
     assert [c["probe"]["exec"]["command"] for c in probes.calls[:3]] == [["s"], ["s"], ["r"]]
 
@@ -237,6 +250,6 @@ def test_startup_holds_readiness_back_until_it_succeeds() -> None:
 def test_a_failing_startup_probe_kills_the_container() -> None:
     probe = {"exec": {"command": ["s"]}, "periodSeconds": 0.01, "failureThreshold": 2}
     probes, journal = ScriptedProbes([FAIL]), Journal()
-    _run_for(_prober({"name": "c", "startupProbe": probe}, probes, journal), 0.3)
+    _run_for({"name": "c", "startupProbe": probe}, probes, journal, 0.3)
     assert journal.entries[-1] == "kill: Container c failed startup probe, will be restarted"
     assert "started" not in journal.entries

@@ -99,3 +99,38 @@ def test_truncated_body_is_a_bad_request() -> None:
 def test_kind_without_a_table_is_unsupported_media() -> None:
     with pytest.raises(UnsupportedMediaError, match="Ingress"):
         protobuf.decode(envelope("networking.k8s.io/v1", "Ingress", b""))
+
+
+def test_deployment_service_and_token_request_decode_from_protobuf() -> None:
+    int_or_str = field(1, 1) + field(3, "25%")
+    strategy = field(1, "RollingUpdate") + field(2, field(1, int_or_str) + field(2, field(2, 1)))
+    quantity = field(1, field(1, "cpu") + field(2, field(1, "500m")))
+    container = field(1, "web") + field(2, "busybox") + field(3, "sleep") + field(8, quantity) + field(16, 0)
+    pod_spec = field(2, container) + field(11, 0)
+    template = field(1, field(1, "") + field(8, field(1, 0))) + field(2, pod_spec)
+    spec = field(1, 0) + field(2, field(1, field(1, "app") + field(2, "web"))) + field(3, template)
+    spec += field(4, strategy) + field(7, 0)
+    body = protobuf.decode(envelope("apps/v1", "Deployment", field(1, field(1, "web")) + field(2, spec)))
+    assert body["spec"]["replicas"] == 0
+    assert body["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    assert body["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": 1},
+    }
+    assert body["spec"]["template"] == {
+        "spec": {
+            "containers": [
+                {"name": "web", "image": "busybox", "command": ["sleep"], "resources": {"limits": {"cpu": "500m"}}}
+            ]
+        }
+    }
+    assert "paused" not in body["spec"]
+    volume = field(1, "cfg") + field(2, field(19, field(1, field(1, "settings")) + field(4, 1)))
+    job = protobuf.decode(envelope("batch/v1", "Job", field(2, field(6, field(2, field(1, volume))))))
+    assert job["spec"]["template"]["spec"]["volumes"] == [
+        {"name": "cfg", "configMap": {"name": "settings", "optional": True}}
+    ]
+    token = protobuf.decode(
+        envelope("authentication.k8s.io/v1", "TokenRequest", field(2, field(1, "api") + field(4, 600)))
+    )
+    assert token["spec"] == {"audiences": ["api"], "expirationSeconds": 600}

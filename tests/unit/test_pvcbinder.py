@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,9 @@ from kfval.embedded.clock import Clock
 from kfval.embedded.controllers.pvcbinder import PvcBinderController
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
-from tests.unit.test_controllers_a import eventually, gone, make_namespace, rt, run
+from tests.support.cluster import Harness, running
+from tests.support.loop import on_loop
+from tests.support.polling import eventually
 
 real_rmtree = shutil.rmtree
 
@@ -25,26 +27,35 @@ def claim(name: str, *, storage_class: str | None = None, modes: tuple[str, ...]
     return {"metadata": {"name": name}, "spec": spec}
 
 
-def binder(volumes_dir: Path):  # type: ignore[no-untyped-def]
+def binder(volumes_dir: Path) -> Callable[[Store, Clock], PvcBinderController]:
     def factory(store: Store, clock: Clock) -> PvcBinderController:
         return PvcBinderController(store, clock, volumes_dir)
 
     return factory
 
 
-def phase(store: Store, name: str) -> str | None:
-    body = store.get(rt(store, "persistentvolumeclaims"), "vol", name)
+def phase(h: Harness, name: str) -> str | None:
+    body = h.store.get(h.pvcs, "vol", name)
     return (body.get("status") or {}).get("phase")
 
 
-def test_claim_is_provisioned_bound_and_reclaimed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def scenario(store: Store) -> None:
-        claims, volumes, pods = rt(store, "persistentvolumeclaims"), rt(store, "persistentvolumes"), rt(store, "pods")
-        storage_class = store.get(rt(store, "storageclasses", "storage.k8s.io/v1"), None, "standard")
+@on_loop
+async def test_claim_is_provisioned_bound_and_reclaimed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    removers: list[int] = []
+
+    def remove_tree(path: str | Path, ignore_errors: bool = False) -> None:
+        removers.append(threading.get_ident())
+        real_rmtree(path, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr(shutil, "rmtree", remove_tree)
+    async with running(binder(tmp_path)) as h:
+        store = h.store
+        claims, volumes, pods = h.rt("persistentvolumeclaims"), h.rt("persistentvolumes"), h.rt("pods")
+        storage_class = store.get(h.rt("storageclasses", "storage.k8s.io/v1"), None, "standard")
         assert storage_class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
-        make_namespace(store, "vol")
+        h.make_namespace("vol")
         created = store.create(claims, claim("data"), namespace="vol")
-        await eventually(lambda: phase(store, "data") == "Bound", "claim Bound")
+        await eventually(lambda: phase(h, "data") == "Bound", "claim Bound")
 
         bound = store.get(claims, "vol", "data")
         pv_name = f"pvc-{created['metadata']['uid']}"
@@ -67,31 +78,24 @@ def test_claim_is_provisioned_bound_and_reclaimed(tmp_path: Path, monkeypatch: p
         }
         store.create(pods, user, namespace="vol")
         store.delete(claims, "vol", "data")
-        await asyncio.sleep(0.2)
+        await h.settle()
         assert store.exists(claims, "vol", "data"), "pvc-protection keeps a claim a pod still uses"
         assert (tmp_path / pv_name).is_dir()
         store.delete(pods, "vol", "user")
-        await eventually(lambda: gone(store, claims, "vol", "data"), "claim deleted")
-        await eventually(lambda: gone(store, volumes, None, pv_name), "volume reclaimed")
+        await eventually(lambda: h.gone(claims, "vol", "data"), "claim deleted")
+        await eventually(lambda: h.gone(volumes, None, pv_name), "volume reclaimed")
         await eventually(lambda: not (tmp_path / pv_name).exists(), "directory removed")
         assert removers, "the directory was removed"
         assert threading.get_ident() not in removers, "rmtree ran on the event loop's thread"
 
-    removers: list[int] = []
 
-    def remove_tree(path: str | Path, ignore_errors: bool = False) -> None:
-        removers.append(threading.get_ident())
-        real_rmtree(path, ignore_errors=ignore_errors)
-
-    monkeypatch.setattr(shutil, "rmtree", remove_tree)
-    run(scenario, binder(tmp_path))
-
-
-def test_unknown_storage_class_leaves_the_claim_pending(tmp_path: Path) -> None:
-    async def scenario(store: Store) -> None:
-        events = rt(store, "events")
-        make_namespace(store, "vol")
-        store.create(rt(store, "persistentvolumeclaims"), claim("fast", storage_class="fast"), namespace="vol")
+@on_loop
+async def test_unknown_storage_class_leaves_the_claim_pending(tmp_path: Path) -> None:
+    async with running(binder(tmp_path)) as h:
+        store = h.store
+        events = h.rt("events")
+        h.make_namespace("vol")
+        store.create(h.rt("persistentvolumeclaims"), claim("fast", storage_class="fast"), namespace="vol")
 
         def failures() -> list[Body]:
             items, _ = store.list(events, "vol", lambda e: e["reason"] == "ProvisioningFailed")
@@ -100,11 +104,9 @@ def test_unknown_storage_class_leaves_the_claim_pending(tmp_path: Path) -> None:
         (event,) = await eventually(failures, "ProvisioningFailed event")
         assert event["type"] == "Warning"
         assert event["message"] == 'storageclass.storage.k8s.io "fast" not found'
-        assert phase(store, "fast") == "Pending"
+        assert phase(h, "fast") == "Pending"
         assert not list(tmp_path.iterdir())
 
         fast = {"metadata": {"name": "fast"}, "provisioner": "kfval.dev/hostpath", "reclaimPolicy": "Retain"}
-        store.create(rt(store, "storageclasses", "storage.k8s.io/v1"), fast)
-        await eventually(lambda: phase(store, "fast") == "Bound", "bound once the class exists")
-
-    run(scenario, binder(tmp_path))
+        store.create(h.rt("storageclasses", "storage.k8s.io/v1"), fast)
+        await eventually(lambda: phase(h, "fast") == "Bound", "bound once the class exists")

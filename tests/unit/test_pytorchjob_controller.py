@@ -7,32 +7,21 @@ for what the operator would do: pods, Services, env, conditions, replicaStatuses
 
 from __future__ import annotations
 
-import asyncio
 import copy
-from importlib import resources as package_files
 from typing import Any
 
 import pytest
-import yaml
 
-from kfval.embedded.clock import SystemClock
 from kfval.embedded.controllers import trainingstatus
 from kfval.embedded.controllers.pytorchjob import PyTorchJobController
-from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
-from tests.unit.workload_harness import NAMESPACE, Cluster, running
+from tests.support.clock import START
+from tests.support.cluster import NAMESPACE, Harness, register_crds, running
+from tests.support.loop import on_loop
+from tests.support.polling import eventually
 
 JOB = "train"
 LABELS = "training.kubeflow.org"
-
-
-def register_crds(store: Store) -> None:
-    """Store the Kubeflow CRDs as the runner does, with the catalog following them."""
-    store.register_catalog_hook()
-    crds = store.catalog.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-    for entry in package_files.files("kfval.embedded").joinpath("crds").iterdir():
-        if entry.name.endswith(".yaml"):
-            store.create(crds, yaml.safe_load(entry.read_text()))
 
 
 def replica(replicas: int | None = 1, restart_policy: str | None = None, **template_spec: Any) -> Body:
@@ -56,7 +45,7 @@ def pytorchjob(workers: int = 2, *, master: bool = True, run_policy: Body | None
 class Training:
     """Shortcuts over the harness cluster for PyTorchJobs."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Harness) -> None:
         self.c = cluster
         register_crds(cluster.store)
         self.jobs = cluster.store.catalog.lookup("kubeflow.org", "v1", "pytorchjobs")
@@ -91,339 +80,318 @@ class Training:
         self.c.store.replace(self.c.pods, pod, subresource="status")
 
     async def wait_for(self, *types: str) -> None:
-        await self.c.wait(lambda: [t for t, s, _ in self.conditions() if s == "True"][-len(types) :] == list(types))
+        await eventually(
+            lambda: [t for t, s, _ in self.conditions() if s == "True"][-len(types) :] == list(types),
+            f"the conditions to end with {', '.join(types)}",
+        )
 
 
 def env_of(pod: Body) -> dict[str, str]:
     return {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
 
 
-async def three_replicas(c: Cluster) -> tuple[Training, dict[str, Body]]:
+async def three_replicas(c: Harness) -> tuple[Training, dict[str, Body]]:
     """A Master + 2 Workers job, created, with its three pods."""
     t = Training(c)
     t.create(pytorchjob(2))
-    pods: dict[str, Body] = await c.wait(lambda: len(t.pods()) == 3 and t.pods())
+    pods: dict[str, Body] = await eventually(lambda: len(t.pods()) == 3 and t.pods(), "three pods")
     return t, pods
 
 
-def test_replica_pods_are_named_labelled_and_owned_as_the_operator_does() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            _, pods = await three_replicas(c)
-            assert set(pods) == {"train-master-0", "train-worker-0", "train-worker-1"}
-            worker = pods["train-worker-1"]
-            assert worker["metadata"]["labels"] == {
-                f"{LABELS}/operator-name": "pytorchjob-controller",
-                f"{LABELS}/job-name": JOB,
-                f"{LABELS}/replica-type": "worker",
-                f"{LABELS}/replica-index": "1",
-            }
-            assert pods["train-master-0"]["metadata"]["labels"][f"{LABELS}/job-role"] == "master"
-            ref = worker["metadata"]["ownerReferences"][0]
-            owner = (ref["kind"], ref["name"], ref["controller"], ref["blockOwnerDeletion"])
-            assert owner == ("PyTorchJob", JOB, True, True)
-            assert worker["spec"]["restartPolicy"] == "OnFailure"
-            assert worker["spec"]["containers"][0]["ports"] == [{"name": "pytorchjob-port", "containerPort": 23456}]
-            assert ("SuccessfulCreatePod", "Created pod: train-worker-0") in c.reasons()
-
-    asyncio.run(scenario())
+@on_loop
+async def test_replica_pods_are_named_labelled_and_owned_as_the_operator_does() -> None:
+    async with running(PyTorchJobController) as c:
+        _, pods = await three_replicas(c)
+        assert set(pods) == {"train-master-0", "train-worker-0", "train-worker-1"}
+        worker = pods["train-worker-1"]
+        assert worker["metadata"]["labels"] == {
+            f"{LABELS}/operator-name": "pytorchjob-controller",
+            f"{LABELS}/job-name": JOB,
+            f"{LABELS}/replica-type": "worker",
+            f"{LABELS}/replica-index": "1",
+        }
+        assert pods["train-master-0"]["metadata"]["labels"][f"{LABELS}/job-role"] == "master"
+        ref = worker["metadata"]["ownerReferences"][0]
+        owner = (ref["kind"], ref["name"], ref["controller"], ref["blockOwnerDeletion"])
+        assert owner == ("PyTorchJob", JOB, True, True)
+        assert worker["spec"]["restartPolicy"] == "OnFailure"
+        assert worker["spec"]["containers"][0]["ports"] == [{"name": "pytorchjob-port", "containerPort": 23456}]
+        assert ("SuccessfulCreatePod", "Created pod: train-worker-0") in c.reasons()
 
 
-def test_the_distributed_env_and_the_init_container_are_injected() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            _, pods = await three_replicas(c)
-            master, worker = pods["train-master-0"], pods["train-worker-1"]
-            assert list(env_of(worker).items()) == [
-                ("PYTHONUNBUFFERED", "1"),
-                ("MASTER_PORT", "23456"),
-                ("PET_MASTER_PORT", "23456"),
-                ("MASTER_ADDR", "train-master-0"),
-                ("PET_MASTER_ADDR", "train-master-0"),
-                ("WORLD_SIZE", "3"),
-                ("RANK", "2"),
-                ("PET_NODE_RANK", "2"),
-                ("PET_NPROC_PER_NODE", "auto"),
-                ("PET_NNODES", "3"),
-            ]
-            assert env_of(master)["RANK"] == "0" and "initContainers" not in master["spec"]
-            (init,) = worker["spec"]["initContainers"]
-            assert (init["name"], init["image"]) == ("init-pytorch", "alpine:3.10")
-            assert "nslookup train-master-0" in init["command"][2] and "seq 100" in init["command"][2]
-
-    asyncio.run(scenario())
+@on_loop
+async def test_the_distributed_env_and_the_init_container_are_injected() -> None:
+    async with running(PyTorchJobController) as c:
+        _, pods = await three_replicas(c)
+        master, worker = pods["train-master-0"], pods["train-worker-1"]
+        assert list(env_of(worker).items()) == [
+            ("PYTHONUNBUFFERED", "1"),
+            ("MASTER_PORT", "23456"),
+            ("PET_MASTER_PORT", "23456"),
+            ("MASTER_ADDR", "train-master-0"),
+            ("PET_MASTER_ADDR", "train-master-0"),
+            ("WORLD_SIZE", "3"),
+            ("RANK", "2"),
+            ("PET_NODE_RANK", "2"),
+            ("PET_NPROC_PER_NODE", "auto"),
+            ("PET_NNODES", "3"),
+        ]
+        assert env_of(master)["RANK"] == "0" and "initContainers" not in master["spec"]
+        (init,) = worker["spec"]["initContainers"]
+        assert (init["name"], init["image"]) == ("init-pytorch", "alpine:3.10")
+        assert "nslookup train-master-0" in init["command"][2] and "seq 100" in init["command"][2]
 
 
-def test_headless_services_and_status_while_pods_are_pending_and_no_defaults_are_stored() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t, pods = await three_replicas(c)
-            await c.wait(lambda: t.service_names() == set(pods))
-            service = next(s for s in c.list(t.services) if s["metadata"]["name"] == "train-worker-1")
-            assert service["spec"]["clusterIP"] == "None"
-            assert service["spec"]["selector"] == pods["train-worker-1"]["metadata"]["labels"]
-            assert [(p["name"], p["port"]) for p in service["spec"]["ports"]] == [("pytorchjob-port", 23456)]
-            assert ("SuccessfulCreateService", "Created service: train-master-0") in c.reasons()
-            await c.wait(lambda: t.status().get("startTime"))
-            stored = t.job()["spec"]
-            assert "restartPolicy" not in stored["pytorchReplicaSpecs"]["Worker"]
-            assert "cleanPodPolicy" not in stored.get("runPolicy", {})
-            assert "ports" not in stored["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
-            assert t.conditions() == [("Created", "True", "PyTorchJobCreated")]
-            assert t.message("Created") == "PyTorchJob train is created."
-            selector = f"{LABELS}/job-name=train,{LABELS}/operator-name=pytorchjob-controller,{LABELS}/replica-type="
-            assert t.status()["replicaStatuses"] == {
-                "Master": {"selector": selector + "master"},
-                "Worker": {"selector": selector + "worker"},
-            }
-
-    asyncio.run(scenario())
+@on_loop
+async def test_headless_services_and_status_while_pods_are_pending_and_no_defaults_are_stored() -> None:
+    async with running(PyTorchJobController) as c:
+        t, pods = await three_replicas(c)
+        await eventually(lambda: t.service_names() == set(pods), "a Service per pod")
+        service = next(s for s in c.list(t.services) if s["metadata"]["name"] == "train-worker-1")
+        assert service["spec"]["clusterIP"] == "None"
+        assert service["spec"]["selector"] == pods["train-worker-1"]["metadata"]["labels"]
+        assert [(p["name"], p["port"]) for p in service["spec"]["ports"]] == [("pytorchjob-port", 23456)]
+        assert ("SuccessfulCreateService", "Created service: train-master-0") in c.reasons()
+        await eventually(lambda: t.status().get("startTime"), "startTime")
+        stored = t.job()["spec"]
+        assert "restartPolicy" not in stored["pytorchReplicaSpecs"]["Worker"]
+        assert "cleanPodPolicy" not in stored.get("runPolicy", {})
+        assert "ports" not in stored["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
+        assert t.conditions() == [("Created", "True", "PyTorchJobCreated")]
+        assert t.message("Created") == "PyTorchJob train is created."
+        selector = f"{LABELS}/job-name=train,{LABELS}/operator-name=pytorchjob-controller,{LABELS}/replica-type="
+        assert t.status()["replicaStatuses"] == {
+            "Master": {"selector": selector + "master"},
+            "Worker": {"selector": selector + "worker"},
+        }
 
 
-def test_the_master_alone_decides_success_and_active_workers_then_count_as_succeeded() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(2))
-            await c.wait(lambda: len(t.pods()) == 3)
-            t.kubelet("train-worker-0", "Running")
-            await c.settle()
-            assert t.conditions() == [("Created", "True", "PyTorchJobCreated")]
-            t.kubelet("train-master-0", "Running")
-            await t.wait_for("Running")
-            assert t.message("Running") == "PyTorchJob train is running."
-            t.kubelet("train-worker-1", "Running")
-            t.kubelet("train-master-0", "Succeeded", exit_code=0)
-            await t.wait_for("Succeeded")
-            assert t.conditions() == [
-                ("Created", "True", "PyTorchJobCreated"),
-                ("Running", "False", "PyTorchJobRunning"),
-                ("Succeeded", "True", "PyTorchJobSucceeded"),
-            ]
-            assert t.message("Succeeded") == "PyTorchJob train is successfully completed."
-            assert t.status()["completionTime"]
-            assert ("PyTorchJobSucceeded", "PyTorchJob train is successfully completed.") in c.reasons()
-            assert ("ExitedWithCode", f"Pod: {NAMESPACE}.train-master-0 exited with code 0") in c.reasons()
-            assert len(t.pods()) == 3, "cleanPodPolicy None keeps every pod"
-            t.kubelet("train-worker-1", "Running", restarts=0)
-            await c.wait(lambda: t.status()["replicaStatuses"]["Worker"].get("succeeded") == 2)
-            assert "active" not in t.status()["replicaStatuses"]["Worker"]
-
-    asyncio.run(scenario())
+@on_loop
+async def test_the_master_alone_decides_success_and_active_workers_then_count_as_succeeded() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(2))
+        await eventually(lambda: len(t.pods()) == 3, "three pods")
+        t.kubelet("train-worker-0", "Running")
+        await c.settle()
+        assert t.conditions() == [("Created", "True", "PyTorchJobCreated")]
+        t.kubelet("train-master-0", "Running")
+        await t.wait_for("Running")
+        assert t.message("Running") == "PyTorchJob train is running."
+        t.kubelet("train-worker-1", "Running")
+        t.kubelet("train-master-0", "Succeeded", exit_code=0)
+        await t.wait_for("Succeeded")
+        assert t.conditions() == [
+            ("Created", "True", "PyTorchJobCreated"),
+            ("Running", "False", "PyTorchJobRunning"),
+            ("Succeeded", "True", "PyTorchJobSucceeded"),
+        ]
+        assert t.message("Succeeded") == "PyTorchJob train is successfully completed."
+        assert t.status()["completionTime"]
+        assert ("PyTorchJobSucceeded", "PyTorchJob train is successfully completed.") in c.reasons()
+        assert ("ExitedWithCode", f"Pod: {NAMESPACE}.train-master-0 exited with code 0") in c.reasons()
+        assert len(t.pods()) == 3, "cleanPodPolicy None keeps every pod"
+        t.kubelet("train-worker-1", "Running", restarts=0)
+        await eventually(lambda: t.status()["replicaStatuses"]["Worker"].get("succeeded") == 2, "two succeeded workers")
+        assert "active" not in t.status()["replicaStatuses"]["Worker"]
 
 
-def test_a_worker_failure_under_never_fails_the_job() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(1, restart_policy="Never"))
-            await c.wait(lambda: len(t.pods()) == 2)
-            assert t.pods()["train-worker-0"]["spec"]["restartPolicy"] == "Never"
-            t.kubelet("train-master-0", "Running")
-            t.kubelet("train-worker-0", "Failed", exit_code=1)
-            await t.wait_for("Failed")
-            assert t.conditions()[-1] == ("Failed", "True", "PyTorchJobFailed")
-            assert t.message("Failed") == "PyTorchJob train is failed because 1 Worker replica(s) failed."
-            assert ("Running", "False", "PyTorchJobRunning") in t.conditions()
-            assert t.status()["completionTime"]
-            assert t.status()["replicaStatuses"]["Worker"]["failed"] == 1
-            t.kubelet("train-master-0", "Succeeded", exit_code=0)
-            await c.settle()
-            assert t.conditions()[-1][0] == "Failed", "nothing changes after Failed"
-
-    asyncio.run(scenario())
+@on_loop
+async def test_a_worker_failure_under_never_fails_the_job() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1, restart_policy="Never"))
+        await eventually(lambda: len(t.pods()) == 2, "two pods")
+        assert t.pods()["train-worker-0"]["spec"]["restartPolicy"] == "Never"
+        t.kubelet("train-master-0", "Running")
+        t.kubelet("train-worker-0", "Failed", exit_code=1)
+        await t.wait_for("Failed")
+        assert t.conditions()[-1] == ("Failed", "True", "PyTorchJobFailed")
+        assert t.message("Failed") == "PyTorchJob train is failed because 1 Worker replica(s) failed."
+        assert ("Running", "False", "PyTorchJobRunning") in t.conditions()
+        assert t.status()["completionTime"]
+        assert t.status()["replicaStatuses"]["Worker"]["failed"] == 1
+        t.kubelet("train-master-0", "Succeeded", exit_code=0)
+        await c.settle()
+        assert t.conditions()[-1][0] == "Failed", "nothing changes after Failed"
 
 
-def test_a_failed_pod_is_recreated_under_on_failure_and_the_job_restarts() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(1))
-            await c.wait(lambda: len(t.pods()) == 2)
-            first = t.pods()["train-worker-0"]["metadata"]["uid"]
-            t.kubelet("train-worker-0", "Failed", exit_code=137)
-            await c.wait(lambda: t.pods().get("train-worker-0", {}).get("metadata", {}).get("uid") not in (None, first))
-            await t.wait_for("Restarting")
-            assert t.message("Restarting") == "job train is restarting because Worker replica(s) failed."
-            assert ("SuccessfulDeletePod", "Deleted pod: train-worker-0") in c.reasons()
-            t.kubelet("train-master-0", "Running")
-            await t.wait_for("Running")
-            assert [x[0] for x in t.conditions()] == ["Created", "Running"], "Running replaces Restarting"
-
-    asyncio.run(scenario())
+@on_loop
+async def test_a_failed_pod_is_recreated_under_on_failure_and_the_job_restarts() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1))
+        await eventually(lambda: len(t.pods()) == 2, "two pods")
+        first = t.pods()["train-worker-0"]["metadata"]["uid"]
+        t.kubelet("train-worker-0", "Failed", exit_code=137)
+        await eventually(
+            lambda: t.pods().get("train-worker-0", {}).get("metadata", {}).get("uid") not in (None, first),
+            "worker 0 created again",
+        )
+        await t.wait_for("Restarting")
+        assert t.message("Restarting") == "job train is restarting because Worker replica(s) failed."
+        assert ("SuccessfulDeletePod", "Deleted pod: train-worker-0") in c.reasons()
+        t.kubelet("train-master-0", "Running")
+        await t.wait_for("Running")
+        assert [x[0] for x in t.conditions()] == ["Created", "Running"], "Running replaces Restarting"
 
 
 @pytest.mark.parametrize(
     ("code", "recreated", "last"),
     [(137, True, "Restarting"), (1, False, "Failed")],
 )
-def test_exit_code_policy_retries_only_retryable_codes(code: int, recreated: bool, last: str) -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(1, restart_policy="ExitCode"))
-            await c.wait(lambda: len(t.pods()) == 2)
-            assert t.pods()["train-worker-0"]["spec"]["restartPolicy"] == "Never"
-            t.kubelet("train-worker-0", "Failed", exit_code=code)
-            await t.wait_for(last)
-            assert ("train-worker-0" in t.pods()) is True
-            deleted = ("SuccessfulDeletePod", "Deleted pod: train-worker-0") in c.reasons()
-            assert deleted is recreated
-            if last == "Failed":
-                assert t.message("Failed") == 'job "train" is failing because "Worker" replica(s) failed.'
-                assert "completionTime" not in t.status()
-
-    asyncio.run(scenario())
+@on_loop
+async def test_exit_code_policy_retries_only_retryable_codes(code: int, recreated: bool, last: str) -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1, restart_policy="ExitCode"))
+        await eventually(lambda: len(t.pods()) == 2, "two pods")
+        assert t.pods()["train-worker-0"]["spec"]["restartPolicy"] == "Never"
+        t.kubelet("train-worker-0", "Failed", exit_code=code)
+        await t.wait_for(last)
+        assert ("train-worker-0" in t.pods()) is True
+        deleted = ("SuccessfulDeletePod", "Deleted pod: train-worker-0") in c.reasons()
+        assert deleted is recreated
+        if last == "Failed":
+            assert t.message("Failed") == 'job "train" is failing because "Worker" replica(s) failed.'
+            assert "completionTime" not in t.status()
 
 
 @pytest.mark.parametrize(
     ("policy", "left"),
     [("None", {"train-master-0", "train-worker-0"}), ("Running", {"train-master-0"}), ("All", set())],
 )
-def test_clean_pod_policy_applies_once_the_job_has_succeeded(policy: str, left: set[str]) -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(1, run_policy={"cleanPodPolicy": policy}))
-            await c.wait(lambda: len(t.pods()) == 2 and len(t.service_names()) == 2)
-            t.kubelet("train-worker-0", "Running")
-            await c.settle()
-            assert len(t.pods()) == 2, "nothing is cleaned before the job finishes"
-            t.kubelet("train-master-0", "Succeeded", exit_code=0)
-            await t.wait_for("Succeeded")
-            await c.wait(lambda: set(t.pods()) == left)
-            await c.wait(lambda: t.service_names() == left)
-
-    asyncio.run(scenario())
+@on_loop
+async def test_clean_pod_policy_applies_once_the_job_has_succeeded(policy: str, left: set[str]) -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1, run_policy={"cleanPodPolicy": policy}))
+        await eventually(lambda: len(t.pods()) == 2 and len(t.service_names()) == 2, "two pods and two Services")
+        t.kubelet("train-worker-0", "Running")
+        await c.settle()
+        assert len(t.pods()) == 2, "nothing is cleaned before the job finishes"
+        t.kubelet("train-master-0", "Succeeded", exit_code=0)
+        await t.wait_for("Succeeded")
+        await eventually(lambda: set(t.pods()) == left, "the pods cleanPodPolicy leaves")
+        await eventually(lambda: t.service_names() == left, "the Services cleanPodPolicy leaves")
 
 
-def test_backoff_limit_counts_container_restarts_and_removes_every_pod() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(1, run_policy={"backoffLimit": 2}))
-            await c.wait(lambda: len(t.pods()) == 2)
-            t.kubelet("train-worker-0", "Running", restarts=1)
-            await c.settle()
-            assert not any(x[0] == "Failed" for x in t.conditions())
-            t.kubelet("train-worker-0", "Running", restarts=2)
-            await t.wait_for("Failed")
-            assert t.message("Failed") == "Job train has failed because it has reached the specified backoff limit"
-            await c.wait(lambda: not t.pods() and not t.service_names())
-            assert t.status()["completionTime"]
-
-    asyncio.run(scenario())
+@on_loop
+async def test_backoff_limit_counts_container_restarts_and_removes_every_pod() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1, run_policy={"backoffLimit": 2}))
+        await eventually(lambda: len(t.pods()) == 2, "two pods")
+        t.kubelet("train-worker-0", "Running", restarts=1)
+        await c.settle()
+        assert not any(x[0] == "Failed" for x in t.conditions())
+        t.kubelet("train-worker-0", "Running", restarts=2)
+        await t.wait_for("Failed")
+        assert t.message("Failed") == "Job train has failed because it has reached the specified backoff limit"
+        await eventually(lambda: not t.pods() and not t.service_names(), "every pod and Service removed")
+        assert t.status()["completionTime"]
 
 
-def test_active_deadline_fails_the_job_on_its_next_reconcile() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(1, run_policy={"activeDeadlineSeconds": 0}))
-            await t.wait_for("Failed")
-            assert t.message("Failed") == "Job train has failed because it was active longer than specified deadline"
-
-    asyncio.run(scenario())
+@on_loop
+async def test_active_deadline_fails_the_job_on_its_next_reconcile() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1, run_policy={"activeDeadlineSeconds": 0}))
+        await t.wait_for("Failed")
+        assert t.message("Failed") == "Job train has failed because it was active longer than specified deadline"
 
 
-def test_suspend_removes_pods_and_resume_brings_them_back() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(1))
-            await c.wait(lambda: len(t.pods()) == 2)
-            t.kubelet("train-master-0", "Running")
-            await t.wait_for("Running")
-            job = t.job()
-            job["spec"].setdefault("runPolicy", {})["suspend"] = True
-            c.store.replace(t.jobs, job)
-            await t.wait_for("Suspended")
-            await c.wait(lambda: not t.pods() and not t.service_names())
-            assert t.conditions()[1:] == [
-                ("Running", "False", "PyTorchJobSuspended"),
-                ("Suspended", "True", "PyTorchJobSuspended"),
-            ]
-            assert t.message("Suspended") == "PyTorchJob train is suspended."
-            job = t.job()
-            job["spec"]["runPolicy"]["suspend"] = False
-            c.store.replace(t.jobs, job)
-            await c.wait(lambda: len(t.pods()) == 2)
-            assert ("Suspended", "False", "PyTorchJobResumed") in t.conditions()
-            assert ("PyTorchJobResumed", "PyTorchJob train is resumed.") in c.reasons()
-
-    asyncio.run(scenario())
+@on_loop
+async def test_suspend_removes_pods_and_resume_brings_them_back() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1))
+        await eventually(lambda: len(t.pods()) == 2, "two pods")
+        t.kubelet("train-master-0", "Running")
+        await t.wait_for("Running")
+        job = t.job()
+        job["spec"].setdefault("runPolicy", {})["suspend"] = True
+        c.store.replace(t.jobs, job)
+        await t.wait_for("Suspended")
+        await eventually(lambda: not t.pods() and not t.service_names(), "every pod and Service removed")
+        assert t.conditions()[1:] == [
+            ("Running", "False", "PyTorchJobSuspended"),
+            ("Suspended", "True", "PyTorchJobSuspended"),
+        ]
+        assert t.message("Suspended") == "PyTorchJob train is suspended."
+        job = t.job()
+        job["spec"]["runPolicy"]["suspend"] = False
+        c.store.replace(t.jobs, job)
+        await eventually(lambda: len(t.pods()) == 2, "two pods")
+        assert ("Suspended", "False", "PyTorchJobResumed") in t.conditions()
+        assert ("PyTorchJobResumed", "PyTorchJob train is resumed.") in c.reasons()
 
 
-def test_ttl_after_finished_deletes_the_job() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(1, run_policy={"ttlSecondsAfterFinished": 1}))
-            await c.wait(lambda: len(t.pods()) == 2)
-            t.kubelet("train-master-0", "Succeeded", exit_code=0)
-            await t.wait_for("Succeeded")
-            await c.wait(lambda: not c.store.exists(t.jobs, NAMESPACE, JOB), timeout=4.0)
-            assert ("SuccessfulDeletePod", "Deleted job: train") in c.reasons()
-
-    asyncio.run(scenario())
-
-
-def test_a_worker_only_job_makes_worker_zero_the_master_role() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(2, master=False))
-            pods = await c.wait(lambda: len(t.pods()) == 2 and t.pods())
-            assert pods["train-worker-0"]["metadata"]["labels"][f"{LABELS}/job-role"] == "master"
-            assert f"{LABELS}/job-role" not in pods["train-worker-1"]["metadata"]["labels"]
-            assert env_of(pods["train-worker-1"]) == {
-                "PYTHONUNBUFFERED": "1",
-                "PET_NPROC_PER_NODE": "auto",
-                "PET_NNODES": "2",
-            }
-            assert "initContainers" not in pods["train-worker-1"]["spec"]
-            t.kubelet("train-worker-0", "Running")
-            await t.wait_for("Running")
-            assert t.message("Running") == f"PyTorchJob {NAMESPACE}/train is running."
-            t.kubelet("train-worker-0", "Succeeded", exit_code=0)
-            t.kubelet("train-worker-1", "Succeeded", exit_code=0)
-            await t.wait_for("Succeeded")
-            assert t.message("Succeeded") == f"PyTorchJob {NAMESPACE}/train successfully completed."
-
-    asyncio.run(scenario())
+@on_loop
+async def test_ttl_after_finished_deletes_the_job() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1, run_policy={"ttlSecondsAfterFinished": 1}))
+        await eventually(lambda: len(t.pods()) == 2, "two pods")
+        t.kubelet("train-master-0", "Succeeded", exit_code=0)
+        await t.wait_for("Succeeded")
+        await c.advance(1.0)
+        await eventually(lambda: not c.store.exists(t.jobs, NAMESPACE, JOB), "the job deleted after its TTL")
+        assert ("SuccessfulDeletePod", "Deleted job: train") in c.reasons()
 
 
-def test_a_template_restart_policy_is_overwritten_with_a_warning() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(1, restartPolicy="Always"))
-            await c.wait(lambda: "train-worker-0" in t.pods())
-            assert t.pods()["train-worker-0"]["spec"]["restartPolicy"] == "OnFailure"
-            warning = "Restart policy in pod template will be overwritten by restart policy in replica spec"
-            assert ("SetPodTemplateRestartPolicy", warning) in c.reasons()
+@on_loop
+async def test_a_worker_only_job_makes_worker_zero_the_master_role() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(2, master=False))
+        pods = await eventually(lambda: len(t.pods()) == 2 and t.pods(), "two pods")
+        assert pods["train-worker-0"]["metadata"]["labels"][f"{LABELS}/job-role"] == "master"
+        assert f"{LABELS}/job-role" not in pods["train-worker-1"]["metadata"]["labels"]
+        assert env_of(pods["train-worker-1"]) == {
+            "PYTHONUNBUFFERED": "1",
+            "PET_NPROC_PER_NODE": "auto",
+            "PET_NNODES": "2",
+        }
+        assert "initContainers" not in pods["train-worker-1"]["spec"]
+        t.kubelet("train-worker-0", "Running")
+        await t.wait_for("Running")
+        assert t.message("Running") == f"PyTorchJob {NAMESPACE}/train is running."
+        t.kubelet("train-worker-0", "Succeeded", exit_code=0)
+        t.kubelet("train-worker-1", "Succeeded", exit_code=0)
+        await t.wait_for("Succeeded")
+        assert t.message("Succeeded") == f"PyTorchJob {NAMESPACE}/train successfully completed."
 
-    asyncio.run(scenario())
+
+@on_loop
+async def test_a_template_restart_policy_is_overwritten_with_a_warning() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1, restartPolicy="Always"))
+        await eventually(lambda: "train-worker-0" in t.pods(), "the worker pod")
+        assert t.pods()["train-worker-0"]["spec"]["restartPolicy"] == "OnFailure"
+        warning = "Restart policy in pod template will be overwritten by restart policy in replica spec"
+        assert ("SetPodTemplateRestartPolicy", warning) in c.reasons()
 
 
-def test_scaling_workers_down_deletes_the_surplus_pod_and_service() -> None:
-    async def scenario() -> None:
-        async with running(PyTorchJobController) as c:
-            t = Training(c)
-            t.create(pytorchjob(2))
-            await c.wait(lambda: len(t.pods()) == 3 and len(t.service_names()) == 3)
-            job = t.job()
-            job["spec"]["pytorchReplicaSpecs"]["Worker"]["replicas"] = 1
-            c.store.replace(t.jobs, job)
-            await c.wait(lambda: set(t.pods()) == {"train-master-0", "train-worker-0"})
-            await c.wait(lambda: t.service_names() == {"train-master-0", "train-worker-0"})
-            assert env_of(t.pods()["train-worker-0"])["WORLD_SIZE"] == "3", "env is fixed at pod creation"
-
-    asyncio.run(scenario())
+@on_loop
+async def test_scaling_workers_down_deletes_the_surplus_pod_and_service() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(2))
+        await eventually(lambda: len(t.pods()) == 3 and len(t.service_names()) == 3, "three pods and three Services")
+        job = t.job()
+        job["spec"]["pytorchReplicaSpecs"]["Worker"]["replicas"] = 1
+        c.store.replace(t.jobs, job)
+        await eventually(lambda: set(t.pods()) == {"train-master-0", "train-worker-0"}, "worker 1 removed")
+        await eventually(
+            lambda: t.service_names() == {"train-master-0", "train-worker-0"}, "the Service of worker 1 removed"
+        )
+        assert env_of(t.pods()["train-worker-0"])["WORLD_SIZE"] == "3", "env is fixed at pod creation"
 
 
 def test_condition_rules_follow_the_operator() -> None:
-    now = SystemClock().now()
+    now = START
     status: dict[str, Any] = {}
     trainingstatus.mark_created(status, "PyTorchJob", name=JOB, now=now)
     running_reason = {"reason": "PyTorchJobRunning", "message": "running", "now": now}

@@ -6,7 +6,7 @@ import base64
 from html.parser import HTMLParser
 
 from kfval.report import html, model, redaction
-from tests.unit import report_samples
+from tests.support import report_samples
 
 
 class _Collector(HTMLParser):

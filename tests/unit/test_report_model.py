@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kfval.report import model
-from tests.unit import report_samples
+from tests.support import report_samples
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 
 from kfval.report import cucumber, junit, model, reading
 from kfval.report.redaction import Redactor
-from tests.unit import report_samples
+from tests.support import report_samples
 
 FEATURE = """\
 @kubeflow

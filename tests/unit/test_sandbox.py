@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import shutil
 import signal
@@ -11,34 +10,25 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet import cgroups, processes, reaping, rootfs, sandbox
 from kfval.embedded.kubelet.containers import ContainerStartError, Mount, PodNetwork, ProcessSpec, Stream
+from tests.support.host import needs_root_and
+from tests.support.loop import on_loop
+from tests.support.polling import eventually, eventually_blocking
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("bwrap") is None, reason="needs root and bubblewrap (apt-get install bubblewrap)"
-)
+pytestmark = needs_root_and("bwrap")
+CLOCK = SystemClock()
 
 
 def spec_for(*argv: str, mounts: tuple[Mount, ...] = (), workdir: str = "/", **env: str) -> ProcessSpec:
     return ProcessSpec(
         argv=argv, env=env, workdir=workdir, mounts=mounts, hostname="trainer-0", network=PodNetwork("127.1.0.9")
     )
-
-
-def on_loop(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an async test on a fresh event loop (the project has no pytest async plugin)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
 
 
 class Lines:
@@ -59,16 +49,18 @@ def alive(pid: int) -> bool:
     return fields is not None and fields[0] != "Z"
 
 
-async def eventually_gone(pid: int, timeout_seconds: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout_seconds
-    while alive(pid) and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-    return not alive(pid)
+async def all_gone(pids: list[int]) -> None:
+    await eventually(lambda: not [pid for pid in pids if alive(pid)], f"processes {pids} gone", timeout=2.0)
+
+
+def sleepers(pgid: int) -> list[int]:
+    """The `sleep` processes of a container's process group."""
+    return [pid for pid in processes.group_members(pgid) if Path(f"/proc/{pid}/comm").read_text().strip() == "sleep"]
 
 
 @on_loop
 async def test_self_test_chooses_bubblewrap(tmp_path: Path) -> None:
-    assert (await sandbox.detect_sandbox(tmp_path)).name == "bubblewrap"
+    assert (await sandbox.detect_sandbox(tmp_path, CLOCK)).name == "bubblewrap"
 
 
 @on_loop
@@ -83,7 +75,7 @@ async def test_mounts_land_at_paths_missing_on_the_host_and_the_root_stays_read_
     script = "; ".join(f"cat {target}/token" for target in targets)
     script += "; cat /etc/hosts; hostname; touch /usr/kfval-probe || echo read-only; ls /etc/passwd"
     sink = Lines()
-    process = await sandbox.BubblewrapSandbox(tmp_path / "state").start(
+    process = await sandbox.BubblewrapSandbox(tmp_path / "state", CLOCK).start(
         spec_for("sh", "-c", script, mounts=mounts), sink
     )
     assert await process.wait() == 0
@@ -103,7 +95,7 @@ async def test_env_workdir_output_streams_and_partial_last_line(tmp_path: Path) 
     spec = spec_for(
         "sh", "-c", 'pwd; echo "$GREETING"; echo oops >&2; printf tail', workdir="/opt/kfval/run", GREETING="hi"
     )
-    process = await sandbox.BubblewrapSandbox(tmp_path).start(spec, sink)
+    process = await sandbox.BubblewrapSandbox(tmp_path, CLOCK).start(spec, sink)
     assert await process.wait() == 0
     assert sink.of("stdout") == [b"/opt/kfval/run", b"hi", b"tail"]
     assert sink.of("stderr") == [b"oops"]
@@ -115,7 +107,7 @@ async def test_the_state_directory_is_hidden_from_containers(tmp_path: Path) -> 
     (state / "secrets").mkdir(parents=True)
     try:
         (state / "secrets" / "key").write_text("other pod's secret")
-        code, output = await sandbox.BubblewrapSandbox(state).run(spec_for("ls", "-A", str(state)), 10.0)
+        code, output = await sandbox.BubblewrapSandbox(state, CLOCK).run(spec_for("ls", "-A", str(state)), 10.0)
         assert (code, output) == (0, b"")
     finally:
         shutil.rmtree(state)
@@ -124,43 +116,44 @@ async def test_the_state_directory_is_hidden_from_containers(tmp_path: Path) -> 
 @pytest.mark.parametrize(("script", "expected"), [("exit 0", 0), ("exit 3", 3), ("kill -TERM $$", 143)])
 @on_loop
 async def test_exit_codes_are_reported_as_a_container_runtime_does(tmp_path: Path, script: str, expected: int) -> None:
-    process = await sandbox.BubblewrapSandbox(tmp_path).start(spec_for("sh", "-c", script), Lines())
+    process = await sandbox.BubblewrapSandbox(tmp_path, CLOCK).start(spec_for("sh", "-c", script), Lines())
     assert await process.wait() == expected
 
 
 @on_loop
 async def test_a_missing_executable_refuses_to_start(tmp_path: Path) -> None:
     with pytest.raises(ContainerStartError, match='"no-such-tool": executable file not found in \\$PATH'):
-        await sandbox.BubblewrapSandbox(tmp_path).start(spec_for("no-such-tool"), Lines())
+        await sandbox.BubblewrapSandbox(tmp_path, CLOCK).start(spec_for("no-such-tool"), Lines())
 
 
 @on_loop
 async def test_sigterm_reaches_a_grandchild_and_a_trap_gets_its_grace(tmp_path: Path) -> None:
     sink = Lines()
     script = "trap 'echo stopping; exit 0' TERM; sh -c 'sleep 60; echo never' & echo ready; wait"
-    process = await sandbox.BubblewrapSandbox(tmp_path).start(spec_for("sh", "-c", script), sink)
-    while sink.of("stdout") != [b"ready"]:
-        await asyncio.sleep(0.02)
+    process = await sandbox.BubblewrapSandbox(tmp_path, CLOCK).start(spec_for("sh", "-c", script), sink)
+    await eventually(lambda: sink.of("stdout") == [b"ready"], "the trap set up")
     grandchildren = [pid for pid in processes.group_members(process.pid) if pid != process.pid]
     process.signal(signal.SIGTERM)
     assert await asyncio.wait_for(process.wait(), 5.0) == 0
     assert sink.of("stdout") == [b"ready", b"stopping"]
-    assert all([await eventually_gone(pid) for pid in grandchildren])
+    await all_gone(grandchildren)
 
 
 @on_loop
 async def test_sigkill_ends_the_whole_container(tmp_path: Path) -> None:
-    process = await sandbox.BubblewrapSandbox(tmp_path).start(spec_for("sh", "-c", "sleep 60 & sleep 60"), Lines())
-    await asyncio.sleep(0.2)
+    process = await sandbox.BubblewrapSandbox(tmp_path, CLOCK).start(
+        spec_for("sh", "-c", "sleep 60 & sleep 60"), Lines()
+    )
+    await eventually(lambda: len(sleepers(process.pid)) == 2, "both sleeps started")
     members = processes.group_members(process.pid)
     process.signal(signal.SIGKILL)
     assert await asyncio.wait_for(process.wait(), 5.0) == 137
-    assert all([await eventually_gone(pid) for pid in members])
+    await all_gone(members)
 
 
 @on_loop
 async def test_run_kills_at_the_timeout_and_returns_output(tmp_path: Path) -> None:
-    box = sandbox.BubblewrapSandbox(tmp_path)
+    box = sandbox.BubblewrapSandbox(tmp_path, CLOCK)
     assert await box.run(spec_for("sh", "-c", "echo a; echo b >&2; exit 4"), 5.0) == (4, b"a\nb\n")
     started = time.monotonic()
     code, output = await box.run(spec_for("sh", "-c", "echo started; sleep 30"), 0.5)
@@ -171,7 +164,7 @@ async def test_run_kills_at_the_timeout_and_returns_output(tmp_path: Path) -> No
 
 @on_loop
 async def test_memory_limit_kills_with_137_and_reports_oom(tmp_path: Path) -> None:
-    box = sandbox.BubblewrapSandbox(tmp_path)
+    box = sandbox.BubblewrapSandbox(tmp_path, CLOCK)
     spec = spec_for("python3", "-c", "x = bytearray(400 << 20)")
     limited = ProcessSpec(**{**spec.__dict__, "memory_limit_bytes": 64 << 20})
     process = await box.start(limited, Lines())
@@ -199,17 +192,18 @@ def test_the_executable_is_found_through_mounts_and_path(tmp_path: Path) -> None
 HELPER = """
 import asyncio, sys
 from pathlib import Path
+from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet import sandbox
 from kfval.embedded.kubelet.containers import PodNetwork, ProcessSpec
 
 async def main():
     kind = sandbox.BubblewrapSandbox if sys.argv[2] == "bubblewrap" else sandbox.PlainSandbox
-    box = kind(Path(sys.argv[1]))
+    box = kind(Path(sys.argv[1]), SystemClock())
     spec = ProcessSpec(argv=("sh", "-c", "sleep 120 & sleep 120"), env={}, workdir="/", mounts=(),
                        hostname="orphan", network=PodNetwork("127.1.0.1"))
     process = await box.start(spec, lambda stream, line: None)
     print(process.pid, flush=True)
-    await asyncio.sleep(120)
+    await asyncio.Event().wait()  # runs until the test kills it
 
 asyncio.run(main())
 """
@@ -222,7 +216,7 @@ def start_helper(state_dir: Path, kind: str) -> tuple[subprocess.Popen[str], int
     )
     assert helper.stdout is not None
     container_pid = int(helper.stdout.readline())
-    time.sleep(0.3)
+    eventually_blocking(lambda: len(sleepers(container_pid)) == 2, "the container's two sleeps", interval=0.02)
     return helper, container_pid
 
 
@@ -236,7 +230,7 @@ async def test_no_container_process_outlives_a_killed_cluster(tmp_path: Path) ->
     helper.wait()
     assert helper.stdout is not None
     helper.stdout.close()
-    assert all([await eventually_gone(pid) for pid in members])
+    await all_gone(members)
 
 
 @on_loop
@@ -247,18 +241,18 @@ async def test_reap_leftovers_after_a_sigkilled_cluster_kills_what_escaped(tmp_p
     helper.wait()
     assert helper.stdout is not None
     helper.stdout.close()
-    assert await eventually_gone(container_pid)
+    await all_gone([container_pid])
     assert escaped
     assert all(alive(pid) for pid in escaped), "a plain container's children survive the death signal"
-    assert reaping.reap_leftovers(tmp_path).process_groups == (container_pid,)
-    assert all([await eventually_gone(pid) for pid in escaped])
+    assert (await reaping.reap(tmp_path, CLOCK)).process_groups == (container_pid,)
+    await all_gone(escaped)
 
 
 @on_loop
 async def test_reap_leftovers_kills_recorded_processes_that_escaped(tmp_path: Path) -> None:
     escaped = subprocess.Popen(["sleep", "60"], start_new_session=True)
     (tmp_path / processes.PID_FILE).write_text(f"{escaped.pid} {processes.process_start_time(escaped.pid)}\n")
-    reaped = reaping.reap_leftovers(tmp_path)
+    reaped = await reaping.reap(tmp_path, CLOCK)
     assert reaped.process_groups == (escaped.pid,)
     assert escaped.wait(timeout=2) == -signal.SIGKILL
     assert not (tmp_path / processes.PID_FILE).exists()
@@ -270,7 +264,7 @@ def test_reap_leftovers_spares_a_reused_pid(tmp_path: Path) -> None:
         started = processes.process_start_time(bystander.pid)
         assert started is not None
         (tmp_path / processes.PID_FILE).write_text(f"{bystander.pid} {started - 1}\n")
-        assert reaping.reap_leftovers(tmp_path).process_groups == ()
+        assert asyncio.run(reaping.reap(tmp_path, CLOCK)).process_groups == ()
         assert bystander.poll() is None
     finally:
         bystander.kill()
@@ -283,6 +277,6 @@ async def test_plain_sandbox_maps_workdir_and_runs_unsandboxed(tmp_path: Path) -
     spec = spec_for(
         "sh", "-c", "pwd; echo $MODE", mounts=(Mount(tmp_path, "/workspace"),), workdir="/workspace", MODE="x"
     )
-    process = await sandbox.PlainSandbox(tmp_path).start(spec, sink)
+    process = await sandbox.PlainSandbox(tmp_path, CLOCK).start(spec, sink)
     assert await process.wait() == 0
     assert sink.of("stdout") == [str(tmp_path).encode(), b"x"]

@@ -7,11 +7,8 @@ would do: pods, Services, TF_CONFIG, conditions, replicaStatuses, cleanup and ev
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import functools
 import json
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -19,21 +16,12 @@ import pytest
 from kfval.embedded.controllers import tfjob
 from kfval.embedded.controllers.tfjob import TFJobController
 from kfval.embedded.types import Body
-from tests.unit.test_pytorchjob_controller import register_crds
-from tests.unit.workload_harness import NAMESPACE, Cluster, running
+from tests.support.cluster import NAMESPACE, Harness, register_crds, running
+from tests.support.loop import on_loop
+from tests.support.polling import eventually
 
 JOB = "dist"
 LABELS = "training.kubeflow.org"
-
-
-def in_loop(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an async test body in a fresh event loop (the reactor needs one)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
 
 
 def replica(replicas: int | None = 1, restart_policy: str | None = None, *, sidecar: bool = False) -> Body:
@@ -60,7 +48,7 @@ def tfjob_body(specs: dict[str, Body], **spec: Any) -> Body:
 class Training:
     """Shortcuts over the harness cluster for TFJobs."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Harness) -> None:
         self.c = cluster
         register_crds(cluster.store)
         self.jobs = cluster.store.catalog.lookup("kubeflow.org", "v1", "tfjobs")
@@ -92,11 +80,14 @@ class Training:
         self.c.store.replace(self.c.pods, pod, subresource="status")
 
     async def wait_for(self, *types: str) -> None:
-        await self.c.wait(lambda: [t for t, s, _ in self.conditions() if s == "True"][-len(types) :] == list(types))
+        await eventually(
+            lambda: [t for t, s, _ in self.conditions() if s == "True"][-len(types) :] == list(types),
+            f"the conditions to end with {', '.join(types)}",
+        )
 
     async def started(self, body: Body, count: int) -> dict[str, Body]:
         self.create(body)
-        pods: dict[str, Body] = await self.c.wait(lambda: len(self.pods()) == count and self.pods())
+        pods: dict[str, Body] = await eventually(lambda: len(self.pods()) == count and self.pods(), f"{count} pods")
         return pods
 
 
@@ -111,7 +102,7 @@ def ps_and_workers(workers: int = 2, **spec: Any) -> Body:
     return tfjob_body({"PS": replica(1), "Worker": replica(workers)}, **spec)
 
 
-@in_loop
+@on_loop
 async def test_pods_and_services_are_named_and_labelled_as_the_operator_does() -> None:
     async with running(TFJobController) as c:
         t = Training(c)
@@ -129,18 +120,18 @@ async def test_pods_and_services_are_named_and_labelled_as_the_operator_does() -
         assert (ref["kind"], ref["name"], ref["controller"]) == ("TFJob", JOB, True)
         assert pods["dist-ps-0"]["spec"]["restartPolicy"] == "Never", "TF's default restart policy"
         assert pods["dist-ps-0"]["spec"]["containers"][0]["ports"] == [{"name": "tfjob-port", "containerPort": 2222}]
-        await c.wait(lambda: t.service_names() == set(pods))
+        await eventually(lambda: t.service_names() == set(pods), "a Service per pod")
         service = next(s for s in c.list(t.services) if s["metadata"]["name"] == "dist-worker-1")
         assert service["spec"]["clusterIP"] == "None"
         assert service["spec"]["selector"] == pods["dist-worker-1"]["metadata"]["labels"]
         assert [(p["name"], p["port"]) for p in service["spec"]["ports"]] == [("tfjob-port", 2222)]
         assert ("SuccessfulCreateService", "Created service: dist-ps-0") in c.reasons()
-        await c.wait(t.conditions)
+        await eventually(t.conditions, "a condition")
         assert t.conditions() == [("Created", "True", "TFJobCreated")]
         assert t.message("Created") == "TFJob dist is created."
 
 
-@in_loop
+@on_loop
 async def test_tf_config_names_every_task_and_the_pods_own() -> None:
     async with running(TFJobController) as c:
         body = tfjob_body({"Worker": replica(2), "ps": replica(2), "Chief": replica(1), "Evaluator": replica(1)})
@@ -173,7 +164,7 @@ async def test_tf_config_names_every_task_and_the_pods_own() -> None:
         assert f"{LABELS}/job-role" not in pods["dist-worker-0"]["metadata"]["labels"]
 
 
-@in_loop
+@on_loop
 async def test_tf_config_goes_only_into_the_tensorflow_container_and_uses_its_port() -> None:
     async with running(TFJobController) as c:
         worker = replica(2, sidecar=True)
@@ -187,7 +178,7 @@ async def test_tf_config_goes_only_into_the_tensorflow_container_and_uses_its_po
         }
 
 
-@in_loop
+@on_loop
 async def test_a_single_replica_job_gets_no_tf_config() -> None:
     async with running(TFJobController) as c:
         pods = await Training(c).started(tfjob_body({"Worker": replica(None)}), 1)
@@ -214,7 +205,7 @@ def test_dynamic_workers_get_the_sparse_cluster_spec() -> None:
     assert json.loads(domain)["cluster"]["ps"][0] == "dist-ps-0.demo.svc.cluster.local:2222"
 
 
-@in_loop
+@on_loop
 async def test_worker_zero_decides_success_and_running_ps_then_count_as_succeeded() -> None:
     async with running(TFJobController) as c:
         t = Training(c)
@@ -235,12 +226,12 @@ async def test_worker_zero_decides_success_and_running_ps_then_count_as_succeede
         assert t.message("Succeeded") == f"TFJob {NAMESPACE}/dist successfully completed."
         assert ("TFJobSucceeded", f"TFJob {NAMESPACE}/dist successfully completed.") in c.reasons()
         assert t.status()["completionTime"] and t.status()["startTime"]
-        await c.wait(lambda: t.status()["replicaStatuses"]["PS"] == {"succeeded": 1})
+        await eventually(lambda: t.status()["replicaStatuses"]["PS"] == {"succeeded": 1}, "the PS counted succeeded")
         assert t.status()["replicaStatuses"]["Worker"] == {"succeeded": 2}
         assert set(t.pods()) == {"dist-ps-0", "dist-worker-0", "dist-worker-1"}, "cleanPodPolicy None keeps them"
 
 
-@in_loop
+@on_loop
 async def test_worker_zero_completes_only_with_its_tensorflow_container_exited_zero() -> None:
     async with running(TFJobController) as c:
         t = Training(c)
@@ -255,7 +246,7 @@ async def test_worker_zero_completes_only_with_its_tensorflow_container_exited_z
         await t.wait_for("Succeeded")
 
 
-@in_loop
+@on_loop
 async def test_all_workers_policy_waits_for_every_worker() -> None:
     async with running(TFJobController) as c:
         t = Training(c)
@@ -270,7 +261,7 @@ async def test_all_workers_policy_waits_for_every_worker() -> None:
 
 
 @pytest.mark.parametrize("chief", ["Chief", "Master"])
-@in_loop
+@on_loop
 async def test_the_chief_or_master_decides_when_present(chief: str) -> None:
     async with running(TFJobController) as c:
         t = Training(c)
@@ -290,7 +281,7 @@ async def test_the_chief_or_master_decides_when_present(chief: str) -> None:
 
 
 @pytest.mark.parametrize("failing", ["dist-worker-0", "dist-ps-0"])
-@in_loop
+@on_loop
 async def test_a_failed_replica_under_never_fails_the_job(failing: str) -> None:
     async with running(TFJobController) as c:
         t = Training(c)
@@ -307,14 +298,17 @@ async def test_a_failed_replica_under_never_fails_the_job(failing: str) -> None:
         assert ("ExitedWithCode", f"Pod: {NAMESPACE}.{failing} exited with code 1") in c.reasons()
 
 
-@in_loop
+@on_loop
 async def test_a_failed_worker_under_on_failure_is_recreated_and_the_job_restarts() -> None:
     async with running(TFJobController) as c:
         t = Training(c)
         await t.started(tfjob_body({"Worker": replica(2, "OnFailure")}), 2)
         first = t.pods()["dist-worker-1"]["metadata"]["uid"]
         t.kubelet("dist-worker-1", "Failed", exit_code=1)
-        await c.wait(lambda: t.pods().get("dist-worker-1", {}).get("metadata", {}).get("uid") not in (None, first))
+        await eventually(
+            lambda: t.pods().get("dist-worker-1", {}).get("metadata", {}).get("uid") not in (None, first),
+            "worker 1 created again",
+        )
         await t.wait_for("Restarting")
         assert t.conditions()[-1] == ("Restarting", "True", "TFJobRestarting")
         assert t.message("Restarting") == "job dist is restarting because Worker replica(s) failed."
@@ -325,27 +319,27 @@ async def test_a_failed_worker_under_on_failure_is_recreated_and_the_job_restart
     ("policy", "left"),
     [("None", {"dist-ps-0", "dist-worker-0"}), ("Running", {"dist-worker-0"}), ("All", set())],
 )
-@in_loop
+@on_loop
 async def test_clean_pod_policy_applies_to_ps_pods_after_success(policy: str, left: set[str]) -> None:
     async with running(TFJobController) as c:
         t = Training(c)
         await t.started(ps_and_workers(1, runPolicy={"cleanPodPolicy": policy}), 2)
-        await c.wait(lambda: len(t.service_names()) == 2)
+        await eventually(lambda: len(t.service_names()) == 2, "two Services")
         t.kubelet("dist-ps-0", "Running")
         t.kubelet("dist-worker-0", "Succeeded", exit_code=0)
         await t.wait_for("Succeeded")
-        await c.wait(lambda: set(t.pods()) == left)
-        await c.wait(lambda: t.service_names() == left)
+        await eventually(lambda: set(t.pods()) == left, "the pods cleanPodPolicy leaves")
+        await eventually(lambda: t.service_names() == left, "the Services cleanPodPolicy leaves")
         if policy != "None":
             assert ("SuccessfulDeletePod", "Deleted pod: dist-ps-0") in c.reasons()
             assert ("SuccessfulDeleteService", "Deleted service: dist-ps-0") in c.reasons()
 
 
-@in_loop
+@on_loop
 async def test_ttl_after_finished_deletes_the_job_with_the_tf_reason() -> None:
     async with running(TFJobController) as c:
         t = Training(c)
         await t.started(tfjob_body({"Worker": replica(1)}, runPolicy={"ttlSecondsAfterFinished": 0}), 1)
         t.kubelet("dist-worker-0", "Succeeded", exit_code=0)
-        await c.wait(lambda: not c.store.exists(t.jobs, NAMESPACE, JOB))
+        await eventually(lambda: not c.store.exists(t.jobs, NAMESPACE, JOB), "the job deleted after its TTL")
         assert ("SuccessfulDeleteJob", "Deleted job: dist") in c.reasons()

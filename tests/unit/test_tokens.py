@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -17,16 +17,16 @@ from kfval.embedded.errors import UnauthorizedError
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body, LogQuery
-from tests.unit.test_authorization import FrozenClock
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC))
 
 
 @pytest.fixture
-def store(clock: FrozenClock) -> Store:
+def store(clock: FakeClock) -> Store:
     made = Store(Catalog(), clock)
     made.create(made.catalog.lookup("", "v1", "namespaces"), {"metadata": {"name": "team"}})
     made.create(made.catalog.lookup("", "v1", "serviceaccounts"), {"metadata": {"name": "qa"}}, namespace="team")
@@ -56,13 +56,13 @@ def test_tokens_authenticate_the_admin_and_issued_service_accounts(store: Store)
             authority.authenticate("/api/v1/pods", header)
 
 
-def test_an_expired_token_is_refused(store: Store, clock: FrozenClock) -> None:
+def test_an_expired_token_is_refused(store: Store, clock: FakeClock) -> None:
     authority = auth.TokenAuthority("admin-token", store)
     token, expires = authority.issue(_account(store), seconds=600)
-    assert expires == clock.moment + timedelta(seconds=600)
-    clock.moment += timedelta(seconds=599)
+    assert expires == clock.now() + timedelta(seconds=600)
+    clock.move(599)
     assert authority.user_of(token).name == "system:serviceaccount:team:qa"
-    clock.moment += timedelta(seconds=1)
+    clock.move(1)
     with pytest.raises(UnauthorizedError):
         authority.user_of(token)
 
@@ -87,7 +87,7 @@ class NoLogs:
         raise AssertionError("no logs in this test")
 
 
-async def _expiry_over_http(store: Store, clock: FrozenClock) -> list[int]:
+async def _expiry_over_http(store: Store, clock: FakeClock) -> list[int]:
     app = build_app(store=store, admission=Admission(), logs=NoLogs(), token="admin-token")
     codes: list[int] = []
     async with TestServer(app) as server, aiohttp.ClientSession() as session:
@@ -97,14 +97,14 @@ async def _expiry_over_http(store: Store, clock: FrozenClock) -> list[int]:
             token = (await reply.json())["status"]["token"]
         pods = server.make_url("/api/v1/namespaces/team/pods")
         for step in (0, 600):
-            clock.moment += timedelta(seconds=step)
+            clock.move(step)
             async with session.get(pods, headers={"Authorization": f"Bearer {token}"}) as reply:
                 codes.append(reply.status)
     return codes
 
 
 def test_over_http_a_token_is_forbidden_while_valid_and_unauthorized_once_expired(
-    store: Store, clock: FrozenClock
+    store: Store, clock: FakeClock
 ) -> None:
     assert asyncio.run(_expiry_over_http(store, clock)) == [403, 401]
 

@@ -14,7 +14,7 @@ from kfval.embedded.errors import ForbiddenError
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body, ResourceType
-from tests.unit.test_pytorchjob_controller import register_crds
+from tests.support.cluster import register_crds
 
 SPECS = "spec.pytorchReplicaSpecs"
 
@@ -37,6 +37,7 @@ def messages(job: Body) -> list[tuple[str, str]]:
 @pytest.fixture
 def pytorchjobs() -> ResourceType:
     store = Store(Catalog(), SystemClock())
+    store.register_catalog_hook()
     register_crds(store)
     return store.catalog.lookup("kubeflow.org", "v1", "pytorchjobs")
 
@@ -152,6 +153,7 @@ def tf_messages(job: Body) -> list[tuple[str, str]]:
 @pytest.fixture
 def tfjobs() -> ResourceType:
     store = Store(Catalog(), SystemClock())
+    store.register_catalog_hook()
     register_crds(store)
     return store.catalog.lookup("kubeflow.org", "v1", "tfjobs")
 

@@ -1,34 +1,97 @@
-"""Wall time for the embedded cluster, behind a seam so tests can freeze it.
+"""Time for the embedded cluster, behind one seam so tests can freeze it and move it by hand.
 
-The only module that reads the system clock: timestamps in objects, ages in tables and
-back-off delays all come from a :class:`Clock`.
+The only module that reads the system clock or asks the event loop for time: timestamps in
+objects, ages in tables, back-off delays, and every timer and sleep of the cluster (requeues,
+heartbeats, probe periods, grace periods, watch deadlines) come from a :class:`Clock`. Waiting
+"for an event, but at most so long" is built here on the clock's own timers (`within`,
+`wait_event`), so a fake clock that stands still holds every timeout of the cluster still too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
+
+
+class TimerHandle(Protocol):
+    """A scheduled callback: `when` is its due time on the clock's monotonic scale."""
+
+    def cancel(self) -> None: ...
+
+    def when(self) -> float: ...
 
 
 class Clock(Protocol):
-    """Tells the time; `monotonic` for durations, `now` for timestamps written into objects."""
+    """Tells the time and waits: `monotonic` for durations, `now` for timestamps written into objects.
+
+    `sleep` and `call_later` measure on `monotonic`'s scale; they need a running event loop.
+    """
 
     def now(self) -> datetime: ...
 
     def monotonic(self) -> float: ...
 
+    async def sleep(self, seconds: float) -> None: ...
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle: ...
+
 
 class SystemClock:
-    """The real clock."""
+    """The real clock: the event loop's timers, whose scale is `time.monotonic` on the standard loop."""
 
     def now(self) -> datetime:
         return datetime.now(UTC)
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
+        return asyncio.get_running_loop().call_later(delay, callback)
+
+
+async def within(clock: Clock, awaitable: Awaitable[T], seconds: float) -> T:
+    """`asyncio.wait_for` measured on `clock`: the awaitable is cancelled after `seconds`, then TimeoutError.
+
+    Cancelling the caller cancels the awaitable too; wrap it in `asyncio.shield` to keep it running.
+    """
+    task = asyncio.ensure_future(awaitable)
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        task.cancel()
+
+    timer = clock.call_later(max(0.0, seconds), expire)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if expired and (current is None or current.cancelling() == 0):
+            raise TimeoutError from None
+        raise
+    finally:
+        timer.cancel()
+
+
+async def wait_event(clock: Clock, event: asyncio.Event, seconds: float) -> bool:
+    """Wait until `event` is set, at most `seconds` on `clock`; whether it was set."""
+    if event.is_set():
+        return True
+    try:
+        await within(clock, event.wait(), seconds)
+    except TimeoutError:
+        return event.is_set()
+    return True
 
 
 def rfc3339(moment: datetime) -> str:

@@ -127,11 +127,11 @@ class Cluster:
 
     async def start(self) -> str:
         options = self.options
-        await reaping.reap(options.state_dir)
+        await reaping.reap(options.state_dir, self.clock)
         _seed(self.store)
         self._start_controllers()
         self.network = await network.detect_network(sandbox.cluster_prefix(options.state_dir))
-        self.sandbox = await sandbox.detect_sandbox(options.state_dir)
+        self.sandbox = await sandbox.detect_sandbox(options.state_dir, self.clock)
         self.kubelet = pods.Kubelet(
             self.store,
             self.clock,

@@ -3,11 +3,11 @@
 Watch framing is what every client splits on: chunked `application/json`, one compact JSON event
 per line, flushed per event, closed cleanly at `timeoutSeconds` (k8s-api-surface.md §4.4). A
 watcher that went away is noticed at the next idle tick, so abandoned watches do not linger.
+Deadlines, idle ticks and bookmarks are measured on the store's clock.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from typing import Any
@@ -18,6 +18,7 @@ from kfval.embedded.apiserver import tables
 from kfval.embedded.apiserver.paths import Target
 from kfval.embedded.apiserver.resources import Context, predicate_for
 from kfval.embedded.apiserver.status import watch_error_event
+from kfval.embedded.clock import within
 from kfval.embedded.errors import BadRequestError, GoneError
 from kfval.embedded.types import Body, LogQuery, LogSource, ResourceType, WatchEvent
 
@@ -84,7 +85,7 @@ async def watch(request: web.Request, target: Target, ctx: Context) -> web.Strea
     if send_initial:
         since = None
     bookmarks = query.get("allowWatchBookmarks") == "true"
-    deadline = asyncio.get_running_loop().time() + _timeout(query.get("timeoutSeconds"))
+    deadline = ctx.store.clock.monotonic() + _timeout(query.get("timeoutSeconds"))
     predicate = predicate_for(target.rt, query)
     response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
@@ -112,26 +113,26 @@ async def watch(request: web.Request, target: Target, ctx: Context) -> web.Strea
 async def _pump(
     request: web.Request, writer: _Writer, subscription: Any, deadline: float, *, initial_end: bool, bookmarks: bool
 ) -> None:
-    loop = asyncio.get_running_loop()
+    clock = writer.ctx.store.clock
     remaining_initial = subscription.initial_count
-    last_sent = loop.time()
+    last_sent = clock.monotonic()
     if initial_end and remaining_initial == 0:
         await writer.bookmark(subscription.start_version, initial_end=True)
     iterator = subscription.__aiter__()
-    while (left := deadline - loop.time()) > 0:
+    while (left := deadline - clock.monotonic()) > 0:
         try:
-            event = await asyncio.wait_for(iterator.__anext__(), timeout=min(left, IDLE_TICK_SECONDS))
+            event = await within(clock, iterator.__anext__(), min(left, IDLE_TICK_SECONDS))
         except TimeoutError:
             if request.transport is None or request.transport.is_closing():
                 return
-            if bookmarks and loop.time() - last_sent >= BOOKMARK_EVERY_SECONDS:
+            if bookmarks and clock.monotonic() - last_sent >= BOOKMARK_EVERY_SECONDS:
                 await writer.bookmark(writer.ctx.store.resource_version)
-                last_sent = loop.time()
+                last_sent = clock.monotonic()
             continue
         except StopAsyncIteration:
             return
         await writer.event(event)
-        last_sent = loop.time()
+        last_sent = clock.monotonic()
         if remaining_initial > 0:
             remaining_initial -= 1
             if remaining_initial == 0 and initial_end:

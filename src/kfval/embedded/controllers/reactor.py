@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from kfval.embedded import tasks
-from kfval.embedded.clock import Clock
+from kfval.embedded.clock import Clock, TimerHandle
 from kfval.embedded.errors import ApiError, ConflictError, NotFoundError
 from kfval.embedded.store.objects import Store
 from kfval.embedded.tasks import TaskGroup
@@ -74,10 +74,11 @@ class Controller(Protocol):
 
 @dataclass
 class _Queue:
+    clock: Clock
     pending: asyncio.Queue[ObjectKey] = field(default_factory=asyncio.Queue)
     queued: set[ObjectKey] = field(default_factory=set)
     failures: dict[ObjectKey, int] = field(default_factory=dict)
-    timers: dict[ObjectKey, asyncio.TimerHandle] = field(default_factory=dict)
+    timers: dict[ObjectKey, TimerHandle] = field(default_factory=dict)
 
     def add(self, key: ObjectKey) -> None:
         if key not in self.queued:
@@ -86,13 +87,12 @@ class _Queue:
 
     def add_later(self, key: ObjectKey, delay: float) -> None:
         """Queue `key` after `delay` seconds; one timer per key, the earliest wins."""
-        loop = asyncio.get_running_loop()
         timer = self.timers.get(key)
         if timer is not None:
-            if timer.when() <= loop.time() + delay:
+            if timer.when() <= self.clock.monotonic() + delay:
                 return
             timer.cancel()
-        self.timers[key] = loop.call_later(delay, self._due, key)
+        self.timers[key] = self.clock.call_later(delay, lambda: self._due(key))
 
     def _due(self, key: ObjectKey) -> None:
         self.timers.pop(key, None)
@@ -113,7 +113,7 @@ class Reactor:
         self._tasks = tasks
 
     def start(self, controller: Controller) -> None:
-        queue = _Queue()
+        queue = _Queue(self._clock)
         for watched in controller.watches():
             if watched.resource == EVERY_RESOURCE:
                 self._tasks.spawn(f"{controller.name}/watch/*", self._feed_every(controller.name, watched, queue))
@@ -128,7 +128,7 @@ class Reactor:
             rt = self._store.catalog.find(watched.group, watched.version, watched.resource)
             if rt is not None:
                 return rt
-            await asyncio.sleep(CATALOG_POLL_SECONDS)
+            await self._clock.sleep(CATALOG_POLL_SECONDS)
 
     async def _feed(self, watched: Watched, queue: _Queue) -> None:
         rt = await self._resource_type(watched)
@@ -142,7 +142,7 @@ class Reactor:
                 if rt.key not in followed and "watch" in rt.verbs:
                     followed.add(rt.key)
                     self._tasks.spawn(f"{controller}/watch/{rt.qualified}", self._follow(rt, watched, queue))
-            await asyncio.sleep(CATALOG_POLL_SECONDS)
+            await self._clock.sleep(CATALOG_POLL_SECONDS)
 
     async def _follow(self, rt: ResourceType, watched: Watched, queue: _Queue) -> None:
         async for event in tasks.follow(lambda: self._store.watch(rt), what=rt.qualified):

@@ -3,13 +3,16 @@
 Crash loops and failed image pulls slow down the same way on a real node: the first retry is
 immediate, then each retry waits twice as long as the last (10 s, 20 s, ... up to 300 s), and an
 entry that has been quiet for twice the maximum is forgotten, which is why a container that ran for
-ten minutes starts over at 10 s. Tests shrink `initial_seconds` instead of waiting for real time.
+ten minutes starts over at 10 s. Back-off windows are waited out on the cluster's clock, so tests
+move a fake clock instead of waiting for real time.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+
+from kfval.embedded.clock import Clock, wait_event
 
 DEFAULT_INITIAL_SECONDS = 10.0
 DEFAULT_MAX_SECONDS = 300.0
@@ -86,12 +89,6 @@ def go_duration(seconds: float) -> str:
     return (f"{hours}h" if hours else "") + f"{minutes}m{secs}"
 
 
-async def sleep_unless(stopping: asyncio.Event, seconds: float) -> bool:
-    """Wait out a back-off window; True when `stopping` was set first (the pod is going away)."""
-    if stopping.is_set():
-        return True
-    try:
-        await asyncio.wait_for(stopping.wait(), timeout=max(0.0, seconds))
-    except TimeoutError:
-        return False
-    return True
+async def sleep_unless(clock: Clock, stopping: asyncio.Event, seconds: float) -> bool:
+    """Wait out a back-off window on `clock`; True when `stopping` was set first (the pod is going away)."""
+    return await wait_event(clock, stopping, seconds)

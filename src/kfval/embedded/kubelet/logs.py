@@ -10,7 +10,6 @@ instance's writer is closed or the pod is deleted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -19,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from kfval.embedded.clock import Clock, parse_rfc3339
+from kfval.embedded.clock import Clock, parse_rfc3339, wait_event
 from kfval.embedded.errors import BadRequestError, NotFoundError
 from kfval.embedded.kubelet.containers import Stream
 from kfval.embedded.store.objects import Store
@@ -28,9 +27,9 @@ from kfval.embedded.types import Body, LogQuery
 CRI_MAX_LINE_BYTES = 16 * 1024
 """Longer lines are split into partial (P) records, as container runtimes do."""
 FOLLOW_CHECK_SECONDS = 1.0
+"""How often (on the cluster's clock) a follower with nothing new checks that the pod still exists."""
 TAIL_BLOCK_BYTES = 64 * 1024
 """`tailLines` reads the file backwards in blocks of this size, never the whole file."""
-"""How often a follower with nothing new checks that the pod still exists."""
 _PULL_WORDS = {"ErrImagePull": "image can't be pulled", "ImagePullBackOff": "trying and failing to pull image"}
 
 
@@ -357,9 +356,7 @@ class ContainerLogs:
                     yield data
                 if ended:
                     return
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter.wait(), FOLLOW_CHECK_SECONDS)
-                if not waiter.is_set() and not self._pod_alive(query, uid):
+                if not await wait_event(self._clock, waiter, FOLLOW_CHECK_SECONDS) and not self._pod_alive(query, uid):
                     return
         finally:
             state.waiters.discard(waiter)

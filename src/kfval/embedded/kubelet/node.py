@@ -8,7 +8,6 @@ kube-scheduler words them: are the pod's PersistentVolumeClaims bound, and is it
 
 from __future__ import annotations
 
-import asyncio
 import os
 import platform
 import shutil
@@ -201,7 +200,7 @@ class NodeAgent:
 
     async def run(self, interval_seconds: float) -> None:
         while True:
-            await asyncio.sleep(interval_seconds)
+            await self._clock.sleep(interval_seconds)
             self.heartbeat()
 
 

@@ -5,6 +5,8 @@ this node its own worker (podworker.py), so that pods progress independently. It
 the Node and keeps it alive. Everything it learns or decides reaches clients only through the
 store, exactly as a real kubelet talks only to the API server. Once a pod is gone from the store,
 its directory and logs go too (off the event loop), so a long run does not fill the disk.
+Its timers run on the cluster's clock; only `close` bounds its wait for the killed workers with
+the event loop's own timeout, so that shutting down ends even while a test holds the clock still.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Kubelet:
         schedule_retry_seconds: float = SCHEDULE_RETRY_SECONDS,
     ) -> None:
         self._store = store
+        self._clock = clock
         self._tasks = tasks
         self.node_name = node_name
         self._heartbeat_seconds = heartbeat_seconds
@@ -107,7 +110,7 @@ class Kubelet:
     async def _retry_unscheduled(self) -> None:
         """Re-try pods left Unschedulable (their claims may have been bound since), as kube-scheduler does."""
         while True:
-            await asyncio.sleep(self._schedule_retry_seconds)
+            await self._clock.sleep(self._schedule_retry_seconds)
             pending, _ = self._store.list(self._pods, predicate=Scheduler.wants)
             for pod in pending:
                 self._schedule(pod)

@@ -200,7 +200,7 @@ class PodWorker:
                 if message != reported:
                     self._rt.services.events.event(self._pod, "Warning", getattr(error, "reason", reason), message)
                     reported = message
-            await backoff.sleep_unless(self.stopping, SETUP_RETRY_SECONDS)
+            await backoff.sleep_unless(self._rt.clock, self.stopping, SETUP_RETRY_SECONDS)
         return None
 
     async def _initialize(self, ctx: PodContext) -> bool:

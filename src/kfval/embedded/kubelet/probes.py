@@ -4,7 +4,8 @@ Readiness gates Services and the Ready condition the suite waits for; liveness r
 container; startup holds both back. Results and their messages follow the kubelet (Go's error text
 for a refused connection, `HTTP probe failed with statuscode: 500`), because they appear verbatim
 in Unhealthy events that scenarios and their evidence show. What a run of results means (the
-thresholds) is probing.py's business.
+thresholds) is probing.py's business. A probe's `timeoutSeconds` bounds socket I/O (the TCP
+connect, the HTTP exchange), so it is the event loop's own I/O timeout, not the cluster's clock.
 """
 
 from __future__ import annotations

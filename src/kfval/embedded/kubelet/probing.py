@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from kfval.embedded.clock import Clock
 from kfval.embedded.kubelet.podservices import EventRecording, ExecIn, Probes
 from kfval.embedded.types import Body
 
@@ -71,11 +72,14 @@ def named_ports(container: Body) -> dict[str, int]:
 class Prober:
     """Runs the probes of one container run until cancelled (the container exited or the pod stops)."""
 
-    def __init__(self, target: ProbeTarget, hooks: ProbeHooks, *, probes: Probes, events: EventRecording) -> None:
+    def __init__(
+        self, target: ProbeTarget, hooks: ProbeHooks, *, probes: Probes, events: EventRecording, clock: Clock
+    ) -> None:
         self._target = target
         self._hooks = hooks
         self._probes = probes
         self._events = events
+        self._clock = clock
         self._ports = named_ports(target.container)
 
     async def run(self) -> None:
@@ -106,7 +110,7 @@ class Prober:
     async def _startup(self, probe: Body) -> bool:
         """True once the startup probe succeeds; False after the container was killed for failing it."""
         settings = ProbeSettings.of(probe)
-        await asyncio.sleep(settings.initial_delay_seconds)
+        await self._clock.sleep(settings.initial_delay_seconds)
         failures = 0
         while not await self._attempt(probe, "Startup"):
             failures += 1
@@ -114,12 +118,12 @@ class Prober:
                 name = self._target.container["name"]
                 await self._hooks.kill(f"Container {name} failed startup probe, will be restarted")
                 return False
-            await asyncio.sleep(settings.period_seconds)
+            await self._clock.sleep(settings.period_seconds)
         return True
 
     async def _readiness(self, probe: Body) -> None:
         settings = ProbeSettings.of(probe)
-        await asyncio.sleep(settings.initial_delay_seconds)
+        await self._clock.sleep(settings.initial_delay_seconds)
         successes = failures = 0
         while True:
             if await self._attempt(probe, "Readiness"):
@@ -130,11 +134,11 @@ class Prober:
                 successes, failures = 0, failures + 1
                 if failures >= settings.failure_threshold:
                     self._hooks.set_ready(False)
-            await asyncio.sleep(settings.period_seconds)
+            await self._clock.sleep(settings.period_seconds)
 
     async def _liveness(self, probe: Body) -> None:
         settings = ProbeSettings.of(probe)
-        await asyncio.sleep(settings.initial_delay_seconds)
+        await self._clock.sleep(settings.initial_delay_seconds)
         failures = 0
         while True:
             if await self._attempt(probe, "Liveness"):
@@ -145,4 +149,4 @@ class Prober:
                     name = self._target.container["name"]
                     await self._hooks.kill(f"Container {name} failed liveness probe, will be restarted")
                     return
-            await asyncio.sleep(settings.period_seconds)
+            await self._clock.sleep(settings.period_seconds)

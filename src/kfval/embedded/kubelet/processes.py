@@ -16,6 +16,7 @@ import os
 import signal as signals
 from pathlib import Path
 
+from kfval.embedded.clock import Clock
 from kfval.embedded.kubelet import cgroups
 from kfval.embedded.kubelet.containers import LogSink, Stream
 
@@ -95,6 +96,7 @@ class ContainerProcess:
         registry: PidRegistry,
         cgroup: cgroups.MemoryCgroup | None,
         wrapped: bool,
+        clock: Clock,
     ) -> None:
         self.pid = process.pid
         self.oom_killed = False
@@ -102,6 +104,7 @@ class ContainerProcess:
         self._registry = registry
         self._cgroup = cgroup
         self._wrapped = wrapped
+        self._clock = clock
         self._exit_code: int | None = None
         self._pumps = [
             asyncio.get_running_loop().create_task(pump(stream, name, sink), name=f"container {self.pid} {name}")
@@ -141,7 +144,7 @@ class ContainerProcess:
         for _ in range(CGROUP_REMOVE_ATTEMPTS):
             if cgroup.remove():
                 return
-            await asyncio.sleep(CGROUP_REMOVE_INTERVAL_SECONDS)
+            await self._clock.sleep(CGROUP_REMOVE_INTERVAL_SECONDS)
         log.warning("memory cgroup %s is still busy; the reaper removes it later", cgroup.path)
 
     def signal(self, signum: int) -> None:

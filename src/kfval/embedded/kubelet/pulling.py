@@ -83,7 +83,9 @@ class ImagePuller:
                 if content is not None:
                     return content
                 continue
-            if await backoff.sleep_unless(stopping, self._back_off.remaining(key, self._clock.monotonic()) or 1.0):
+            if await backoff.sleep_unless(
+                self._clock, stopping, self._back_off.remaining(key, self._clock.monotonic()) or 1.0
+            ):
                 return None
         return None
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from kfval.embedded.clock import Clock, rfc3339
+from kfval.embedded.clock import Clock, rfc3339, within
 from kfval.embedded.kubelet import backoff, containerspec, podstatus
 from kfval.embedded.kubelet.containers import (
     SCRATCH_DIRS,
@@ -167,7 +167,8 @@ class ContainerRunner:
                 "BackOff",
                 f"Back-off restarting failed container {self.record.name} in pod {self._pod_label()}",
             )
-            if await backoff.sleep_unless(self._ctx.stopping, back_off.remaining(key, self._ctx.clock.monotonic())):
+            remaining = back_off.remaining(key, self._ctx.clock.monotonic())
+            if await backoff.sleep_unless(self._ctx.clock, self._ctx.stopping, remaining):
                 return False
         back_off.next(key, self._ctx.clock.monotonic())
         return True
@@ -205,7 +206,7 @@ class ContainerRunner:
             except Exception as error:  # any configuration failure is reported on the pod, as kubelets do
                 self._report_waiting(podstatus.waiting("CreateContainerConfigError", str(error)))
                 self._event("Warning", "Failed", f"Error: {error}")
-                await backoff.sleep_unless(self._ctx.stopping, CONFIG_RETRY_SECONDS)
+                await backoff.sleep_unless(self._ctx.clock, self._ctx.stopping, CONFIG_RETRY_SECONDS)
                 continue
             return ProcessSpec(
                 argv=argv,
@@ -323,7 +324,7 @@ class ContainerRunner:
         target = ProbeTarget(self._ctx.pod, self.record.spec, self._ctx.network.ip, exec_in, self.field_path)
         hooks = ProbeHooks(set_ready=self._set_ready, set_started=self._set_started, kill=self._kill_for)
         try:
-            await Prober(target, hooks, probes=services.probes, events=services.events).run()
+            await Prober(target, hooks, probes=services.probes, events=services.events, clock=self._ctx.clock).run()
         except Exception:  # the container keeps running and is reported as it ends; its probes stop
             log.exception("probing %s of pod %s failed", self.field_path, self._pod_label())
 
@@ -359,7 +360,7 @@ class ContainerRunner:
         await self._pre_stop(grace_seconds)
         process.signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(asyncio.shield(process.wait()), timeout=grace_seconds)
+            await within(self._ctx.clock, asyncio.shield(process.wait()), grace_seconds)
         except TimeoutError:
             process.signal(signal.SIGKILL)
 

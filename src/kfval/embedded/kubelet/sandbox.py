@@ -11,7 +11,11 @@ of which replaces itself with `exec` and keeps the same pid:
 The parent-death signal kills the outer bwrap when the cluster dies; bwrap's
 `--die-with-parent` kills the PID namespace's init, which takes every container process with
 it. Each container is its own session and process group, and every started pid is recorded in
-the state directory so that `reaping.reap_leftovers` can finish what a killed cluster left.
+the state directory so that `reaping.reap` can finish what a killed cluster left.
+
+A container's time limits (a command's timeout, the cgroup's release) are measured on the
+cluster's clock; only the bound on a host administration command (`run_host`, `ip ...`) is the
+event loop's own I/O timeout, since it guards the host, not anything a pod asked for.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from kfval.embedded.clock import Clock, within
 from kfval.embedded.kubelet import cgroups, processes, rootfs
 from kfval.embedded.kubelet.containers import (
     ContainerStartError,
@@ -77,10 +82,10 @@ async def run_host(argv: Sequence[str], *, timeout_seconds: float = HOST_COMMAND
     return process.returncode or 0, output
 
 
-async def collect_output(process: RunningProcess, output: list[bytes], timeout_seconds: float) -> int:
-    """Wait for `process` within the timeout, killing it at the deadline; TIMEOUT_EXIT_CODE then."""
+async def collect_output(process: RunningProcess, output: list[bytes], timeout_seconds: float, clock: Clock) -> int:
+    """Wait for `process` within the timeout (on `clock`), killing it at the deadline; TIMEOUT_EXIT_CODE then."""
     try:
-        return await asyncio.wait_for(asyncio.shield(process.wait()), timeout_seconds)
+        return await within(clock, asyncio.shield(process.wait()), timeout_seconds)
     except TimeoutError:
         process.signal(signals.SIGKILL)
         await process.wait()
@@ -91,8 +96,9 @@ async def collect_output(process: RunningProcess, output: list[bytes], timeout_s
 class ProcessLauncher:
     """Starts one process through the death-signal chain, optionally in a cgroup and a network namespace."""
 
-    def __init__(self, state_dir: Path | None) -> None:
+    def __init__(self, state_dir: Path | None, clock: Clock) -> None:
         self.state_dir = state_dir
+        self.clock = clock
         self.registry = processes.PidRegistry(state_dir)
         self.prefix = cluster_prefix(state_dir) if state_dir is not None else "kf0000-"
         self.memory = cgroups.MemoryCgroups(self.prefix)
@@ -134,7 +140,9 @@ class ProcessLauncher:
             if cgroup is not None:
                 cgroup.remove()
             raise ContainerStartError(str(error)) from error
-        return processes.ContainerProcess(process, sink, registry=self.registry, cgroup=cgroup, wrapped=wrapped)
+        return processes.ContainerProcess(
+            process, sink, registry=self.registry, cgroup=cgroup, wrapped=wrapped, clock=self.clock
+        )
 
 
 def set_parent_death_signal() -> None:
@@ -158,9 +166,9 @@ class BubblewrapSandbox:
 
     name = "bubblewrap"
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, clock: Clock) -> None:
         self.state_dir = state_dir
-        self.launcher = ProcessLauncher(state_dir)
+        self.launcher = ProcessLauncher(state_dir, clock)
         self._bwrap = shutil.which("bwrap") or "bwrap"
 
     def command(self, spec: ProcessSpec) -> list[str]:
@@ -191,9 +199,9 @@ class PlainSandbox:
 
     name = "plain"
 
-    def __init__(self, state_dir: Path | None = None) -> None:
+    def __init__(self, state_dir: Path | None, clock: Clock) -> None:
         self.state_dir = state_dir
-        self.launcher = ProcessLauncher(state_dir)
+        self.launcher = ProcessLauncher(state_dir, clock)
 
     async def start(self, spec: ProcessSpec, sink: LogSink) -> processes.ContainerProcess:
         view = rootfs.full_view(spec, state_dir=None)
@@ -225,7 +233,7 @@ async def run_collecting(
         process = await sandbox.start(spec, gather)
     except ContainerStartError as error:
         return 126, str(error).encode()
-    code = await collect_output(process, output, timeout_seconds)
+    code = await collect_output(process, output, timeout_seconds, sandbox.launcher.clock)
     return code, b"".join(line + b"\n" for line in output)
 
 
@@ -234,15 +242,15 @@ SELF_TEST_SPEC = ProcessSpec(
 )
 
 
-async def detect_sandbox(state_dir: Path) -> BubblewrapSandbox | PlainSandbox:
+async def detect_sandbox(state_dir: Path, clock: Clock) -> BubblewrapSandbox | PlainSandbox:
     """bubblewrap when it is installed and passes a self-test, else plain processes (with one warning)."""
     if shutil.which("bwrap") is None:
         log.warning("bubblewrap (bwrap) is not installed: containers run unsandboxed, without their mounts")
-        return PlainSandbox(state_dir)
-    sandbox = BubblewrapSandbox(state_dir)
+        return PlainSandbox(state_dir, clock)
+    sandbox = BubblewrapSandbox(state_dir, clock)
     code, output = await run_host(sandbox.command(SELF_TEST_SPEC), timeout_seconds=10.0)
     if code != 0:
         reason = output.decode(errors="replace").strip()
         log.warning("bubblewrap fails its self-test (%s): containers run unsandboxed, without their mounts", reason)
-        return PlainSandbox(state_dir)
+        return PlainSandbox(state_dir, clock)
     return sandbox
