@@ -7,7 +7,7 @@ import pytest
 from kfval.embedded.apiserver import paging
 from kfval.embedded.errors import BadRequestError, GoneError
 from kfval.embedded.store.history import History
-from kfval.embedded.types import Body
+from kfval.embedded.types import Body, ResourceKey, WatchEvent
 
 
 def _items(*names: str) -> list[Body]:
@@ -36,11 +36,11 @@ def test_a_token_order_follows_namespace_then_name() -> None:
 def test_bad_and_expired_tokens() -> None:
     with pytest.raises(BadRequestError, match="continue key is not valid"):
         paging.paginate(_items("a"), 1000, limit=1, token="%%%", history=History())
-    history = History()
+    history = History(window=2)
     token = paging.Cursor(1000, "demo\x00a").encode()
-    for _ in range(3):
-        history.next_version()
-    history.compact()
+    for _ in range(3):  # a full window forgets the oldest events, as etcd compaction does
+        version = history.next_version()
+        history.record(WatchEvent("ADDED", {}, version, ResourceKey("", "configmaps")))
     with pytest.raises(GoneError, match="too old to display a consistent list"):
         paging.paginate(_items("a", "b"), 1003, limit=1, token=token, history=history)
     with pytest.raises(BadRequestError):

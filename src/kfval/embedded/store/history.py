@@ -40,8 +40,3 @@ class History:
         for event in self._events:
             if event.resource_version > version:
                 yield event
-
-    def compact(self) -> None:
-        """Forget every past event, as etcd compaction does (tests use it to force a 410)."""
-        self._events.clear()
-        self._oldest = self.current
