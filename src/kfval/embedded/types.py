@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, NewType, Protocol
 
 Body = dict[str, Any]
@@ -121,6 +122,7 @@ class LogQuery:
     timestamps: bool = False
     tail_lines: int | None = None
     since_seconds: int | None = None
+    since_time: datetime | None = None
     limit_bytes: int | None = None
 
 

@@ -6,6 +6,7 @@ raise ApiError; anything else that escapes is a 500 Status, logged with its trac
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -20,6 +21,7 @@ from kfval.embedded.apiserver import (
     discovery,
     impersonation,
     openapi,
+    parameters,
     resources,
     streaming,
     subresources,
@@ -46,6 +48,20 @@ async def send_warnings(request: web.Request, handler: Handler) -> web.StreamRes
     if not response.prepared:
         for message in warnings:
             response.headers.add("Warning", warning.header_value(message))
+    return response
+
+
+@web.middleware
+async def pretty_print(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """`?pretty=true` (and curl, wget, browsers by default) get indented JSON, as kube-apiserver sends it."""
+    response = await handler(request)
+    if (
+        isinstance(response, web.Response)
+        and response.content_type == "application/json"
+        and isinstance(response.body, bytes)
+        and parameters.pretty(request.query, request.headers.get("User-Agent", ""))
+    ):
+        response.body = json.dumps(json.loads(response.body), indent=2).encode() + b"\n"
     return response
 
 
@@ -158,7 +174,7 @@ async def openapi_document(request: web.Request) -> web.Response:
 async def _collection(request: web.Request, target: Target, ctx: Context) -> web.StreamResponse:
     method = request.method
     if method == "GET":
-        if request.query.get("watch", "").lower() in ("true", "1"):
+        if parameters.flag(request.query, "watch"):
             return await streaming.watch(request, target, ctx)
         return await resources.list_objects(request, target, ctx)
     if method == "POST":
@@ -203,7 +219,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 def build_app(*, store: Store, admission: Admission, logs: LogSource, token: str) -> web.Application:
     app = web.Application(
-        middlewares=[send_warnings, render_errors, authenticate, authorize], client_max_size=64 * 1024 * 1024
+        middlewares=[send_warnings, pretty_print, render_errors, authenticate, authorize],
+        client_max_size=64 * 1024 * 1024,
     )
     app[CONTEXT] = Context(store=store, admission=admission)
     app[LOGS] = logs

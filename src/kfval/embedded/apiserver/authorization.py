@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kfval.embedded.apiserver import parameters
 from kfval.embedded.apiserver.auth import User
 from kfval.embedded.errors import ForbiddenError
 from kfval.embedded.store.objects import Store
@@ -58,10 +59,6 @@ class Decision:
     reason: str = ""
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").lower() in ("1", "t", "true")
-
-
 def _name_pinned_by(field_selector: str) -> str:
     """The name a `metadata.name=<x>` field selector pins (list/watch of one object), or ''."""
     for clause in field_selector.split(","):
@@ -91,7 +88,7 @@ def attributes_of(method: str, path: str, query: Mapping[str, str]) -> Attribute
             rest = rest[2:]
     resource, name, subresource = [*rest, "", "", ""][:3]
     if not name and verb == "get":
-        verb = "watch" if _truthy(query.get("watch")) else "list"
+        verb = "watch" if parameters.flag(query, "watch") else "list"
         name = _name_pinned_by(query.get("fieldSelector", ""))
     if not name and verb == "delete":
         verb = "deletecollection"

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from kfval.embedded.admission.chain import Admission
-from kfval.embedded.apiserver import applying, decoding, paging, patching, status, tables
+from kfval.embedded.apiserver import applying, decoding, paging, parameters, patching, status, tables
 from kfval.embedded.apiserver.paths import Target
 from kfval.embedded.clock import rfc3339
 from kfval.embedded.errors import BadRequestError, NotFoundError
@@ -182,7 +182,7 @@ def _server_side_apply(request: web.Request, target: Target, ctx: Context, data:
     manager = request.query.get("fieldManager")
     if not manager:
         raise BadRequestError("PATCH, application/apply-patch+yaml requires a fieldManager")
-    force = request.query.get("force", "false").lower() == "true"
+    force = parameters.flag(request.query, "force")
     now = rfc3339(ctx.store.clock.now())
     try:
         current: Body | None = ctx.store.get(target.rt, target.namespace, target.name)
@@ -205,7 +205,9 @@ def delete_options(request: web.Request, data: bytes) -> Body:
     if "propagationPolicy" in query:
         options["propagationPolicy"] = query["propagationPolicy"]
     if "gracePeriodSeconds" in query:
-        options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
+        options["gracePeriodSeconds"] = parameters.integer(query, "gracePeriodSeconds")
+    if "orphanDependents" in query:
+        options["orphanDependents"] = parameters.flag(query, "orphanDependents")
     if options.get("orphanDependents") is True and "propagationPolicy" not in options:
         options["propagationPolicy"] = "Orphan"
     return options

@@ -14,12 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from kfval.embedded.apiserver import tables
+from kfval.embedded.admission import validation
+from kfval.embedded.apiserver import parameters, tables
 from kfval.embedded.apiserver.paths import Target
 from kfval.embedded.apiserver.resources import Context, predicate_for
 from kfval.embedded.apiserver.status import watch_error_event
 from kfval.embedded.clock import within
-from kfval.embedded.errors import BadRequestError, GoneError
+from kfval.embedded.errors import BadRequestError, GoneError, InvalidError
 from kfval.embedded.types import Body, LogQuery, LogSource, ResourceType, WatchEvent
 
 IDLE_TICK_SECONDS = 5.0
@@ -81,10 +82,10 @@ class _Writer:
 async def watch(request: web.Request, target: Target, ctx: Context) -> web.StreamResponse:
     query = request.query
     since = _since(query.get("resourceVersion"))
-    send_initial = query.get("sendInitialEvents") == "true"
+    send_initial = parameters.flag(query, "sendInitialEvents")
     if send_initial:
         since = None
-    bookmarks = query.get("allowWatchBookmarks") == "true"
+    bookmarks = parameters.flag(query, "allowWatchBookmarks")
     deadline = ctx.store.clock.monotonic() + _timeout(query.get("timeoutSeconds"))
     predicate = predicate_for(target.rt, query)
     response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
@@ -139,14 +140,19 @@ async def _pump(
                 await writer.bookmark(subscription.start_version, initial_end=True)
 
 
-def _int_param(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError as error:
-        raise BadRequestError(f"invalid {name}: {raw}") from error
+def _validate(query: LogQuery) -> None:
+    """ValidatePodLogOptions: a 422 about `PodLogOptions`, before anything is read."""
+    causes = []
+    if query.tail_lines is not None and query.tail_lines < 0:
+        causes.append(validation.invalid("tailLines", query.tail_lines, "must be greater than or equal to 0"))
+    if query.limit_bytes is not None and query.limit_bytes < 1:
+        causes.append(validation.invalid("limitBytes", query.limit_bytes, "must be greater than 0"))
+    if query.since_seconds is not None and query.since_time is not None:
+        causes.append(validation.forbidden("", "at most one of `sinceTime` or `sinceSeconds` may be specified"))
+    elif query.since_seconds is not None and query.since_seconds < 1:
+        causes.append(validation.invalid("sinceSeconds", query.since_seconds, "must be greater than 0"))
+    if causes:
+        raise InvalidError("PodLogOptions", query.pod, causes)
 
 
 async def logs(request: web.Request, target: Target, source: LogSource) -> web.StreamResponse:
@@ -156,13 +162,15 @@ async def logs(request: web.Request, target: Target, source: LogSource) -> web.S
         namespace=target.namespace,
         pod=target.name,
         container=request.query.get("container") or None,
-        follow=request.query.get("follow") == "true",
-        previous=request.query.get("previous") == "true",
-        timestamps=request.query.get("timestamps") == "true",
-        tail_lines=_int_param(request, "tailLines"),
-        since_seconds=_int_param(request, "sinceSeconds"),
-        limit_bytes=_int_param(request, "limitBytes"),
+        follow=parameters.flag(request.query, "follow"),
+        previous=parameters.flag(request.query, "previous"),
+        timestamps=parameters.flag(request.query, "timestamps"),
+        tail_lines=parameters.integer(request.query, "tailLines"),
+        since_seconds=parameters.integer(request.query, "sinceSeconds"),
+        since_time=parameters.timestamp(request.query, "sinceTime"),
+        limit_bytes=parameters.integer(request.query, "limitBytes"),
     )
+    _validate(query)
     chunks = source.read(query).__aiter__()
     try:
         first: bytes | None = await chunks.__anext__()

@@ -327,7 +327,7 @@ class ContainerLogs:
         if not (pod.get("spec") or {}).get("nodeName"):
             return
         path = self.path(pod, container, _instance(pod, container, previous=query.previous))
-        since = None
+        since = query.since_time
         if query.since_seconds is not None:
             since = self._clock.now() - timedelta(seconds=query.since_seconds)
         reader, budget = _Reader(path, query, since=since), _Budget(query.limit_bytes)
