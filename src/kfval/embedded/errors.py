@@ -63,6 +63,14 @@ class BadRequestError(ApiError):
     reason = "BadRequest"
 
 
+class WebhookDeniedError(ApiError):
+    """A webhook's refusal that carries only a message: kube-apiserver relays it as a 400 with no reason,
+    which kubectl prints as `Error from server: ...` (the PodDefault webhook answers this way)."""
+
+    code = 400
+    reason = ""
+
+
 class UnauthorizedError(ApiError):
     code = 401
     reason = "Unauthorized"

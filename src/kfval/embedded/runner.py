@@ -26,7 +26,7 @@ import yaml
 from aiohttp import web
 
 from kfval.embedded import certificates, kubeconfig
-from kfval.embedded.admission import training
+from kfval.embedded.admission import poddefault, training
 from kfval.embedded.admission.chain import Admission
 from kfval.embedded.apiserver import auth
 from kfval.embedded.apiserver.app import build_app
@@ -113,7 +113,9 @@ class Cluster:
         self.clock = SystemClock()
         self.store = Store(Catalog(), self.clock)
         self.store.register_catalog_hook()
-        self.admission = Admission(validators=[training.TrainingJobValidator()])
+        self.admission = Admission(
+            mutators=[poddefault.PodDefaultMutator(self.store)], validators=[training.TrainingJobValidator()]
+        )
         self.store.admission = self.admission
         self.store.on_change(self.admission.allocator.observe)
         self.tasks = TaskGroup()
