@@ -38,6 +38,7 @@ from kfval.embedded.controllers import (
     garbagecollector,
     job,
     namespace,
+    notebook,
     pvcbinder,
     pytorchjob,
     replicaset,
@@ -163,6 +164,8 @@ class Cluster:
             ttl.TTLAfterFinishedController(self.store, self.clock),
             pytorchjob.PyTorchJobController(self.store, self.clock),
             tfjob.TFJobController(self.store, self.clock),
+            notebook.NotebookController(self.store, self.clock),
+            notebook.NotebookEventsController(self.store, self.clock),
         ):
             reactor.start(controller)
 

@@ -15,7 +15,7 @@ from kfval.embedded.clock import Clock
 from kfval.embedded.controllers import podtemplates
 from kfval.embedded.controllers.reactor import Watched, is_being_deleted, owner_keys
 from kfval.embedded.controllers.recorder import Recorder
-from kfval.embedded.errors import NotFoundError
+from kfval.embedded.errors import ApiError, NotFoundError
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body, ObjectKey, ResourceKey
 
@@ -155,8 +155,13 @@ class StatefulSetController:
             volumes = [v for v in pod["spec"].get("volumes") or [] if v.get("name") != template["metadata"]["name"]]
             volumes.append({"name": template["metadata"]["name"], "persistentVolumeClaim": {"claimName": claim}})
             pod["spec"]["volumes"] = volumes
-        self._store.create(self._pods, pod)
         sts_name = sts["metadata"]["name"]
+        try:
+            self._store.create(self._pods, pod)
+        except ApiError as error:  # e.g. an admission webhook's refusal: the set shows why, and retries
+            message = f"create Pod {name} in StatefulSet {sts_name} failed error: {error.message}"
+            self._recorder.event(sts, "Warning", "FailedCreate", message)
+            raise
         self._recorder.event(
             sts, "Normal", "SuccessfulCreate", f"create Pod {name} in StatefulSet {sts_name} successful"
         )
