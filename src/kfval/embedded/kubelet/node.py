@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kfval.embedded.clock import Clock, rfc3339, rfc3339_micro
 from kfval.embedded.errors import ConflictError, NotFoundError
-from kfval.embedded.kubelet import podstatus
+from kfval.embedded.kubelet import fitting, podstatus
 from kfval.embedded.kubelet.podservices import EventRecording
 from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
@@ -204,11 +204,13 @@ class NodeAgent:
             self.heartbeat()
 
 
-def unschedulable_message(reason: str) -> str:
-    return (
-        f"0/1 nodes are available: {reason}. preemption: 0/1 nodes are available: "
-        "1 Preemption is not helpful for scheduling."
-    )
+def unschedulable_message(reason: str, *, preemption: str = "1 Preemption is not helpful for scheduling.") -> str:
+    """kube-scheduler's FailedScheduling text for a one-node cluster."""
+    return f"0/1 nodes are available: {reason}. preemption: 0/1 nodes are available: {preemption}"
+
+
+NO_VICTIMS = "1 No preemption victims found for incoming pod."
+"""What the preemption pass says when only resources are short and no pod has a lower priority."""
 
 
 class Scheduler:
@@ -236,6 +238,11 @@ class Scheduler:
         if problem is not None:
             self._mark_unschedulable(pod, unschedulable_message(problem))
             return False
+        short = self._short_of(pod)
+        if short:
+            reason = ", ".join(f"1 Insufficient {name}" for name in short)
+            self._mark_unschedulable(pod, unschedulable_message(reason, preemption=NO_VICTIMS))
+            return False
         self._bind(pod)
         return True
 
@@ -252,6 +259,22 @@ class Scheduler:
             if (pvc.get("status") or {}).get("phase") != "Bound":
                 return "pod has unbound immediate PersistentVolumeClaims"
         return None
+
+    def _short_of(self, pod: Body) -> list[str]:
+        """The resources the node's allocatable lacks for this pod, next to the pods already bound."""
+        try:
+            node = self._store.get(self._store.catalog.lookup("", "v1", "nodes"), None, self._node_name)
+        except NotFoundError:
+            return []
+        allocatable = (node.get("status") or {}).get("allocatable") or {}
+        bound, _ = self._store.list(
+            self._pods,
+            predicate=lambda p: (
+                (p.get("spec") or {}).get("nodeName") == self._node_name
+                and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+            ),
+        )
+        return fitting.insufficient(pod.get("spec") or {}, allocatable, (p.get("spec") or {} for p in bound))
 
     def _bind(self, pod: Body) -> None:
         meta = pod["metadata"]
