@@ -3,7 +3,7 @@
 VENV    ?= .venv
 PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.kfval-installed
-DEBIAN_PACKAGES := bubblewrap iproute2
+DEBIAN_PACKAGES := bubblewrap iproute2 r-base-core r-cran-irkernel
 
 .PHONY: setup debian check test run clean
 
@@ -22,13 +22,14 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet --no-deps tf-keras==2.21.0
 	touch $(STAMP)
 
-# Debian packages the embedded cluster uses (bubblewrap sandbox, ip netns); installed only as root.
+# Debian packages the embedded cluster uses (bubblewrap sandbox, ip netns, R and IRkernel for the R
+# notebook image); installed only as root, without recommends.
 debian:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
 	    echo "note: not root, Debian packages$$missing not installed: pods run without a sandbox"; \
 	  fi; \

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kfval.embedded.images import dockerfile, resolving
+from kfval.embedded.images import aliases, dockerfile, resolving
 
 TRAINER = """\
 # syntax=docker/dockerfile:1
@@ -168,3 +168,19 @@ def test_aliases_map_reference_prefixes_to_project_images_or_the_host(images_dir
     notebook = resolver.resolve("gcr.io/kubeflow-images-public/tensorflow-notebook:1.0")
     assert notebook is not None
     assert notebook.mounts == ()
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "kubeflownotebookswg/jupyter-scipy:v1.9.2",
+        "docker.io/kubeflownotebookswg/jupyter-pytorch-full:v1.8.0",
+        "ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-tensorflow-full:v1.10.0",
+    ],
+)
+def test_kubeflows_jupyter_images_are_the_projects_notebook_image(reference: str) -> None:
+    resolver = resolving.ImageResolver(Path(__file__).resolve().parents[2] / "images", aliases.KUBEFLOW_EXAMPLE_IMAGES)
+    image = resolver.resolve(reference)
+    assert image is not None
+    assert "jupyter lab" in " ".join(image.cmd)
+    assert "--ServerApp.base_url=" in " ".join(image.cmd)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 PYTORCH_MNIST = "pytorch-mnist"
 TF_MNIST = "tf-mnist"
+NOTEBOOK = "notebook"
 
 KUBEFLOW_EXAMPLE_IMAGES: Mapping[str, str] = {
     # training-operator examples/pytorch/mnist, published by its CI; `-test` is the docs-era name
@@ -24,5 +25,12 @@ KUBEFLOW_EXAMPLE_IMAGES: Mapping[str, str] = {
     # docs-era home on gcr.io; the project image accepts dist_mnist.py's flags
     "kubeflow/tf-dist-mnist-test": TF_MNIST,
     "gcr.io/kubeflow-ci/tf-dist-mnist-test": TF_MNIST,
+    # the Jupyter images the Jupyter Web App offers (Kubeflow 1.8-1.9 on Docker Hub, 1.10 on ghcr.io):
+    # a JupyterLab server with the python3 kernel, started under NB_PREFIX
+    **{
+        f"{registry}/jupyter{flavour}": NOTEBOOK
+        for registry in ("kubeflownotebookswg", "ghcr.io/kubeflow/kubeflow/notebook-servers")
+        for flavour in ("", "-scipy", "-pytorch", "-pytorch-full", "-tensorflow", "-tensorflow-full")
+    },
 }
 """Reference prefix -> project image (a folder under `images/`)."""
