@@ -17,7 +17,7 @@ from kfval.kube.errors import SetupError
 
 RADISH_INI = Path("radish.ini")
 TARGET_KINDS = ("local", "kubeconfig")
-SECTIONS = frozenset({"target", "timeouts", "thresholds", "images", "variables", "reports"})
+SECTIONS = frozenset({"target", "timeouts", "thresholds", "images", "variables", "reports", "notebooks"})
 ENV_PREFIX = "KFVAL_"
 
 
@@ -53,6 +53,17 @@ class Timeouts:
 
 
 @dataclass(frozen=True)
+class Notebooks:
+    """How notebook scenarios meet the cluster's Kubeflow profiles and storage."""
+
+    profile_namespace: bool = True
+    """Label each scenario's namespace as a Kubeflow profile's, as the profile controller does, so the
+    PodDefault webhook (whose namespaceSelector requires it) acts there."""
+    storage_class: str = ""
+    """The StorageClass of workspace volumes, which must offer ReadWriteMany; empty: the cluster's default."""
+
+
+@dataclass(frozen=True)
 class Reports:
     cucumber: Path = Path("reports/cucumber.json")
     junit: Path = Path("reports/junit.xml")
@@ -69,6 +80,7 @@ class Settings:
     images: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     variables: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     reports: Reports = field(default_factory=Reports)
+    notebooks: Notebooks = field(default_factory=Notebooks)
 
     def threshold(self, name: str) -> float:
         if name not in self.thresholds:
@@ -174,6 +186,8 @@ def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str])
     _refuse_unknown("timeouts", timeouts, {"apply", "pod_start", "training", "cleanup"})
     reports = values.get("reports", {})
     _refuse_unknown("reports", reports, {"cucumber", "junit", "html"})
+    notebooks = values.get("notebooks", {})
+    _refuse_unknown("notebooks", notebooks, {"profile_namespace", "storage_class"})
     return Settings(
         target=_target(values.get("target", {})),
         timeouts=Timeouts(**{k: _number("timeouts", k, v) for k, v in timeouts.items()}),
@@ -181,4 +195,8 @@ def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str])
         images=MappingProxyType(dict(values.get("images", {}))),
         variables=MappingProxyType(dict(values.get("variables", {}))),
         reports=Reports(**{k: Path(v) for k, v in reports.items()}),
+        notebooks=Notebooks(
+            profile_namespace=_flag(notebooks.get("profile_namespace", "true")),
+            storage_class=notebooks.get("storage_class", "").strip(),
+        ),
     )

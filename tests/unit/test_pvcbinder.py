@@ -110,3 +110,25 @@ async def test_unknown_storage_class_leaves_the_claim_pending(tmp_path: Path) ->
         fast = {"metadata": {"name": "fast"}, "provisioner": "kfval.dev/hostpath", "reclaimPolicy": "Retain"}
         store.create(h.rt("storageclasses", "storage.k8s.io/v1"), fast)
         await eventually(lambda: phase(h, "fast") == "Bound", "bound once the class exists")
+
+
+@on_loop
+async def test_a_class_that_does_not_offer_an_access_mode_leaves_the_claim_pending_and_says_why(tmp_path: Path) -> None:
+    async with running(binder(tmp_path), namespace="vol") as h:
+        classes = h.rt("storageclasses", "storage.k8s.io/v1")
+        body = {
+            "metadata": {"name": "local-rwo"},
+            "provisioner": "kfval.dev/hostpath",
+            "parameters": {"accessModes": "ReadWriteOnce"},
+        }
+        h.store.create(classes, body)
+        h.store.create(h.pvcs, claim("shared", storage_class="local-rwo"), namespace="vol")
+        h.store.create(h.pvcs, claim("own", storage_class="local-rwo", modes=("ReadWriteOnce",)), namespace="vol")
+        await eventually(lambda: phase(h, "own") == "Bound", "the RWO claim bound")
+        await h.settle()
+        assert phase(h, "shared") == "Pending"
+        assert (
+            "ProvisioningFailed",
+            'failed to provision volume with StorageClass "local-rwo": access mode ReadWriteMany is not supported '
+            "(supported: ReadWriteOnce)",
+        ) in h.reasons()

@@ -98,7 +98,12 @@ def test_a_kfval_variable_that_names_no_section_is_named_in_the_error(ini: Path)
 # -- every key of the project's radish.ini does what it says --------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-DATACLASS_SECTIONS = {"target": settings.Target, "timeouts": settings.Timeouts, "reports": settings.Reports}
+DATACLASS_SECTIONS = {
+    "target": settings.Target,
+    "timeouts": settings.Timeouts,
+    "reports": settings.Reports,
+    "notebooks": settings.Notebooks,
+}
 
 
 def _project_ini() -> dict[str, dict[str, str]]:

@@ -20,6 +20,7 @@ from kfval.bdd import reporting
 from kfval.embedded import launch
 from kfval.kube import client, errors
 from kfval.kube.session import RunScope, new_run_id
+from kfval.kubeflow import notebooks
 from kfval.report.redaction import Redactor
 
 
@@ -82,6 +83,7 @@ def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
         secrets=redactor,
         variables=dict(config.variables),
         apply_timeout_seconds=config.timeouts.apply,
+        namespace_labels=notebooks.PROFILE_LABELS if config.notebooks.profile_namespace else {},
     )
     run = SuiteRun(
         settings=config, scope=scope, redactor=redactor, started_cluster=config.target.state_dir if started else None

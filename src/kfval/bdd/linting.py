@@ -44,6 +44,8 @@ class Findings:
     sentences: int
     manifests: int
     problems: tuple[Problem, ...]
+    steps_used: frozenset[str]
+    """The step functions the sentences resolve to, by name."""
 
 
 class _AnyVariable(Mapping[str, str]):
@@ -63,18 +65,25 @@ class _AnyVariable(Mapping[str, str]):
 
 
 def lint(features: Sequence[Path], *, steps_dir: Path, manifests_dir: Path) -> Findings:
-    """Check the features against the step definitions of `steps_dir` and the manifests they name."""
+    """Check the features against the step definitions of `steps_dir` and the manifests they name.
+
+    The step registry is radish's process-wide one: it is emptied first, so only `steps_dir` counts.
+    """
+    StepRegistry().clear()
     load_modules(str(steps_dir))
     patterns = StepRegistry().steps
     problems: list[Problem] = []
     named: dict[str, str] = {}
+    used: set[str] = set()
     sentences = 0
     for step in _feature_steps(features):
         sentences += 1
         where = f"{step.path}:{step.line}"
-        problem, arguments = _resolve(step.context_sensitive_sentence, patterns)
+        problem, arguments, function = _resolve(step.context_sensitive_sentence, patterns)
         if problem:
             problems.append(Problem(where, f'"{step.sentence}" {problem}'))
+        if function:
+            used.add(function)
         for value in arguments:
             if value.endswith(MANIFEST_SUFFIXES):
                 named.setdefault(value, where)
@@ -83,7 +92,7 @@ def lint(features: Sequence[Path], *, steps_dir: Path, manifests_dir: Path) -> F
             named.setdefault(name, f"{module}:{line}")
     for name, where in sorted(named.items()):
         problems += _manifest_problems(name, where, manifests_dir)
-    return Findings(sentences, len(named), tuple(problems))
+    return Findings(sentences, len(named), tuple(problems), frozenset(used))
 
 
 def _feature_steps(features: Sequence[Path]) -> Iterator[Any]:
@@ -102,8 +111,9 @@ def _feature_files(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-def _resolve(sentence: str, patterns: Mapping[Any, Any]) -> tuple[str | None, list[str]]:
-    """Why `sentence` does not resolve to exactly one step (None when it does), and its string arguments.
+def _resolve(sentence: str, patterns: Mapping[Any, Any]) -> tuple[str | None, list[str], str | None]:
+    """Why `sentence` does not resolve to exactly one step (None when it does), its string arguments and
+    the name of the step function it resolves to.
 
     `@given`/`@when`/`@then` patterns carry their keyword, `@step` patterns do not: both forms of the
     sentence are tried whole.
@@ -118,12 +128,13 @@ def _resolve(sentence: str, patterns: Mapping[Any, Any]) -> tuple[str | None, li
         elif _anywhere(pattern, sentence):
             partial.append(function)
     if len(whole) == 1:
-        return None, [str(value).strip('"') for value in whole[0][1] if isinstance(value, str)]
+        function, arguments = whole[0]
+        return None, [str(value).strip('"') for value in arguments if isinstance(value, str)], function.__name__
     if len(whole) > 1:
-        return f"matches {len(whole)} steps: {', '.join(_located(function) for function, _ in whole)}", []
+        return f"matches {len(whole)} steps: {', '.join(_located(function) for function, _ in whole)}", [], None
     if partial:
-        return f"matches no step whole, only part of {', '.join(_located(f) for f in partial)}", []
-    return "matches no step: add one to steps/ or reword it as an existing step says it", []
+        return f"matches no step whole, only part of {', '.join(_located(f) for f in partial)}", [], None
+    return "matches no step: add one to steps/ or reword it as an existing step says it", [], None
 
 
 def _whole(pattern: Any, sentence: str) -> list[Any] | None:

@@ -32,6 +32,7 @@ class _StepTrack:
     started_ns: int
     ended_ns: int | None = None
     embeddings: list[model.Embedding] = field(default_factory=list)
+    skip_reason: str | None = None
 
 
 @dataclass
@@ -95,6 +96,10 @@ class Recorder:
                 return
             target = track.last_step
         self._steps.setdefault(target, _StepTrack(started_ns=time.perf_counter_ns())).embeddings.append(embedding)
+
+    def skipped(self, step: Any, reason: str) -> None:
+        """A step that skipped itself, and why (the report shows the reason as the skipped step's message)."""
+        self._steps.setdefault(step, _StepTrack(started_ns=time.perf_counter_ns())).skip_reason = reason
 
     def record_hook(self, scenario: Any, kind: HookKind, name: str, result: model.Result) -> None:
         track = self._scenarios.get(scenario)
@@ -213,4 +218,4 @@ class Recorder:
             return model.Result(model.Status.UNDEFINED, duration, f"no step definition matches '{step.sentence}'")
         if state == RadishStep.State.UNTESTED and track is not None:
             return model.Result(model.Status.FAILED, duration, INTERRUPTED_MESSAGE)
-        return model.Result(model.Status.SKIPPED, duration)
+        return model.Result(model.Status.SKIPPED, duration, track.skip_reason if track else None)

@@ -122,6 +122,13 @@ def record_hook(
     _extension.recorder.record_hook(scenario, kind, name, result)
 
 
+def skip(step: Any, reason: str) -> None:
+    """Skip the step (radish's own skip), with a reason that every report shows."""
+    if _extension is not None:
+        _extension.recorder.skipped(step, reason)
+    step.skip()
+
+
 def add_property(scenario: Any, name: str, value: object) -> None:
     """A name=value fact about the scenario (a metric, a version) for the JUnit testcase properties."""
     if _extension is not None:

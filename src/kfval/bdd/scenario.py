@@ -80,6 +80,12 @@ def expect_none(problems: list[str]) -> None:
         raise errors.ExpectationError("\n".join(problems))
 
 
+def skip(step: Any, reason: str) -> None:
+    """The scenario cannot be judged on this target (e.g. its image lacks a kernel): skipped, not failed."""
+    print(f"    skipped: {reason}")
+    reporting.skip(step, reason)
+
+
 def attach_text(step: Any, name: str, text: str) -> None:
     reporting.attach(step, name=name, mime_type="text/plain", data=text)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
-from kubernetes import dynamic, watch
+from kubernetes import dynamic, stream, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
@@ -34,6 +34,15 @@ _IDEMPOTENT_VERBS = frozenset({"get", "list", "watch", "read", "discover", "appl
 """Retried after a transient failure; a create or delete that may have happened is not sent twice."""
 WATCH_READ_TIMEOUT_SECONDS = 30.0
 """How long a watch may stay silent beyond its own timeoutSeconds before the connection counts as dead."""
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a command run in a container through `pods/exec` ended with."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
 
 
 @dataclass(frozen=True)
@@ -245,6 +254,45 @@ class Connection:
             lambda: core.read_namespaced_pod_log(name, namespace, previous=previous, _preload_content=False, **extra),
         )
         return bytes(response.data).decode("utf-8", errors="replace")
+
+    def exec(
+        self, pod: str, namespace: str, command: Sequence[str], *, container: str | None, timeout_seconds: float
+    ) -> ExecResult:
+        """Run `command` in a running container, as `kubectl exec` does (WebSocket, channel protocol).
+
+        Not retried: a command may have run although its answer was lost.
+        """
+        core = k8s.CoreV1Api(self.api)
+        what = describe("Pod", pod, namespace) + " exec"
+        extra: Body = {"container": container} if container else {}
+
+        def run() -> ExecResult:
+            session: Any = stream.stream(
+                core.connect_get_namespaced_pod_exec,
+                pod,
+                namespace,
+                command=list(command),
+                stderr=True,
+                stdin=False,
+                stdout=True,
+                tty=False,
+                _preload_content=False,
+                **extra,
+            )
+            out, err = [], []
+            deadline = time.monotonic() + timeout_seconds
+            try:
+                while session.is_open() and time.monotonic() < deadline:
+                    session.update(timeout=1)
+                    out.append(session.read_stdout() if session.peek_stdout() else "")
+                    err.append(session.read_stderr() if session.peek_stderr() else "")
+                if session.is_open():
+                    raise errors.WaitTimeoutError(f"{what}: {' '.join(command)} ran longer than {timeout_seconds:g} s")
+            finally:
+                session.close()
+            return ExecResult(int(session.returncode or 0), "".join(out), "".join(err))
+
+        return self.call("exec", what, run)
 
     def version(self) -> Body:
         return _dict(self.call("read", "the server version", lambda: k8s.VersionApi(self.api).get_code()))

@@ -47,6 +47,8 @@ class RunScope:
     secrets: SecretSink
     variables: Mapping[str, str] = field(default_factory=dict)
     apply_timeout_seconds: float = applying.DEFAULT_TIMEOUT_SECONDS
+    namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels every scenario namespace gets beside the run's, e.g. a Kubeflow profile's."""
     sessions_opened: int = 0
     open_sessions: list[ScenarioSession] = field(default_factory=list)
 
@@ -71,7 +73,7 @@ class ScenarioSession:
         body: Body = {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": self.namespace, "labels": dict(self.labels)},
+            "metadata": {"name": self.namespace, "labels": {**self.run.namespace_labels, **self.labels}},
         }
         self.conn.create(body)
         self.created.append(Created("v1", "Namespace", self.namespace, None))

@@ -29,6 +29,9 @@ PROVISIONER = "kfval.dev/hostpath"
 DEFAULT_STORAGE_CLASS = "standard"
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 PROTECTION_FINALIZER = "kubernetes.io/pvc-protection"
+ACCESS_MODES_PARAMETER = "accessModes"
+"""A class's `parameters.accessModes` (comma-separated) restricts what it provisions, as a real
+provisioner offers only some modes (local-path: ReadWriteOnce); without it every mode is offered."""
 _CLAIMS = ResourceKey("", "persistentvolumeclaims")
 _VOLUMES = ResourceKey("", "persistentvolumes")
 _CLAIM_REF = ("namespace", "name", "uid", "resourceVersion")
@@ -157,6 +160,15 @@ class PvcBinderController:
     def _provision(self, claim: Body, storage_class: Body) -> None:
         meta, spec = claim["metadata"], claim["spec"]
         name = f"pvc-{meta['uid']}"
+        offered = (storage_class.get("parameters") or {}).get(ACCESS_MODES_PARAMETER)
+        refused = [m for m in spec.get("accessModes") or [] if offered and m not in offered.split(",")]
+        if refused:
+            message = (
+                f'failed to provision volume with StorageClass "{storage_class["metadata"]["name"]}": '
+                f"access mode {', '.join(refused)} is not supported (supported: {offered})"
+            )
+            self._recorder.event(claim, "Warning", "ProvisioningFailed", message)
+            return
         if not self._store.exists(self._volumes, None, name):
             path = self._volumes_dir / name
             path.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,16 @@
-"""Run one code cell in a new kernel of the Jupyter server of this pod, as the notebook UI does.
+"""Talk to the Jupyter server of this pod as the notebook UI does: run a cell, write or read a file.
 
-Usage: python3 run_cell.py <server url with base path> <kernel name> <code>
-Prints one JSON object: {"status": "ok"|"error"|"no-kernel", "stdout", "stderr", "error", "kernels"}.
+Usage: python3 jupyter_api.py <server url with base path> cell <kernel name> <code>
+       python3 jupyter_api.py <server url with base path> put <path> <text>
+       python3 jupyter_api.py <server url with base path> get <path>
+Prints one JSON object: for a cell {"status": "ok"|"error"|"no-kernel", "stdout", "stderr", "error",
+"kernels"}; for a file {"status": "ok", "content"}.
 
-The cell goes the way a user's does: the server's REST API starts a kernel (with the XSRF cookie the
+A cell goes the way a user's does: the server's REST API starts a kernel (with the XSRF cookie the
 server hands out), the kernel-channel WebSocket carries the execute_request and its replies, and the
 kernel is shut down after. So a variable the cell prints is what the kernel process, started by
-the running server, really sees. Standard library and websocket-client only.
+the running server, really sees. Files go through the contents API, into the server's notebook
+directory (the workspace volume). Standard library and websocket-client only.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import sys
 import urllib.request
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import websocket
@@ -71,10 +76,27 @@ def _collect(socket: websocket.WebSocket, msg_id: str) -> dict[str, Any]:
     return result
 
 
-def run(base: str, kernel: str, code: str) -> dict[str, Any]:
+def _session(base: str) -> tuple[urllib.request.OpenerDirector, http.cookiejar.CookieJar, str]:
+    """An opener holding the server's `_xsrf` cookie, and its value for the X-XSRFToken header."""
     opener, jar = _opener()
     opener.open(f"{base}/lab", timeout=REPLY_TIMEOUT_SECONDS).read()
-    xsrf = next((cookie.value or "" for cookie in jar if cookie.name == "_xsrf"), "")
+    return opener, jar, next((cookie.value or "" for cookie in jar if cookie.name == "_xsrf"), "")
+
+
+def put(base: str, path: str, text: str) -> dict[str, Any]:
+    opener, _jar, xsrf = _session(base)
+    _call(opener, f"{base}/api/contents/{path}", xsrf, "PUT", {"type": "file", "format": "text", "content": text})
+    return {"status": "ok"}
+
+
+def get(base: str, path: str) -> dict[str, Any]:
+    opener, _jar, xsrf = _session(base)
+    found = _call(opener, f"{base}/api/contents/{path}?type=file&format=text", xsrf, "GET")
+    return {"status": "ok", "content": found["content"]}
+
+
+def cell(base: str, kernel: str, code: str) -> dict[str, Any]:
+    opener, jar, xsrf = _session(base)
     specs = _call(opener, f"{base}/api/kernelspecs", xsrf, "GET")
     names = sorted(specs.get("kernelspecs", {}))
     if kernel not in names:
@@ -94,4 +116,5 @@ def run(base: str, kernel: str, code: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3])))
+    verbs: dict[str, Callable[..., dict[str, Any]]] = {"cell": cell, "put": put, "get": get}
+    print(json.dumps(verbs[sys.argv[2]](sys.argv[1].rstrip("/"), *sys.argv[3:])))
