@@ -26,6 +26,8 @@ def status_body(error: ApiError) -> Body:
         "reason": error.reason,
         "code": error.code,
     }
+    if not error.reason:
+        del body["reason"]  # metav1.Status omits an empty reason
     if error.details:
         body["details"] = error.details
     return body
