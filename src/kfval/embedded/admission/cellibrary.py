@@ -6,7 +6,8 @@ typed by the schema: only declared properties are visible (names escaped: `x-y` 
 string is a timestamp, a `duration` string a duration, a `byte` string bytes. cel-python evaluates
 the standard language; the Kubernetes extension functions CRDs commonly call (the strings and lists
 libraries, optional values for `optionalOldSelf`, numeric comparisons across int and double) are
-added here as cel-python functions.
+added here as cel-python functions, which return a failure as a CELEvalError value (so that `||` and
+`&&` can still short-circuit past it, as CEL's commutative logic operators do).
 """
 
 from __future__ import annotations
@@ -73,8 +74,12 @@ def _object(value: dict[str, Any], schema: Schema, *, resource: bool) -> celtype
         if resource and key in ("apiVersion", "kind"):
             result[celtypes.StringType(key)] = celtypes.StringType(str(item))
         elif resource and key == "metadata" and isinstance(item, dict):
-            shown = {name: item[name] for name in _ROOT_METADATA if name in item}
-            result[celtypes.StringType(key)] = to_cel(shown, {})
+            shown = {
+                celtypes.StringType(name): celtypes.StringType(str(item[name]))
+                for name in _ROOT_METADATA
+                if name in item
+            }
+            result[celtypes.StringType(key)] = celtypes.MapType(shown)
         elif key in properties:
             name = escape(key)
             if name is not None:
@@ -112,7 +117,7 @@ def _has_value(optional: Any) -> celtypes.BoolType:
 
 def _value(optional: Any) -> Any:
     if not isinstance(optional, Optional) or not optional.present:
-        raise evaluation.CELEvalError("optional.none() dereference")
+        return evaluation.CELEvalError("optional.none() dereference")
     return optional.held
 
 
@@ -140,9 +145,9 @@ def _index_of(container: Any, wanted: Any, *, last: bool = False) -> celtypes.In
     return celtypes.IntType((positions[-1] if last else positions[0]) if positions else -1)
 
 
-def _substring(text: str, start: int, end: int | None = None) -> celtypes.StringType:
+def _substring(text: str, start: int, end: int | None = None) -> Any:
     if start < 0 or start > len(text) or (end is not None and (end < start or end > len(text))):
-        raise evaluation.CELEvalError(f"index out of range: {end if end is not None else start}")
+        return evaluation.CELEvalError(f"index out of range: {end if end is not None else start}")
     return celtypes.StringType(text[start:end])
 
 
@@ -162,7 +167,7 @@ def _is_sorted(items: list[Any]) -> celtypes.BoolType:
 def _extreme(pick: Callable[..., Any]) -> Callable[[list[Any]], Any]:
     def extreme(items: list[Any]) -> Any:
         if not items:
-            raise evaluation.CELEvalError("no such overload")
+            return evaluation.CELEvalError("no such overload")
         return pick(items)
 
     return extreme

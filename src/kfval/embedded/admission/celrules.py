@@ -67,6 +67,15 @@ def compile_rule(rule: str) -> Compiled:
     return Compiled(program, "", uses_old_self)
 
 
+def has_rules(schema: Any) -> bool:
+    """Whether any part of a schema carries rules (kube-apiserver builds no CEL validator otherwise)."""
+    if isinstance(schema, Mapping):
+        return bool(schema.get("x-kubernetes-validations")) or any(has_rules(sub) for sub in schema.values())
+    if isinstance(schema, list):
+        return any(has_rules(sub) for sub in schema)
+    return False
+
+
 def validate(schema: Schema, value: Any, *, old: Any = MISSING) -> list[Cause]:
     """Every failed rule in a custom resource; `old` is the stored object on update."""
     return _node(schema, value, old, "", resource=True)

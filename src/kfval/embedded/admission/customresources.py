@@ -4,8 +4,8 @@ Every custom resource kube-apiserver decodes (a request body, a patched object, 
 from storage) is pruned and defaulted by its served version's structural schema, so an object
 stored before a default existed reads back defaulted. Its strategy then validates, in this order:
 ObjectMeta (validation.py, as for every kind), the schema (structural.py), embedded resources and
-list types (extensions.py), and last the CEL rules (celrules.py), which do not run while a blocking
-error (Required, Unsupported, Too long, Too many, a wrong type) stands.
+list types (extensions.py), and last the CEL rules (celrules.py) if the schema has any, which do not
+run while a blocking error (Required, Unsupported, Too long, Too many, a wrong type) stands.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def validate(rt: ResourceType, body: Body, *, old: Body | None, earlier: list[Ca
     causes += extensions.embedded_resources(schema, body)
     if old is None or not extensions.list_types(schema, old):
         causes += extensions.list_types(schema, body)
+    if not celrules.has_rules(schema):
+        return causes
     if any(cause.reason in BLOCKING_REASONS for cause in [*earlier, *causes]):
         return [*causes, validation.invalid(structural.NO_PATH, None, RULES_NOT_CHECKED, rendered='"null"')]
     return causes + celrules.validate(schema, body, old=previous)
