@@ -99,7 +99,7 @@ def test_a_strict_patch_is_a_422_naming_the_patched_object(store: Store) -> None
             _widgets(store), patched, b'{"spec":{"foo":1}}', "application/merge-patch+json"
         )
     assert refused.value.message == (
-        ' "" is invalid: patch: Invalid value: "{\\"spec\\": {\\"foo\\": 1, \\"size\\": 1}}": '
+        ' "" is invalid: patch: Invalid value: "{\\"spec\\":{\\"foo\\":1,\\"size\\":1}}": '
         'strict decoding error: unknown field "spec.foo"'
     )
 

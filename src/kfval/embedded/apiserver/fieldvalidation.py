@@ -133,7 +133,11 @@ class FieldValidation:
         problems = self._problems(rt, patched, patch, content_type)
         if problems and self.directive == STRICT:
             strategic = content_type == "application/strategic-merge-patch+json"
-            shown = _go_print(json.loads(patch)) if strategic else json.dumps(patched, sort_keys=True)
+            shown = (
+                _go_print(json.loads(patch))
+                if strategic
+                else json.dumps(patched, sort_keys=True, separators=(",", ":"))
+            )
             detail = f"strict decoding error: {', '.join(problems)}"
             raise InvalidError("", "", [validation.invalid("patch", shown, detail)])
         self._warn(problems)
