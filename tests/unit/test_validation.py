@@ -160,8 +160,8 @@ def test_deployment_without_selector_gets_both_real_errors() -> None:
     template = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}
     error = _refusal("deployments", {"metadata": {"name": "web"}, "spec": {"template": template}}, "apps/v1")
     assert error.message == (
-        'Deployment "web" is invalid: [spec.selector: Required value, spec.template.metadata.labels: Invalid value: '
-        'map[string]string{"app":"web"}: `selector` does not match template `labels`]'
+        'Deployment.apps "web" is invalid: [spec.selector: Required value, spec.template.metadata.labels: '
+        'Invalid value: map[string]string{"app":"web"}: `selector` does not match template `labels`]'
     )
     assert error.details is not None
     assert error.details["group"] == "apps"

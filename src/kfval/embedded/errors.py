@@ -15,7 +15,8 @@ once, as a `kind: Status` object shaped like the real kube-apiserver's (see apis
      ├── TooLargeError          413 RequestEntityTooLarge
      ├── UnsupportedMediaError  415 UnsupportedMediaType
      ├── InvalidError           422 Invalid (with causes)
-     └── InternalError          500 InternalError
+     ├── InternalError          500 InternalError
+     └── UnclassifiedError      500 (no reason)
 """
 
 from __future__ import annotations
@@ -134,17 +135,21 @@ class UnsupportedMediaError(ApiError):
 
 
 class InvalidError(ApiError):
-    """422: the object breaks a validation rule; `causes` name each offending field."""
+    """422: the object breaks a validation rule; `causes` name each offending field.
+
+    The message is apimachinery's `NewInvalid`: the kind qualified by its group (`Widget.example.com`),
+    then the causes as `ErrorList.ToAggregate()` prints them (duplicates once, several bracketed).
+    """
 
     code = 422
     reason = "Invalid"
 
     def __init__(self, rt_kind: str, name: str, causes: list[Cause], *, group: str = "") -> None:
-        summary = ", ".join(f"{c.field}: {c.message}" for c in causes)
-        if len(causes) > 1:
-            summary = f"[{summary}]"
+        texts = list(dict.fromkeys(f"{c.field}: {c.message}" for c in causes))
+        summary = texts[0] if len(texts) == 1 else f"[{', '.join(texts)}]"
+        qualified = f"{rt_kind}.{group}" if group else rt_kind
         super().__init__(
-            f'{rt_kind} "{name}" is invalid: {summary}',
+            f'{qualified} "{name}" is invalid: {summary}',
             details={
                 "name": name,
                 "group": group,
@@ -158,3 +163,12 @@ class InvalidError(ApiError):
 class InternalError(ApiError):
     code = 500
     reason = "InternalError"
+
+
+class UnclassifiedError(ApiError):
+    """500 without a reason: a plain Go error that reached the handler (e.g. server-side apply's typed
+    conversion), which kube-apiserver answers with `reason` left empty and kubectl prints as
+    `Error from server: <message>`."""
+
+    code = 500
+    reason = ""

@@ -26,7 +26,7 @@ import yaml
 from aiohttp import web
 
 from kfval.embedded import certificates, kubeconfig
-from kfval.embedded.admission import poddefault, training
+from kfval.embedded.admission import customresources, poddefault, training
 from kfval.embedded.admission.chain import Admission
 from kfval.embedded.apiserver import auth
 from kfval.embedded.apiserver.app import build_app
@@ -118,6 +118,7 @@ class Cluster:
             mutators=[poddefault.PodDefaultMutator(self.store)], validators=[training.TrainingJobValidator()]
         )
         self.store.admission = self.admission
+        self.store.decoder = customresources.read
         self.store.on_change(self.admission.allocator.observe)
         self.tasks = TaskGroup()
         self.token = auth.new_token()

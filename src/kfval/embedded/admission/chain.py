@@ -7,10 +7,14 @@ defaulting runs again after them, as the real server re-defaults a patched objec
 (422 with the real wording), then the plug-in `Validator`s (e.g. the training operator's webhook),
 and last the Service address allocation, so that a rejected object never holds an address.
 
-Wiring: the runner installs the chain as `Store.admission`, so every create and every update but
-`/status`, by a client or by a controller, is admitted the same way; on CREATE, `admit` sets
-`metadata.uid` (the Job selector is built from it, as the real server fills system metadata before
-its create strategy runs) and the store keeps it. The runner also registers
+Custom resources are pruned by their CRD's schema before defaulting and validated against it after
+the object's metadata (customresources.py), on `/status` writes too, which the store hands in as the
+stored object with the new status.
+
+Wiring: the runner installs the chain as `Store.admission`, so every create and every update, by a
+client or by a controller, is admitted the same way (a built-in kind's `/status` only by plug-ins);
+on CREATE, `admit` sets `metadata.uid` (the Job selector is built from it, as the real server fills
+system metadata before its create strategy runs) and the store keeps it. The runner also registers
 `store.on_change(admission.allocator.observe)` so a deleted Service gives its address back.
 """
 
@@ -23,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from kfval.embedded.admission import defaulting, podvalidation, validation
+from kfval.embedded.admission import customresources, defaulting, podvalidation, pruning, validation
 from kfval.embedded.errors import BadRequestError, Cause, InvalidError
 from kfval.embedded.store.naming import generate_suffix
 from kfval.embedded.types import Body, ResourceKey, ResourceType, WatchEvent
@@ -137,16 +141,20 @@ class Admission:
         """The object to store; raises InvalidError (422), ForbiddenError or BadRequestError to refuse it."""
         body = copy.deepcopy(obj)
         ns = _place(rt, body, namespace)
-        if old is not None and subresource is None:
+        checked = subresource is None or rt.schema is not None  # a custom resource's status is checked too
+        if old is not None and checked:
             old = copy.deepcopy(old)
+            customresources.read(rt, old)
             defaulting.default_object(rt, old, old=old)  # the real server reads the stored object back defaulted
         if operation == "CREATE":
             _name_and_uid(body)
-        if subresource is None:
+        if checked:
+            pruning.decode(rt, body)
             defaulting.default_object(rt, body, old=old)
         body = self._mutate(rt, body, operation=operation, old=old, namespace=ns, subresource=subresource)
-        if subresource is None:
+        if checked:
             causes = validation.validate(rt, body, old=old) + podvalidation.validate(rt, body, old=old)
+            causes += customresources.validate(rt, body, old=old, earlier=causes)
             _refuse(rt, body, causes)
         request = AdmissionRequest(rt, operation, body, old, ns, subresource)
         for validator in self.validators:

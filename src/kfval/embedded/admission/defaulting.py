@@ -90,24 +90,40 @@ DEFAULTERS: dict[ResourceKey, Defaulter] = {
 
 
 def apply_schema_defaults(value: Any, schema: Mapping[str, Any] | None) -> None:
-    """OpenAPI `default`s of a CRD's structural schema, applied where the parent object exists."""
+    """OpenAPI `default`s of a CRD's structural schema (structural/defaulting `Default`).
+
+    A default fills a property that is missing where its parent object exists, and a `null` where
+    the schema does not allow one (in a property, a map value or a list item).
+    """
     if not schema:
         return
     if isinstance(value, dict):
-        properties = schema.get("properties") or {}
-        for name, sub in properties.items():
-            if name not in value and "default" in sub:
-                value[name] = copy.deepcopy(sub["default"])
-            if name in value:
-                apply_schema_defaults(value[name], sub)
+        properties: Mapping[str, Any] = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
-        if isinstance(extra, dict):
-            for name, item in value.items():
-                if name not in properties:
-                    apply_schema_defaults(item, extra)
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for item in value:
-            apply_schema_defaults(item, schema["items"])
+        for name, sub in properties.items():
+            if "default" in sub and (name not in value or _null_to_default(value[name], sub)):
+                value[name] = copy.deepcopy(sub["default"])
+        for name in value:
+            sub = properties.get(name, extra if isinstance(extra, Mapping) else None)
+            if sub is not None and _null_to_default(value[name], sub):
+                value[name] = copy.deepcopy(sub["default"])
+            apply_schema_defaults(value[name], sub)
+    elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        items = schema["items"]
+        for index, item in enumerate(value):
+            if _null_to_default(item, items):
+                value[index] = copy.deepcopy(items["default"])
+            apply_schema_defaults(value[index], items)
+
+
+def _null_to_default(value: Any, schema: Mapping[str, Any]) -> bool:
+    return value is None and "default" in schema and not schema.get("nullable")
+
+
+def apply_resource_defaults(schema: Mapping[str, Any], obj: Body) -> None:
+    """A custom resource's defaults: its schema's, but never in `metadata` (ObjectMeta has none)."""
+    properties = {k: v for k, v in (schema.get("properties") or {}).items() if k != "metadata"}
+    apply_schema_defaults(obj, {**schema, "properties": properties})
 
 
 def drop_nulls(value: Any) -> None:
@@ -136,6 +152,4 @@ def default_object(rt: ResourceType, obj: Body, *, old: Body | None) -> None:
         drop_nulls(obj)
         defaulter(obj, creating=creating)
     elif rt.schema:
-        schema = {k: v for k, v in rt.schema.items() if k != "properties"}
-        schema["properties"] = {k: v for k, v in (rt.schema.get("properties") or {}).items() if k != "metadata"}
-        apply_schema_defaults(obj, schema)
+        apply_resource_defaults(rt.schema, obj)

@@ -10,8 +10,10 @@ podvalidation.py covers the kinds that do.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from kfval.embedded.errors import Cause
@@ -20,11 +22,33 @@ from kfval.embedded.types import Body, ResourceKey, ResourceType
 # -- field errors (k8s.io/apimachinery/pkg/util/validation/field) --------------------------------
 
 
+def go_float(value: float) -> str:
+    """A float64 as Go's `%v` prints it: shortest digits, an exponent from 1e+06 up and below 1e-04."""
+    if math.isnan(value) or math.isinf(value):
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+    if value == 0:
+        return "0"
+    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits))
+    power = len(text) + exponent - 1
+    prefix = "-" if sign else ""
+    if power < -4 or power >= 6:
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        return f"{prefix}{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}"
+    if power < 0:
+        return f"{prefix}0.{'0' * (-power - 1)}{text}"
+    whole, fraction = text[: power + 1].ljust(power + 1, "0"), text[power + 1 :]
+    return f"{prefix}{whole}{'.' + fraction if fraction else ''}"
+
+
 def go_value(value: Any) -> str:
     """A bad value the way Go's field errors print it (v1.32: `%q`, `%v` or `%#v`)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return go_float(value)
+    if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
@@ -69,8 +93,23 @@ def not_supported(path: str, value: Any, supported: Iterable[str]) -> Cause:
     return Cause("FieldValueNotSupported", f"Unsupported value: {go_value(value)}: {detail}", path)
 
 
-def duplicate(path: str, value: Any) -> Cause:
-    return Cause("FieldValueDuplicate", f"Duplicate value: {go_value(value)}", path)
+def type_invalid(path: str, value: Any, detail: str) -> Cause:
+    """A value of the wrong schema type (`field.TypeInvalid`): worded as Invalid, its own reason."""
+    return Cause("FieldValueTypeInvalid", _with_detail(f"Invalid value: {go_value(value)}", detail), path)
+
+
+def too_long(path: str, limit: int) -> Cause:
+    """`field.TooLong` (v1.32): the value itself is never shown."""
+    return Cause("FieldValueTooLong", f"Too long: may not be more than {limit} byte{'' if limit == 1 else 's'}", path)
+
+
+def too_many(path: str, actual: int, limit: int) -> Cause:
+    return Cause("FieldValueTooMany", f"Too many: {actual}: must have at most {limit} items", path)
+
+
+def duplicate(path: str, value: Any, *, rendered: str | None = None) -> Cause:
+    shown = rendered if rendered is not None else go_value(value)
+    return Cause("FieldValueDuplicate", f"Duplicate value: {shown}", path)
 
 
 def not_found(path: str, value: Any) -> Cause:

@@ -14,7 +14,17 @@ from typing import Any
 from aiohttp import web
 
 from kfval.embedded.admission.chain import Admission
-from kfval.embedded.apiserver import applying, decoding, paging, parameters, patching, status, tables
+from kfval.embedded.apiserver import (
+    applying,
+    decoding,
+    fieldvalidation,
+    paging,
+    parameters,
+    patching,
+    status,
+    tables,
+)
+from kfval.embedded.apiserver.fieldvalidation import FieldValidation
 from kfval.embedded.apiserver.paths import Target
 from kfval.embedded.clock import rfc3339
 from kfval.embedded.errors import BadRequestError, NotFoundError
@@ -108,9 +118,11 @@ def _check_identity(target: Target, body: Body) -> None:
 
 
 async def create_object(request: web.Request, target: Target, ctx: Context) -> web.Response:
+    fields = FieldValidation.of(request, "CreateOptions")
     data = await decoding.read_bytes(request)
     body = decoding.decode_object(data, decoding.media_type(request))
     _check_identity(target, body)
+    fields.check_body(target.rt, body, data, decoding.media_type(request))
     if target.rt.namespaced and target.namespace:
         body["metadata"]["namespace"] = target.namespace
     body = _record_manager(request, ctx, None, body, subresource="")
@@ -136,9 +148,11 @@ def _update(ctx: Context, target: Target, body: Body, *, dry_run: bool) -> Body:
 
 
 async def replace_object(request: web.Request, target: Target, ctx: Context) -> web.Response:
+    fields = FieldValidation.of(request, "UpdateOptions")
     data = await decoding.read_bytes(request)
     body = decoding.decode_object(data, decoding.media_type(request))
     _check_identity(target, body)
+    fields.check_body(target.rt, body, data, decoding.media_type(request))
     assert target.name is not None
     current = ctx.store.get(target.rt, target.namespace, target.name)
     body = _record_manager(request, ctx, current, body, subresource=target.subresource or "")
@@ -158,6 +172,7 @@ def _record_manager(request: web.Request, ctx: Context, old: Body | None, new: B
 
 async def patch_object(request: web.Request, target: Target, ctx: Context) -> web.Response:
     assert target.name is not None
+    fields = FieldValidation.of(request, "PatchOptions")
     content_type = decoding.media_type(request)
     data = await decoding.read_bytes(request)
     rt = target.rt
@@ -169,6 +184,7 @@ async def patch_object(request: web.Request, target: Target, ctx: Context) -> we
     current = ctx.store.get(rt, target.namespace, target.name)
     patched = patching.apply_patch(current, data, content_type, kind=rt.kind, is_custom=is_custom)
     _check_identity(target, patched)  # a patch may not rename the object or move it elsewhere (400)
+    fields.check_patched(rt, patched, data, content_type)
     patched = _record_manager(request, ctx, current, patched, subresource=target.subresource or "")
     return json_response(_update(ctx, target, patched, dry_run=_dry_run(request)))
 
@@ -182,6 +198,7 @@ def _server_side_apply(request: web.Request, target: Target, ctx: Context, data:
     manager = request.query.get("fieldManager")
     if not manager:
         raise BadRequestError("PATCH, application/apply-patch+yaml requires a fieldManager")
+    fieldvalidation.check_applied(target.rt, applied, name=target.name, namespace=target.namespace)
     force = parameters.flag(request.query, "force")
     now = rfc3339(ctx.store.clock.now())
     try:

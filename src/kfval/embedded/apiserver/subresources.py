@@ -18,7 +18,7 @@ from kfval.embedded.apiserver import status as statuses
 from kfval.embedded.apiserver.paths import Target
 from kfval.embedded.apiserver.resources import Context, json_response
 from kfval.embedded.clock import rfc3339
-from kfval.embedded.errors import BadRequestError, Cause, InvalidError, MethodNotAllowedError
+from kfval.embedded.errors import BadRequestError, InvalidError, MethodNotAllowedError
 from kfval.embedded.store.selectors import selector_from_match
 from kfval.embedded.types import Body
 
@@ -75,13 +75,6 @@ async def finalize(request: web.Request, target: Target, ctx: Context) -> web.Re
     return json_response(ctx.store.replace(target.rt, current, subresource="finalize"))
 
 
-def _invalid(kind: str, group: str, cause: Cause) -> InvalidError:
-    """A 422 about an unnamed request object: details name the kind, the message its qualified kind."""
-    error = InvalidError(kind, "", [cause], group=group)
-    error.message = f'{kind}.{group} "" is invalid: {cause.field}: {cause.message}'
-    return error
-
-
 def _token_seconds(spec: Body) -> int:
     """`spec.expirationSeconds`, defaulted and bounded as upstream's TokenRequest validation bounds it."""
     seconds = spec.get("expirationSeconds") or DEFAULT_TOKEN_SECONDS
@@ -93,9 +86,8 @@ def _token_seconds(spec: Body) -> int:
         detail = "may not specify a duration larger than 2^32 seconds"
     else:
         return seconds
-    raise _invalid(
-        "TokenRequest", "authentication.k8s.io", validation.invalid("spec.expirationSeconds", seconds, detail)
-    )
+    cause = validation.invalid("spec.expirationSeconds", seconds, detail)
+    raise InvalidError("TokenRequest", "", [cause], group="authentication.k8s.io")
 
 
 async def token(request: web.Request, target: Target, ctx: Context) -> web.Response:
@@ -141,11 +133,11 @@ def _reviewed_attributes(spec: Body) -> authorization.Attributes:
         cause = validation.invalid(
             "spec.nonResourceAttributes", plain, "cannot be specified in combination with resourceAttributes"
         )
-        raise _invalid("SelfSubjectAccessReview", "authorization.k8s.io", cause)
+        raise InvalidError("SelfSubjectAccessReview", "", [cause], group="authorization.k8s.io")
     if not resource and not plain:
         message = "exactly one of nonResourceAttributes or resourceAttributes must be specified"
         cause = validation.invalid("spec.resourceAttributes", None, message, rendered='"null"')
-        raise _invalid("SelfSubjectAccessReview", "authorization.k8s.io", cause)
+        raise InvalidError("SelfSubjectAccessReview", "", [cause], group="authorization.k8s.io")
     if plain:
         return authorization.Attributes(verb=str(plain.get("verb", "")), path=str(plain.get("path", "")))
     return authorization.Attributes(

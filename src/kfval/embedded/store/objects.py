@@ -62,13 +62,29 @@ def tracks_generation(rt: ResourceType) -> bool:
     return rt.group not in UNVERSIONED_GROUPS or rt.key in GENERATION_IN_CORE
 
 
-def _spec_part(body: Body) -> dict[str, Any]:
-    """What a generation counts: everything but metadata and status."""
-    return {k: v for k, v in body.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+def _spec_part(body: Body, with_status: bool) -> dict[str, Any]:
+    """What a generation counts: everything but metadata and status (a custom resource without a status
+    subresource counts its status too, as apiextensions' strategy compares all but metadata)."""
+    ignored = ("metadata", "apiVersion", "kind") if with_status else ("metadata", "status", "apiVersion", "kind")
+    return {k: v for k, v in body.items() if k not in ignored}
+
+
+def _with_new_status(current: Body, body: Body) -> Body:
+    """A `/status` write: the stored object with the new status and the writer's managedFields (the
+    status strategies keep nothing else of the request)."""
+    obj = copy.deepcopy(current)
+    if body.get("status") is None:
+        obj.pop("status", None)
+    else:
+        obj["status"] = copy.deepcopy(body["status"])
+    managed = (body.get("metadata") or {}).get("managedFields")
+    if managed is not None:
+        obj["metadata"]["managedFields"] = copy.deepcopy(managed)
+    return obj
 
 
 class Admitter(Protocol):
-    """The admission chain, as the store calls it for every create and every spec update."""
+    """The admission chain, as the store calls it for every create and every update or status write."""
 
     def admit(
         self,
@@ -78,15 +94,33 @@ class Admitter(Protocol):
         operation: Literal["CREATE", "UPDATE"],
         old: Body | None,
         namespace: str | None,
+        subresource: str | None = None,
     ) -> Body: ...
+
+
+class Decoder(Protocol):
+    """What every object handed out passes, as the real server decodes what it reads from storage
+    (a custom resource is pruned and defaulted by its CRD's schema of today)."""
+
+    def __call__(self, rt: ResourceType, body: Body) -> None: ...
+
+
+def _status_from(rt: ResourceType, obj: Body, source: Body | None) -> None:
+    """A kind with a status subresource takes its status only from `/status`: keep `source`'s (or none)."""
+    if "status" not in rt.subresources:
+        return
+    if source is not None and "status" in source:
+        obj["status"] = copy.deepcopy(source["status"])
+    else:
+        obj.pop("status", None)
 
 
 class Store:
     """All objects of the cluster, by resource, namespace and name.
 
-    Every create and every update other than `/status` passes `admission` (defaulting, validation,
-    mutating and validating plug-ins), whether a client or a controller writes, as every write passes
-    the real API server's admission chain.
+    Every create, update and `/status` write passes `admission` (defaulting, validation, mutating and
+    validating plug-ins), whether a client or a controller writes, as every write passes the real API
+    server's admission chain; every object handed out passes `decoder`.
     """
 
     def __init__(self, catalog: Catalog, clock: Clock, history: History | None = None) -> None:
@@ -97,6 +131,7 @@ class Store:
         self._objects: dict[ResourceKey, dict[tuple[str, str], Body]] = {}
         self._hooks: list[Callable[[WatchEvent], None]] = []
         self.admission: Admitter | None = None
+        self.decoder: Decoder | None = None
 
     @property
     def resource_version(self) -> int:
@@ -121,10 +156,12 @@ class Store:
         return body
 
     def _present(self, rt: ResourceType, body: Body) -> Body:
-        """A copy labelled with the apiVersion and kind of the version asked for."""
+        """A decoded copy labelled with the apiVersion and kind of the version asked for."""
         result = copy.deepcopy(body)
         result["apiVersion"] = rt.api_version
         result["kind"] = rt.kind
+        if self.decoder is not None:
+            self.decoder(rt, result)
         return result
 
     def get(self, rt: ResourceType, namespace: str | None, name: str) -> Body:
@@ -144,8 +181,10 @@ class Store:
         """Matching objects sorted by namespace and name, and the resourceVersion they are current at.
 
         `read_only` hands out shallow copies that share nested values with the store: for a caller that
-        only encodes them (the API server's list), it saves the deep copy of every object.
+        only encodes them (the API server's list), it saves the deep copy of every object that needs no
+        decoding (every built-in kind's).
         """
+        read_only = read_only and rt.schema is None
         items = []
         for (ns, _name), body in sorted(self._bucket(rt.key).items()):
             if rt.namespaced and namespace and ns != namespace:
@@ -219,6 +258,8 @@ class Store:
         meta = _meta(obj)
         for field in (*_SERVER_METADATA, "resourceVersion"):
             meta.pop(field, None)
+        if rt.group not in ("", "apiextensions.k8s.io"):
+            _status_from(rt, obj, None)  # a create strategy starts the status afresh (pods keep theirs)
         if self.admission is not None:
             obj = self.admission.admit(rt, obj, operation="CREATE", old=None, namespace=namespace)
             meta = _meta(obj)
@@ -235,8 +276,6 @@ class Store:
         self._check_namespace(rt, ns)
         if (ns, meta["name"]) in self._bucket(rt.key):
             raise AlreadyExistsError.object(rt, meta["name"])
-        if "status" in rt.subresources and rt.group not in ("", "apiextensions.k8s.io") and rt.key != POD_KEY:
-            obj.pop("status", None)
         meta["uid"] = meta.get("uid") or str(uuid.uuid4())
         meta["creationTimestamp"] = rfc3339(self.clock.now())
         if tracks_generation(rt):
@@ -252,8 +291,9 @@ class Store:
     ) -> Body:
         """PUT semantics: optimistic concurrency on resourceVersion, status only through `/status`.
 
-        A subresource write (`status`, `binding`, `finalize`) is not admitted as a spec update: the real
-        server's subresource strategies change one part of the object and skip the object's validation.
+        A `/status` write is the stored object with the new status, admitted as such (a custom resource
+        is validated whole, as apiextensions' status strategy does); `binding` and `finalize` change one
+        part of the object and are not admitted. Neither kind of write counts a generation.
         """
         meta = body.get("metadata") or {}
         name = meta.get("name", "")
@@ -268,27 +308,24 @@ class Store:
                 f"Precondition failed: UID in precondition: {meta['uid']}, "
                 f"UID in object meta: {current['metadata']['uid']}",
             )
-        if subresource is None and self.admission is not None:
-            body = self.admission.admit(rt, body, operation="UPDATE", old=current, namespace=namespace)
         if subresource == "status":
-            obj = copy.deepcopy(current)
-            obj["status"] = copy.deepcopy(body.get("status"))
-            if obj["status"] is None:
-                obj.pop("status")
+            obj = _with_new_status(current, body)
         else:
             obj = copy.deepcopy(body)
+            _status_from(rt, obj, current)
+        if subresource in (None, "status") and self.admission is not None:
+            obj = self.admission.admit(
+                rt, obj, operation="UPDATE", old=current, namespace=namespace, subresource=subresource
+            )
+        if subresource != "status":
             new_meta = _meta(obj)
             for field in (*_SERVER_METADATA, "namespace", "name"):
                 if field in current["metadata"]:
                     new_meta[field] = current["metadata"][field]
                 else:
                     new_meta.pop(field, None)
-            if "status" in rt.subresources:
-                if "status" in current:
-                    obj["status"] = copy.deepcopy(current["status"])
-                else:
-                    obj.pop("status", None)
-            if tracks_generation(rt) and _spec_part(obj) != _spec_part(current):
+            counted = self.catalog.is_custom(rt) and "status" not in rt.subresources
+            if tracks_generation(rt) and _spec_part(obj, counted) != _spec_part(current, counted):
                 new_meta["generation"] = int(current["metadata"].get("generation", 1)) + 1
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
         if obj == current:
