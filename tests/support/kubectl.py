@@ -15,6 +15,12 @@ class Kubectl:
     kubeconfig: Path
     cache_dir: Path
 
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig), "KUBECACHEDIR": str(self.cache_dir)}
+
+    def argv(self, *args: str) -> list[str]:
+        return [KUBECTL, "--cache-dir", str(self.cache_dir), *args]
+
     def run(
         self,
         *args: str,
@@ -22,9 +28,9 @@ class Kubectl:
         timeout: float = 60,
         stdin: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "KUBECACHEDIR": str(self.cache_dir)}
+        env = self.env()
         result = subprocess.run(
-            [KUBECTL, "--cache-dir", str(self.cache_dir), *args],
+            self.argv(*args),
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -2,7 +2,8 @@
 
 The fake sandbox reads each container's argv as a tiny script (`say:hi`, `msg:text`, `exit:1`,
 `sleep`, `ignore-term`), so a test states what the "process" does and watches the pod's status
-move exactly as a kubelet would move it. Network, images, volumes, env, hosts files, probes and
+move exactly as a kubelet would move it. An exec'd command is a script too: `exit:3` ends it with
+that code, and `nope` cannot be started. Network, images, volumes, env, hosts files, probes and
 logs are fakes that record what the kubelet asked of them.
 """
 
@@ -10,14 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kfval.embedded import tasks
 from kfval.embedded.controllers.recorder import Recorder
-from kfval.embedded.kubelet.containers import LogSink, Mount, PodNetwork, ProcessSpec, Stream
+from kfval.embedded.kubelet.containers import (
+    ContainerStartError,
+    ExecTarget,
+    LogSink,
+    Mount,
+    PodNetwork,
+    ProcessSpec,
+    Stream,
+)
 from kfval.embedded.kubelet.pods import Kubelet
 from kfval.embedded.kubelet.podservices import ImageFile, PodServices
 from kfval.embedded.store.objects import Store
@@ -66,10 +75,26 @@ class FakeProcess:
             self._finish(128 + signum)
 
 
+class FakeExecProcess:
+    """An exec'd command that writes nothing and exits with the code its `exit:N` word names."""
+
+    def __init__(self, command: tuple[str, ...]) -> None:
+        self.code = next((int(word[5:]) for word in command if word.startswith("exit:")), 0)
+
+    async def output(self) -> AsyncIterator[tuple[Stream, bytes]]:
+        nothing: tuple[tuple[Stream, bytes], ...] = ()
+        for item in nothing:
+            yield item
+
+    async def wait(self) -> int:
+        return self.code
+
+
 @dataclass
 class FakeSandbox:
     name: str = "fake"
     started: list[FakeProcess] = field(default_factory=list)
+    execs: list[tuple[ExecTarget, tuple[str, ...]]] = field(default_factory=list)
 
     async def start(self, spec: ProcessSpec, sink: LogSink) -> FakeProcess:
         process = FakeProcess(spec, sink, self)
@@ -78,6 +103,14 @@ class FakeSandbox:
 
     async def run(self, spec: ProcessSpec, timeout_seconds: float) -> tuple[int, bytes]:
         return 0, b""
+
+    async def exec(self, target: ExecTarget, command: tuple[str, ...], *, stdin: bool, tty: bool) -> FakeExecProcess:
+        if command[0] == "nope":
+            raise ContainerStartError(
+                'unable to start container process: exec: "nope": executable file not found in $PATH'
+            )
+        self.execs.append((target, command))
+        return FakeExecProcess(command)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from kfval.embedded.apiserver.app import build_app
 from kfval.embedded.errors import UnauthorizedError
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
-from kfval.embedded.types import Body, LogQuery
+from kfval.embedded.types import Body, ExecRequest, LogQuery
 from tests.support.clock import FakeClock
 
 
@@ -87,8 +87,13 @@ class NoLogs:
         raise AssertionError("no logs in this test")
 
 
+class NoExec:
+    async def exec(self, request: ExecRequest) -> Any:  # pragma: no cover - never asked to exec here
+        raise AssertionError("no exec in this test")
+
+
 async def _expiry_over_http(store: Store, clock: FakeClock) -> list[int]:
-    app = build_app(store=store, admission=Admission(), logs=NoLogs(), token="admin-token")
+    app = build_app(store=store, admission=Admission(), logs=NoLogs(), executor=NoExec(), token="admin-token")
     codes: list[int] = []
     async with TestServer(app) as server, aiohttp.ClientSession() as session:
         admin = {"Authorization": "Bearer admin-token"}
@@ -110,7 +115,7 @@ def test_over_http_a_token_is_forbidden_while_valid_and_unauthorized_once_expire
 
 
 async def _reviews_over_http(store: Store) -> list[tuple[int, Any]]:
-    app = build_app(store=store, admission=Admission(), logs=NoLogs(), token="admin-token")
+    app = build_app(store=store, admission=Admission(), logs=NoLogs(), executor=NoExec(), token="admin-token")
     as_qa = {"Authorization": "Bearer admin-token", "Impersonate-User": "system:serviceaccount:team:qa"}
     url = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
     question = {"resourceAttributes": {"namespace": "team", "verb": "list", "resource": "pods"}}

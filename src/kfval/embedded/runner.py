@@ -53,6 +53,7 @@ from kfval.embedded.images import aliases
 from kfval.embedded.images.resolving import ImageResolver
 from kfval.embedded.kubelet import (
     environment,
+    executing,
     hosts,
     logs,
     network,
@@ -186,7 +187,14 @@ class Cluster:
         )
 
     async def _serve(self) -> str:
-        app = build_app(store=self.store, admission=self.admission, logs=self.logs, token=self.token)
+        assert self.kubelet is not None
+        app = build_app(
+            store=self.store,
+            admission=self.admission,
+            logs=self.logs,
+            executor=executing.ContainerExecutor(self.kubelet),
+            token=self.token,
+        )
         self.runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await self.runner.setup()
         state_dir = self.options.state_dir

@@ -132,3 +132,64 @@ class LogSource(Protocol):
     def read(self, query: LogQuery) -> AsyncIterator[bytes]:
         """Chunks of log text; raises ApiError (400/404) before the first chunk when it cannot serve."""
         ...
+
+
+OutputStream = Literal["stdout", "stderr"]
+
+
+@dataclass(frozen=True)
+class ExecRequest:
+    """One `pods/exec` call as the API server hands it to the node: where, what to run, which streams."""
+
+    namespace: str
+    pod: str
+    uid: str
+    container: str
+    command: tuple[str, ...]
+    stdin: bool = False
+    stdout: bool = False
+    stderr: bool = False
+    tty: bool = False
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """How an exec ended: the command's exit code, or None when the runtime could not run it at all."""
+
+    exit_code: int | None
+    message: str = ""
+    """The node's words for a failure: `error executing command [sh -c exit 3], exit code 3`, or why it never ran."""
+
+
+class ExecSession(Protocol):
+    """A command running in a container for `pods/exec`: the node's end of its streams."""
+
+    def output(self) -> AsyncIterator[tuple[OutputStream, bytes]]:
+        """What the command writes, chunk by chunk as it writes it, until its outputs close."""
+        ...
+
+    async def write_stdin(self, data: bytes) -> None: ...
+
+    async def close_stdin(self) -> None:
+        """No more input: the command reads end of file (a terminal is left open, as runtimes leave it)."""
+        ...
+
+    def resize(self, width: int, height: int) -> None:
+        """The client's terminal changed size (ignored without a terminal)."""
+        ...
+
+    def hang_up(self) -> None:
+        """The client went away: stdin ends, a terminal hangs up; the command may run on."""
+        ...
+
+    async def wait(self) -> ExecResult:
+        """How the command ended; once `output` is exhausted."""
+        ...
+
+
+class Executor(Protocol):
+    """Runs commands in running containers for the API server (the kubelet), without importing it."""
+
+    async def exec(self, request: ExecRequest) -> ExecSession:
+        """The started command; raises ApiError when the node refuses before any stream is opened."""
+        ...

@@ -22,6 +22,7 @@ from kfval.embedded.apiserver import (
     impersonation,
     openapi,
     parameters,
+    remotecommand,
     resources,
     streaming,
     subresources,
@@ -31,13 +32,14 @@ from kfval.embedded.apiserver.resources import Context, json_response
 from kfval.embedded.apiserver.status import error_response
 from kfval.embedded.errors import ApiError, InternalError, MethodNotAllowedError, NotFoundError, TooLargeError
 from kfval.embedded.store.objects import Store
-from kfval.embedded.types import Body, LogSource
+from kfval.embedded.types import Body, Executor, LogSource
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CONTEXT = web.AppKey("context", Context)
 LOGS = web.AppKey("logs", LogSource)
+EXECUTOR = web.AppKey("executor", Executor)
 
 
 @web.middleware
@@ -207,6 +209,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return await _collection(request, target, ctx)
     if target.subresource == "log":
         return await streaming.logs(request, target, request.app[LOGS])
+    if target.subresource == "exec":
+        return await remotecommand.exec_command(request, target, ctx, request.app[EXECUTOR])
     if target.subresource in _SUBRESOURCES:
         return await _SUBRESOURCES[target.subresource](request, target, ctx)
     handler = _ITEM_VERBS.get(request.method)
@@ -217,13 +221,16 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return await handler(request, target, ctx)
 
 
-def build_app(*, store: Store, admission: Admission, logs: LogSource, token: str) -> web.Application:
+def build_app(
+    *, store: Store, admission: Admission, logs: LogSource, executor: Executor, token: str
+) -> web.Application:
     app = web.Application(
         middlewares=[send_warnings, pretty_print, render_errors, authenticate, authorize],
         client_max_size=64 * 1024 * 1024,
     )
     app[CONTEXT] = Context(store=store, admission=admission)
     app[LOGS] = logs
+    app[EXECUTOR] = executor
     app[auth.AUTHORITY] = auth.TokenAuthority(token, store)
     app[authorization.AUTHORIZER] = authorization.Authorizer(store)
     app.on_startup.append(_bootstrap_policy)

@@ -45,6 +45,7 @@ SUBRESOURCES: dict[str, Subresource] = {
     "status": Subresource(("get", "patch", "update")),
     "scale": Subresource(("get", "patch", "update"), kind="Scale", group="autoscaling", version="v1"),
     "log": Subresource(("get",), kind="Pod"),
+    "exec": Subresource(("create", "get"), kind="PodExecOptions"),
     "binding": Subresource(("create",), kind="Binding"),
     "eviction": Subresource(("create",), kind="Eviction", group="policy", version="v1"),
     "token": Subresource(("create",), kind="TokenRequest", group="authentication.k8s.io", version="v1"),

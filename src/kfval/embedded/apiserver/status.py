@@ -53,3 +53,31 @@ def error_response(error: ApiError) -> web.Response:
 def watch_error_event(error: ApiError) -> Body:
     """A 410 (or other failure) delivered inside a watch stream, as an ERROR event."""
     return {"type": "ERROR", "object": status_body(error)}
+
+
+def stream_success() -> Body:
+    """The error channel's last word when a remote command succeeded (json.Marshal of a bare Status)."""
+    return {"metadata": {}, "status": "Success"}
+
+
+def stream_exit_code(code: int, message: str) -> Body:
+    """A command that exited non-zero: kubectl and the Python client read the code from the cause."""
+    return {
+        "metadata": {},
+        "status": "Failure",
+        "message": f"command terminated with non-zero exit code: {message}",
+        "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
+    }
+
+
+def stream_internal_error(cause: str) -> Body:
+    """`apierrors.NewInternalError(cause)` as a remote command's error channel carries it."""
+    return {
+        "metadata": {},
+        "status": "Failure",
+        "message": f"Internal error occurred: {cause}",
+        "reason": "InternalError",
+        "details": {"causes": [{"message": cause}]},
+        "code": 500,
+    }

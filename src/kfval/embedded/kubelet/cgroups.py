@@ -113,6 +113,28 @@ class MemoryCgroups:
                 (path / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))
         return MemoryCgroup(path, events_file)
 
+    def holding(self, pid: int) -> MemoryCgroup | None:
+        """This cluster's memory cgroup that `pid` runs in, None if another: an exec joins its container's."""
+        if self._directory is None:
+            return None
+        parent, events_file = self._directory
+        try:
+            lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        except OSError:
+            return None
+        unified = events_file == "memory.events"
+        for line in lines:
+            _, controllers, path = line.split(":", 2)
+            if unified and not controllers:
+                directory = CGROUP_ROOT / path.lstrip("/")
+            elif not unified and "memory" in controllers.split(","):
+                directory = CGROUP_ROOT / "memory" / path.lstrip("/")
+            else:
+                continue
+            if directory.parent == parent:
+                return MemoryCgroup(directory, events_file)
+        return None
+
     def close(self) -> None:
         """Remove the cluster's cgroup directory and any empty container cgroups left in it."""
         if self._directory is not None:

@@ -7,7 +7,7 @@ Tests inject their own implementations of these protocols instead of monkeypatch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -64,6 +64,34 @@ class RunningProcess(Protocol):
         ...
 
 
+class RunningCommand(Protocol):
+    """A command exec'd into a running container: raw output, input, a terminal's size, the exit code."""
+
+    def output(self) -> AsyncIterator[tuple[Stream, bytes]]:
+        """Chunks as the command writes them, until its outputs close."""
+        ...
+
+    async def write_stdin(self, data: bytes) -> None: ...
+
+    async def close_stdin(self) -> None: ...
+
+    def resize(self, width: int, height: int) -> None: ...
+
+    def hang_up(self) -> None: ...
+
+    async def wait(self) -> int:
+        """The exit code, 128 + N when killed by signal N."""
+        ...
+
+
+@dataclass(frozen=True)
+class ExecTarget:
+    """A running container that `pods/exec` starts a command in: how it was started, and its process."""
+
+    spec: ProcessSpec
+    process: RunningProcess
+
+
 class Sandbox(Protocol):
     """Starts container processes; the only thing in the cluster that creates processes."""
 
@@ -75,6 +103,10 @@ class Sandbox(Protocol):
 
     async def run(self, spec: ProcessSpec, timeout_seconds: float) -> tuple[int, bytes]:
         """Run a short command to completion (exec probes): exit code and combined output."""
+        ...
+
+    async def exec(self, target: ExecTarget, command: tuple[str, ...], *, stdin: bool, tty: bool) -> RunningCommand:
+        """Start `command` inside the running container; ContainerStartError in runc's words when it cannot."""
         ...
 
 

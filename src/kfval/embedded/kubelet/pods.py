@@ -20,7 +20,7 @@ from kfval.embedded import tasks
 from kfval.embedded.clock import Clock
 from kfval.embedded.errors import ApiError
 from kfval.embedded.kubelet import backoff
-from kfval.embedded.kubelet.containers import Network, Sandbox
+from kfval.embedded.kubelet.containers import ExecTarget, Network, Sandbox
 from kfval.embedded.kubelet.node import DEFAULT_NODE_NAME, NodeAgent, Scheduler
 from kfval.embedded.kubelet.podservices import PodServices
 from kfval.embedded.kubelet.podworker import NodeRuntime, PodWorker
@@ -155,6 +155,16 @@ class Kubelet:
     def worker(self, uid: str) -> PodWorker | None:
         """The worker of a pod on this node (tests and diagnostics)."""
         return self._workers.get(uid)
+
+    def exec_target(self, uid: str, container: str) -> ExecTarget | None:
+        """A running container of a pod on this node, which `pods/exec` enters; None when it does not run."""
+        worker = self._workers.get(uid)
+        return None if worker is None else worker.exec_target(container)
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """What starts this node's processes, exec'd commands included."""
+        return self._runtime.sandbox
 
     async def close(self) -> None:
         """Stop every pod's processes at once, without grace, and wait briefly for the workers to end."""

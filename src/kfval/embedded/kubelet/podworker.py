@@ -20,7 +20,7 @@ from typing import TypeVar
 from kfval.embedded.clock import Clock, rfc3339
 from kfval.embedded.errors import ConflictError, NotFoundError
 from kfval.embedded.kubelet import backoff, podstatus
-from kfval.embedded.kubelet.containers import Network, PodNetwork, Sandbox
+from kfval.embedded.kubelet.containers import ExecTarget, Network, PodNetwork, Sandbox
 from kfval.embedded.kubelet.podservices import PodServices
 from kfval.embedded.kubelet.pulling import ImagePuller
 from kfval.embedded.kubelet.running import ContainerRecord, ContainerRunner, PodContext
@@ -241,6 +241,11 @@ class PodWorker:
                 self._pods, meta.get("namespace"), meta["name"], grace_period_seconds=0, preconditions={"uid": self.uid}
             )
         self._gone = True
+
+    def exec_target(self, container: str) -> ExecTarget | None:
+        """The named container's current run, for `pods/exec`; None unless it is running."""
+        runs = [runner for runner in self._runners if runner.record.name == container]
+        return runs[-1].exec_target() if runs else None
 
     def kill_now(self) -> None:
         """The cluster is shutting down (or the pod vanished): SIGKILL every process, write nothing more."""

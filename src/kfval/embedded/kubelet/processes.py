@@ -50,6 +50,16 @@ def stat_fields(pid: int) -> list[str] | None:
     return stat[stat.rindex(")") + 2 :].split()
 
 
+def children(pid: int) -> list[int]:
+    """The live processes whose parent is `pid`: bubblewrap's monitor has one, the sandbox's init."""
+    found = []
+    for entry in os.listdir("/proc"):
+        fields = stat_fields(int(entry)) if entry.isdigit() else None
+        if fields is not None and int(fields[1]) == pid:
+            found.append(int(entry))
+    return sorted(found)
+
+
 def group_members(pgid: int) -> list[int]:
     """Every live process whose process group is `pgid`."""
     members = []

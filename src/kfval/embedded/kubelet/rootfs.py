@@ -15,6 +15,7 @@ working directory and the executable onto volume sources.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -172,4 +173,18 @@ def find_executable(argv0: str, *, env: Mapping[str, str], workdir: str, view: C
         host = view.host_path(candidate)
         if host is not None and host.is_file() and os.access(host, os.X_OK):
             return host
+    return None
+
+
+def look_path_error(argv0: str, *, env: Mapping[str, str], workdir: str, view: ContainerView) -> str | None:
+    """Why runc's `exec.LookPath` refuses `argv0` in the view, in Go's words; None when it can be run."""
+    quoted = json.dumps(argv0, ensure_ascii=False)
+    if "/" not in argv0:
+        found = find_executable(argv0, env=env, workdir=workdir, view=view)
+        return None if found is not None else f"exec: {quoted}: executable file not found in $PATH"
+    host = view.host_path(normalized(os.path.join(workdir, argv0)))
+    if host is None or not host.exists():
+        return f"exec: {quoted}: stat {argv0}: no such file or directory"
+    if host.is_dir() or not host.stat().st_mode & 0o111:
+        return f"exec: {quoted}: permission denied"
     return None

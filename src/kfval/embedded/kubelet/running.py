@@ -23,6 +23,7 @@ from kfval.embedded.kubelet import backoff, containerspec, podstatus
 from kfval.embedded.kubelet.containers import (
     SCRATCH_DIRS,
     ContainerStartError,
+    ExecTarget,
     Mount,
     PodNetwork,
     ProcessSpec,
@@ -370,6 +371,12 @@ class ContainerRunner:
             return
         with contextlib.suppress(Exception):
             await self._ctx.sandbox.run(replace(self._spec, argv=tuple(command)), grace_seconds)
+
+    def exec_target(self) -> ExecTarget | None:
+        """The running process and how it was started, which `pods/exec` enters; None unless it runs."""
+        if self._process is None or self._spec is None or "running" not in self.record.state:
+            return None
+        return ExecTarget(self._spec, self._process)
 
     def kill_now(self) -> None:
         """SIGKILL without grace: the cluster is shutting down."""

@@ -11,7 +11,9 @@ of which replaces itself with `exec` and keeps the same pid:
 The parent-death signal kills the outer bwrap when the cluster dies; bwrap's
 `--die-with-parent` kills the PID namespace's init, which takes every container process with
 it. Each container is its own session and process group, and every started pid is recorded in
-the state directory so that `reaping.reap` can finish what a killed cluster left.
+the state directory so that `reaping.reap` can finish what a killed cluster left. A command
+exec'd into a running container (`pods/exec`) takes the same chain, then `nsenter` into the
+container's namespaces instead of bwrap, so it dies with the container, as runc's exec does.
 
 A container's time limits (a command's timeout, the cgroup's release) are measured on the
 cluster's clock; only the bound on a host administration command (`run_host`, `ip ...`) is the
@@ -28,13 +30,15 @@ import os
 import shutil
 import signal as signals
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kfval.embedded.clock import Clock, within
-from kfval.embedded.kubelet import cgroups, processes, rootfs
+from kfval.embedded.kubelet import cgroups, processes, rootfs, sessions
 from kfval.embedded.kubelet.containers import (
     ContainerStartError,
+    ExecTarget,
     LogSink,
     PodNetwork,
     ProcessSpec,
@@ -47,7 +51,25 @@ log = logging.getLogger(__name__)
 TIMEOUT_EXIT_CODE = 124
 """What `run` reports for a command killed at its timeout (as GNU timeout does)."""
 HOST_COMMAND_TIMEOUT_SECONDS = 30.0
+SANDBOX_SETUP_CHECKS = 200
+SANDBOX_SETUP_CHECK_SECONDS = 0.01
 JOIN_CGROUP_SCRIPT = 'echo $$ >"$0" || exit 125; exec "$@"'
+Process = asyncio.subprocess.Process
+Stdio = tuple[int, int, int]
+PIPED_OUTPUT: Stdio = (subprocess.DEVNULL, subprocess.PIPE, subprocess.PIPE)
+
+
+@dataclass(frozen=True)
+class ExecCall:
+    """How an exec's command is to be started: its environment, its streams, what it joins."""
+
+    env: Mapping[str, str]
+    stdin: bool
+    tty: bool
+    netns: str | None = None
+    cgroup: cgroups.MemoryCgroup | None = None
+    devices: Path | None = None
+    """The container's /dev as the host sees it, where its terminal is made."""
 
 
 def cluster_prefix(state_dir: Path) -> str:
@@ -104,16 +126,34 @@ class ProcessLauncher:
         self.memory = cgroups.MemoryCgroups(self.prefix)
         self._setpriv = shutil.which("setpriv")
         self._ip = shutil.which("ip") or "ip"
+        self._setsid = shutil.which("setsid")
         self._serial = 0
 
-    def chain(self, spec: ProcessSpec, cgroup: cgroups.MemoryCgroup | None) -> list[str]:
-        """The exec chain in front of the container's own command line."""
+    def chain(self, netns: str | None, cgroup: cgroups.MemoryCgroup | None) -> list[str]:
+        """The exec chain in front of a command line: death signal, memory cgroup, network namespace."""
         argv = [self._setpriv, "--pdeathsig", "KILL", "--"] if self._setpriv else []
         if cgroup is not None:
             argv += ["/bin/sh", "-c", JOIN_CGROUP_SCRIPT, str(cgroup.procs)]
-        if spec.network.netns is not None:
-            argv += [self._ip, "netns", "exec", spec.network.netns]
+        if netns is not None:
+            argv += [self._ip, "netns", "exec", netns]
         return argv
+
+    async def spawn(self, argv: list[str], *, env: Mapping[str, str], cwd: str | None, stdio: Stdio) -> Process:
+        """Start `argv` as a session of its own that dies with the cluster."""
+        stdin, stdout, stderr = stdio
+        try:
+            return await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                env={"PATH": rootfs.DEFAULT_PATH, **env},
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=None if self._setpriv else set_parent_death_signal,
+            )
+        except OSError as error:
+            raise ContainerStartError(str(error)) from error
 
     async def launch(
         self, spec: ProcessSpec, command: list[str], sink: LogSink, *, wrapped: bool, cwd: str | None = None
@@ -122,27 +162,43 @@ class ProcessLauncher:
         if spec.memory_limit_bytes is not None:
             self._serial += 1
             cgroup = self.memory.create(f"c{os.getpid()}-{self._serial}", spec.memory_limit_bytes)
-        env = dict(spec.env)
-        env.setdefault("PATH", rootfs.DEFAULT_PATH)
         try:
-            process = await asyncio.create_subprocess_exec(
-                *self.chain(spec, cgroup),
-                *command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                cwd=cwd,
-                start_new_session=True,
-                preexec_fn=None if self._setpriv else set_parent_death_signal,
+            process = await self.spawn(
+                [*self.chain(spec.network.netns, cgroup), *command], env=spec.env, cwd=cwd, stdio=PIPED_OUTPUT
             )
-        except OSError as error:
+        except ContainerStartError:
             if cgroup is not None:
                 cgroup.remove()
-            raise ContainerStartError(str(error)) from error
+            raise
         return processes.ContainerProcess(
             process, sink, registry=self.registry, cgroup=cgroup, wrapped=wrapped, clock=self.clock
         )
+
+    def leading(self, command: tuple[str, ...], *, tty: bool) -> tuple[str, ...]:
+        """`command`, as the leader of a session whose controlling terminal is its stdin when it has one.
+
+        The session must begin inside the container's PID namespace: a shell hands the terminal back
+        to its session's process group when it exits, and fails (exit 2) on a group it cannot see.
+        """
+        return (self._setsid, "--ctty", "--wait", *command) if tty and self._setsid else command
+
+    async def launch_exec(self, command: list[str], call: ExecCall, *, cwd: str | None = None) -> sessions.ExecProcess:
+        """Start an exec's command line (entering the container's namespaces, or a sandbox like it)."""
+        terminal = sessions.Terminal(call.devices) if call.tty else None
+        env = {**call.env, "TERM": "xterm"} if terminal is not None else call.env
+        if terminal is not None:
+            stdio: Stdio = (terminal.slave, terminal.slave, terminal.slave)
+        else:
+            stdio = (subprocess.PIPE if call.stdin else subprocess.DEVNULL, subprocess.PIPE, subprocess.PIPE)
+        try:
+            process = await self.spawn([*self.chain(call.netns, call.cgroup), *command], env=env, cwd=cwd, stdio=stdio)
+        except ContainerStartError:
+            if terminal is not None:
+                terminal.abandon()
+            raise
+        if terminal is not None:
+            await terminal.connect()
+        return sessions.ExecProcess(process, terminal=terminal, registry=self.registry)
 
 
 def set_parent_death_signal() -> None:
@@ -161,15 +217,31 @@ def check_executable(spec: ProcessSpec, view: rootfs.ContainerView) -> None:
         raise ContainerStartError(f'exec: "{spec.argv[0]}": executable file not found{where}')
 
 
+def check_exec(command: tuple[str, ...], env: Mapping[str, str], workdir: str, view: rootfs.ContainerView) -> None:
+    """Refuse an exec whose executable the container cannot run, as runc refuses it (its words)."""
+    if not command:
+        raise ContainerStartError("args must not be empty")
+    refusal = rootfs.look_path_error(command[0], env={"PATH": rootfs.DEFAULT_PATH, **env}, workdir=workdir, view=view)
+    if refusal is not None:
+        raise ContainerStartError(f"unable to start container process: {refusal}")
+
+
 class BubblewrapSandbox:
-    """Runs each container in bubblewrap with the host's root read-only and its volumes bound."""
+    """Runs each container in bubblewrap with the host's root read-only and its volumes bound.
+
+    An exec enters the running container's namespaces with nsenter, as runc exec does: it shares
+    the container's /tmp, processes, hostname and network. That needs root; without it the command
+    gets a sandbox of its own built like the container's (same volumes, image files and network),
+    as exec probes do.
+    """
 
     name = "bubblewrap"
 
-    def __init__(self, state_dir: Path, clock: Clock) -> None:
+    def __init__(self, state_dir: Path, clock: Clock, *, enter_namespaces: bool = True) -> None:
         self.state_dir = state_dir
         self.launcher = ProcessLauncher(state_dir, clock)
         self._bwrap = shutil.which("bwrap") or "bwrap"
+        self._nsenter = shutil.which("nsenter") if enter_namespaces and os.geteuid() == 0 else None
 
     def command(self, spec: ProcessSpec) -> list[str]:
         """The bwrap command line for `spec` (without the exec chain)."""
@@ -183,6 +255,39 @@ class BubblewrapSandbox:
 
     async def run(self, spec: ProcessSpec, timeout_seconds: float) -> tuple[int, bytes]:
         return await run_collecting(self, spec, timeout_seconds)
+
+    async def exec(
+        self, target: ExecTarget, command: tuple[str, ...], *, stdin: bool, tty: bool
+    ) -> sessions.ExecProcess:
+        spec = replace(target.spec, argv=self.launcher.leading(command, tty=tty))
+        workdir = rootfs.normalized(spec.workdir)
+        call = ExecCall(spec.env, stdin, tty)
+        if self._nsenter is None:
+            check_exec(command, spec.env, workdir, rootfs.full_view(spec, state_dir=self.state_dir))
+            return await self.launcher.launch_exec(self.command(spec), replace(call, netns=spec.network.netns))
+        holder = await self._sandbox_init(target.process.pid)
+        root = Path(f"/proc/{holder}/root")
+        check_exec(command, spec.env, workdir, rootfs.ContainerView([rootfs.Layer("/", root)]))
+        namespaces = ["--mount", "--uts", "--ipc", "--net", "--pid", f"--wdns={workdir}"]
+        argv = [self._nsenter, "--target", str(holder), *namespaces, "--", *spec.argv]
+        joined = replace(call, cgroup=self.launcher.memory.holding(holder), devices=root / "dev")
+        return await self.launcher.launch_exec(argv, joined)
+
+    async def _sandbox_init(self, pid: int) -> int:
+        """The container's PID 1 (bubblewrap's init under its monitor `pid`), once it has set the sandbox up.
+
+        bubblewrap's init forks the container's command only when the mounts are in place, so an exec
+        that arrives while a container is still starting waits for that child instead of entering a
+        half-built mount namespace.
+        """
+        for _ in range(SANDBOX_SETUP_CHECKS):
+            init = next(iter(processes.children(pid)), None)
+            if init is not None and processes.children(init):
+                return init
+            if processes.stat_fields(pid) is None:
+                break
+            await self.launcher.clock.sleep(SANDBOX_SETUP_CHECK_SECONDS)
+        raise ContainerStartError("container process has exited")
 
     def close(self) -> None:
         """Remove the memory cgroups this sandbox created (call after every container has exited)."""
@@ -215,6 +320,20 @@ class PlainSandbox:
 
     async def run(self, spec: ProcessSpec, timeout_seconds: float) -> tuple[int, bytes]:
         return await run_collecting(self, spec, timeout_seconds)
+
+    async def exec(
+        self, target: ExecTarget, command: tuple[str, ...], *, stdin: bool, tty: bool
+    ) -> sessions.ExecProcess:
+        """The command as a plain process with the container's environment, working directory and network."""
+        spec = replace(target.spec, argv=command)
+        view = rootfs.full_view(spec, state_dir=None)
+        check_exec(command, spec.env, rootfs.normalized(spec.workdir), view)
+        workdir = view.host_path(rootfs.normalized(spec.workdir))
+        cwd = str(workdir) if workdir is not None and workdir.is_dir() else "/"
+        argv0 = str(view.host_path(command[0]) or command[0]) if command[0].startswith("/") else command[0]
+        argv = self.launcher.leading((argv0, *command[1:]), tty=tty)
+        call = ExecCall(spec.env, stdin, tty, netns=spec.network.netns)
+        return await self.launcher.launch_exec(list(argv), call, cwd=cwd)
 
     def close(self) -> None:
         self.launcher.memory.close()

@@ -47,7 +47,14 @@ def _rt(
 BUILTINS: tuple[ResourceType, ...] = (
     _rt("v1", "namespaces", "Namespace", namespaced=False, short=("ns",), sub=frozenset({"status", "finalize"})),
     _rt("v1", "nodes", "Node", namespaced=False, short=("no",), sub=_STATUS),
-    _rt("v1", "pods", "Pod", short=("po",), cats=("all",), sub=frozenset({"status", "log", "binding", "eviction"})),
+    _rt(
+        "v1",
+        "pods",
+        "Pod",
+        short=("po",),
+        cats=("all",),
+        sub=frozenset({"status", "log", "exec", "binding", "eviction"}),
+    ),
     _rt("v1", "configmaps", "ConfigMap", short=("cm",)),
     _rt("v1", "secrets", "Secret"),
     _rt("v1", "services", "Service", short=("svc",), cats=("all",), sub=_STATUS),
