@@ -1,20 +1,24 @@
 """The emulated training operator seen from kubectl: PyTorchJobs applied, run, judged and cleaned up.
 
 Each test applies a PyTorchJob the way a user would and reads back what the Kubeflow training
-operator v1.8 produces: pods and headless Services named and labelled by replica, the
+operator v1.9 produces: pods and headless Services named and labelled by replica, the
 distributed env, worker init containers that wait for the master's name, conditions with the
-operator's reasons, the webhook's refusal of an invalid job, and cleanPodPolicy after success.
+operator's reasons, the webhook's refusals and warnings and the CRD's queue rule as kubectl prints
+them, suspend and resume through `kubectl patch`, jobs left to MultiKueue, and cleanPodPolicy after
+success.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.kubectl import Kubectl
+from tests.support.polling import eventually_blocking
 
 pytestmark = pytest.mark.integration
 
@@ -211,3 +215,119 @@ def test_the_kubeflow_gloo_example_trains_to_success(
         f"--timeout={TRAINING_WAIT_SECONDS}s", timeout=TRAINING_WAIT_SECONDS + 10,
     )  # fmt: skip
     assert last_condition(kubectl, namespace, "pytorch-simple")["reason"] == "PyTorchJobSucceeded"
+
+
+SLEEPER = pytorchjob("sleeper", master="sleep 600", worker="sleep 600", image="busybox")
+"""A job whose replicas run until they are stopped: what suspending acts on."""
+NPROC_WARNING = "Warning: spec.elasticPolicy.nProcPerNode is deprecated, use spec.nprocPerNode instead"
+
+
+def utc_now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def conditions(kubectl: Kubectl, namespace: str, job: str) -> list[tuple[str, str, str, str]]:
+    found = get(kubectl, namespace, "pytorchjob", job).get("status", {}).get("conditions", [])
+    return [(c["type"], c["status"], c["reason"], c["message"]) for c in found]
+
+
+def test_kubectl_get_pytorchjobs_shows_the_state_and_age_columns(kubectl: Kubectl, namespace: str) -> None:
+    kubectl.run("-n", namespace, "apply", "-f", "-", stdin=pytorchjob("paused", master="true", worker="true",
+        image="busybox", extra="runPolicy: {suspend: true}"))  # fmt: skip
+    kubectl.run("-n", namespace, "wait", "--for=condition=Suspended", "pytorchjob/paused", "--timeout=30s")
+    header, row = kubectl.run("-n", namespace, "get", "pytorchjobs").stdout.splitlines()
+    assert header.split() == ["NAME", "STATE", "AGE"]
+    assert row.split()[:2] == ["paused", "Suspended"]
+    wide_header = kubectl.run("-n", namespace, "get", "pytorchjobs", "-o", "wide").stdout.splitlines()[0]
+    assert wide_header.split() == ["NAME", "STATE", "AGE"]
+
+
+def test_an_unknown_manager_is_refused_with_the_webhooks_words(kubectl: Kubectl, namespace: str) -> None:
+    job = pytorchjob("other", master="true", worker="true", extra="runPolicy: {managedBy: example.com/other}")
+    result = kubectl.run("-n", namespace, "create", "-f", "-", stdin=job, check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        'Error from server (Forbidden): error when creating "STDIN": admission webhook '
+        '"validator.pytorchjob.training-operator.kubeflow.org" denied the request: spec.runPolicy.managedBy: '
+        'Unsupported value: "example.com/other": supported values: "kubeflow.org/training-operator", '
+        '"kueue.x-k8s.io/multikueue"\n'
+    )
+
+
+def test_the_deprecated_nproc_per_node_is_warned_about_and_admitted(kubectl: Kubectl, namespace: str) -> None:
+    extra = "elasticPolicy: {nProcPerNode: 1, rdzvBackend: c10d}\n  runPolicy: {suspend: true}"
+    job = pytorchjob("elastic", master="true", worker="true", image="busybox", extra=extra)
+    result = kubectl.run("-n", namespace, "create", "-f", "-", stdin=job)
+    assert result.stdout == "pytorchjob.kubeflow.org/elastic created\n"
+    assert result.stderr.splitlines() == [NPROC_WARNING]
+    both = job.replace("name: elastic", "name: both").replace("spec:\n", 'spec:\n  nprocPerNode: "1"\n', 1)
+    refused = kubectl.run("-n", namespace, "create", "-f", "-", stdin=both, check=False)
+    assert refused.stderr.splitlines() == [
+        NPROC_WARNING,
+        'Error from server (Forbidden): error when creating "STDIN": admission webhook '
+        '"validator.pytorchjob.training-operator.kubeflow.org" denied the request: '
+        "spec.elasticPolicy.nProcPerNode: Forbidden: must not be used with spec.nprocPerNode",
+    ]
+
+
+def test_kubectl_patch_suspends_the_job_and_resumes_it(kubectl: Kubectl, namespace: str) -> None:
+    kubectl.run("-n", namespace, "apply", "-f", "-", stdin=SLEEPER)
+    kubectl.run("-n", namespace, "wait", "--for=jsonpath={.status.replicaStatuses.Master.active}=1",
+        "pytorchjob/sleeper", f"--timeout={WAIT_SECONDS}s", timeout=WAIT_SECONDS + 10)  # fmt: skip
+    started = get(kubectl, namespace, "pytorchjob", "sleeper")["status"]["startTime"]
+    kubectl.run("-n", namespace, "patch", "pytorchjob", "sleeper", "--type=merge",
+        "-p", '{"spec":{"runPolicy":{"suspend":true}}}')  # fmt: skip
+    wait_for(kubectl, namespace, "sleeper", "Suspended")
+    for kind in ("pods", "services"):
+        kubectl.run("-n", namespace, "wait", "--for=delete", kind, "-l", f"{LABEL}/job-name=sleeper", "--timeout=60s")
+    assert conditions(kubectl, namespace, "sleeper") == [
+        ("Created", "True", "PyTorchJobCreated", "PyTorchJob sleeper is created."),
+        ("Running", "False", "PyTorchJobSuspended", "PyTorchJob sleeper is suspended."),
+        ("Suspended", "True", "PyTorchJobSuspended", "PyTorchJob sleeper is suspended."),
+    ]
+    assert kubectl.run("-n", namespace, "get", "pytorchjob", "sleeper").stdout.splitlines()[1].split()[1] == "Suspended"
+    eventually_blocking(lambda: utc_now_rfc3339() > started, "a new second, so a renewed startTime shows")
+    kubectl.run("-n", namespace, "patch", "pytorchjob", "sleeper", "--type=merge",
+        "-p", '{"spec":{"runPolicy":{"suspend":false}}}')  # fmt: skip
+    kubectl.run("-n", namespace, "wait", "--for=condition=Running", "pytorchjob/sleeper",
+        f"--timeout={WAIT_SECONDS}s", timeout=WAIT_SECONDS + 10)  # fmt: skip
+    assert conditions(kubectl, namespace, "sleeper") == [
+        ("Created", "True", "PyTorchJobCreated", "PyTorchJob sleeper is created."),
+        ("Suspended", "False", "PyTorchJobResumed", "PyTorchJob sleeper is resumed."),
+        ("Running", "True", "PyTorchJobRunning", "PyTorchJob sleeper is running."),
+    ]
+    assert get(kubectl, namespace, "pytorchjob", "sleeper")["status"]["startTime"] > started
+    assert {p["metadata"]["name"] for p in get(kubectl, namespace, "pods")["items"]} == {
+        "sleeper-master-0",
+        "sleeper-worker-0",
+    }
+
+
+def test_a_job_handed_to_multikueue_gets_no_status_and_no_pods(kubectl: Kubectl, namespace: str) -> None:
+    handed = pytorchjob(
+        "remote", master="true", worker="true", extra="runPolicy: {managedBy: kueue.x-k8s.io/multikueue}"
+    )
+    kubectl.run("-n", namespace, "create", "-f", "-", stdin=handed)
+    kubectl.run("-n", namespace, "create", "-f", "-", stdin=pytorchjob("local", master="true", worker="true",
+        image="busybox", extra="runPolicy: {suspend: true}"))  # fmt: skip
+    kubectl.run("-n", namespace, "wait", "--for=condition=Suspended", "pytorchjob/local", "--timeout=30s")
+    assert "status" not in get(kubectl, namespace, "pytorchjob", "remote"), "the operator left it to MultiKueue"
+    assert get(kubectl, namespace, "pods", "-l", f"{LABEL}/job-name=remote")["items"] == []
+    row = kubectl.run("-n", namespace, "get", "pytorchjob", "remote", "--no-headers").stdout.split()
+    assert len(row) == 2 and row[0] == "remote", "an empty State column"
+
+
+def test_the_queue_cannot_change_and_the_api_server_says_so(kubectl: Kubectl, namespace: str) -> None:
+    extra = "runPolicy: {suspend: true, schedulingPolicy: {queue: first}}"
+    kubectl.run(
+        "-n", namespace, "create", "-f", "-", stdin=pytorchjob("queued", master="true", worker="true", extra=extra)
+    )
+    patch = '{"spec":{"runPolicy":{"schedulingPolicy":{"queue":"second"}}}}'
+    result = kubectl.run("-n", namespace, "patch", "pytorchjob", "queued", "--type=merge", "-p", patch, check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        'The PyTorchJob "queued" is invalid: spec.runPolicy.schedulingPolicy.queue: Invalid value: "string": '
+        "spec.runPolicy.schedulingPolicy.queue is immutable\n"
+    ), "the CRD's CEL rule, not the webhook, refuses it"
+    other = '{"spec":{"runPolicy":{"schedulingPolicy":{"minAvailable":2}}}}'
+    kubectl.run("-n", namespace, "patch", "pytorchjob", "queued", "--type=merge", "-p", other)

@@ -1,9 +1,10 @@
 """The emulated training operator seen from kubectl: TFJobs applied, run, judged and cleaned up.
 
 Each test applies a TFJob the way a user would and reads back what the Kubeflow training operator
-v1.8 produces: pods and headless Services per task, TF_CONFIG in the `tensorflow` container with
+v1.9 produces: pods and headless Services per task, TF_CONFIG in the `tensorflow` container with
 host names that resolve inside the pods, success decided by worker 0, parameter servers that never
-exit and what cleanPodPolicy does with them, and the webhook's refusal of an invalid job. The tasks
+exit and what cleanPodPolicy does with them, and the webhook's refusals (an invalid job, a change of
+manager), suspended at creation. The tasks
 are plain Python programs, not TensorFlow: what is under test is the operator, not the framework.
 """
 
@@ -153,3 +154,22 @@ def test_a_tfjob_with_two_chiefs_is_refused(kubectl: Kubectl, namespace: str) ->
         "spec.tfReplicaSpecs: Forbidden: must not have more than 1 Chief or Master role"
     ) in result.stderr
     assert kubectl.run("-n", namespace, "get", "tfjobs", "-o", "name").stdout.strip() == ""
+
+
+def test_a_suspended_tfjob_keeps_its_manager(kubectl: Kubectl, namespace: str) -> None:
+    kubectl.run("-n", namespace, "apply", "-f", "-", stdin=tfjob("held", extra="runPolicy: {suspend: true}"))
+    wait_for(kubectl, namespace, "held", "Suspended")
+    conditions = get(kubectl, namespace, "tfjob", "held")["status"]["conditions"]
+    assert [(c["type"], c["reason"], c["message"]) for c in conditions] == [
+        ("Created", "TFJobCreated", "TFJob held is created."),
+        ("Suspended", "TFJobSuspended", "TFJob held is suspended."),
+    ]
+    assert get(kubectl, namespace, "pods")["items"] == [], "a job suspended at creation starts no pod"
+    patch = '{"spec":{"runPolicy":{"managedBy":"kueue.x-k8s.io/multikueue"}}}'
+    result = kubectl.run("-n", namespace, "patch", "tfjob", "held", "--type=merge", "-p", patch, check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        'Error from server (Forbidden): admission webhook "validator.tfjob.training-operator.kubeflow.org" '
+        'denied the request: spec.runPolicy.managedBy: Invalid value: "kueue.x-k8s.io/multikueue": '
+        "field is immutable\n"
+    )

@@ -328,6 +328,74 @@ async def test_suspend_removes_pods_and_resume_brings_them_back() -> None:
 
 
 @on_loop
+async def test_a_job_created_suspended_gets_no_pods_and_no_start_time() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1, run_policy={"suspend": True}))
+        await t.wait_for("Created", "Suspended")
+        await c.settle()
+        assert t.conditions() == [
+            ("Created", "True", "PyTorchJobCreated"),
+            ("Suspended", "True", "PyTorchJobSuspended"),
+        ]
+        assert (t.message("Created"), t.message("Suspended")) == (
+            "PyTorchJob train is created.",
+            "PyTorchJob train is suspended.",
+        )
+        assert not t.pods() and not t.service_names()
+        assert "startTime" not in t.status()
+
+
+@on_loop
+async def test_resuming_renews_the_start_time_and_the_job_runs_again() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1))
+        await eventually(lambda: len(t.pods()) == 2, "two pods")
+        t.kubelet("train-master-0", "Running")
+        await t.wait_for("Running")
+        first_start = t.status()["startTime"]
+        job = t.job()
+        job["spec"].setdefault("runPolicy", {})["suspend"] = True
+        c.store.replace(t.jobs, job)
+        await t.wait_for("Suspended")
+        await eventually(lambda: not t.pods(), "every pod removed")
+        counters = t.status()["replicaStatuses"]
+        assert not any(counters[k].get("active") for k in ("Master", "Worker")), "nothing active while suspended"
+        await c.advance(30)
+        job = t.job()
+        job["spec"]["runPolicy"]["suspend"] = False
+        c.store.replace(t.jobs, job)
+        await eventually(lambda: len(t.pods()) == 2, "two pods")
+        assert t.status()["startTime"] > first_start, "resuming renews startTime"
+        t.kubelet("train-master-0", "Running")
+        await t.wait_for("Running")
+        assert t.conditions() == [
+            ("Created", "True", "PyTorchJobCreated"),
+            ("Suspended", "False", "PyTorchJobResumed"),
+            ("Running", "True", "PyTorchJobRunning"),
+        ]
+
+
+@on_loop
+async def test_a_job_managed_by_multikueue_gets_no_conditions_and_no_pods() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1, run_policy={"managedBy": "kueue.x-k8s.io/multikueue"}))
+        await c.settle()
+        assert t.status() == {} and not t.pods() and not t.service_names()
+
+
+@on_loop
+async def test_a_job_managed_by_the_training_operator_by_name_runs_as_usual() -> None:
+    async with running(PyTorchJobController) as c:
+        t = Training(c)
+        t.create(pytorchjob(1, run_policy={"managedBy": "kubeflow.org/training-operator"}))
+        await eventually(lambda: len(t.pods()) == 2, "two pods")
+        assert t.conditions() == [("Created", "True", "PyTorchJobCreated")]
+
+
+@on_loop
 async def test_ttl_after_finished_deletes_the_job() -> None:
     async with running(PyTorchJobController) as c:
         t = Training(c)

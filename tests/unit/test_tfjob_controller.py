@@ -343,3 +343,52 @@ async def test_ttl_after_finished_deletes_the_job_with_the_tf_reason() -> None:
         t.kubelet("dist-worker-0", "Succeeded", exit_code=0)
         await eventually(lambda: not c.store.exists(t.jobs, NAMESPACE, JOB), "the job deleted after its TTL")
         assert ("SuccessfulDeleteJob", "Deleted job: dist") in c.reasons()
+
+
+@on_loop
+async def test_the_default_clean_pod_policy_is_none_and_is_not_stored() -> None:
+    async with running(TFJobController) as c:
+        t = Training(c)
+        await t.started(ps_and_workers(1), 2)
+        t.kubelet("dist-ps-0", "Running")
+        t.kubelet("dist-worker-0", "Succeeded", exit_code=0)
+        await t.wait_for("Succeeded")
+        await c.settle()
+        assert set(t.pods()) == {"dist-ps-0", "dist-worker-0"}, "the running PS is left, as under None"
+        stored = c.store.get(t.jobs, NAMESPACE, JOB)["spec"]
+        assert "cleanPodPolicy" not in (stored.get("runPolicy") or {})
+
+
+@on_loop
+async def test_suspending_a_tfjob_removes_its_pods_and_resuming_recreates_them() -> None:
+    async with running(TFJobController) as c:
+        t = Training(c)
+        await t.started(tfjob_body({"Chief": replica(1), "Worker": replica(1)}), 2)
+        t.kubelet("dist-chief-0", "Running")
+        await t.wait_for("Running")
+        job = c.store.get(t.jobs, NAMESPACE, JOB)
+        job["spec"].setdefault("runPolicy", {})["suspend"] = True
+        c.store.replace(t.jobs, job)
+        await t.wait_for("Suspended")
+        await eventually(lambda: not t.pods() and not t.service_names(), "every pod and Service removed")
+        assert t.conditions() == [
+            ("Created", "True", "TFJobCreated"),
+            ("Running", "False", "TFJobSuspended"),
+            ("Suspended", "True", "TFJobSuspended"),
+        ]
+        assert t.message("Suspended") == "TFJob dist is suspended."
+        job = c.store.get(t.jobs, NAMESPACE, JOB)
+        job["spec"]["runPolicy"]["suspend"] = False
+        c.store.replace(t.jobs, job)
+        await eventually(lambda: len(t.pods()) == 2, "two pods again")
+        assert ("Suspended", "False", "TFJobResumed") in t.conditions()
+        assert t.message("Suspended") == "TFJob dist is resumed."
+
+
+@on_loop
+async def test_a_tfjob_managed_by_multikueue_gets_no_conditions_and_no_pods() -> None:
+    async with running(TFJobController) as c:
+        t = Training(c)
+        t.create(ps_and_workers(1, runPolicy={"managedBy": "kueue.x-k8s.io/multikueue"}))
+        await c.settle()
+        assert t.status() == {} and not t.pods() and not t.service_names()

@@ -1,4 +1,4 @@
-"""The training operator's v1.8 webhook rules for PyTorchJob, through the real admission chain."""
+"""The training operator's v1.9 webhook rules for PyTorchJob and TFJob, through the real admission chain."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kfval.embedded import warning
 from kfval.embedded.admission import training
 from kfval.embedded.admission.chain import Admission
 from kfval.embedded.clock import SystemClock
@@ -31,7 +32,7 @@ def valid() -> Body:
 
 
 def messages(job: Body) -> list[tuple[str, str]]:
-    return [(c.field, c.message) for c in training.pytorchjob_causes(job)]
+    return [(c.field, c.message) for c in training.review_pytorchjob(job).causes]
 
 
 @pytest.fixture
@@ -103,9 +104,9 @@ def test_the_refusal_is_the_403_the_api_server_relays_for_a_webhook_denial(pytor
     assert (error.code, error.reason, error.details) == (403, "Forbidden", None)
     assert error.message == (
         'admission webhook "validator.pytorchjob.training-operator.kubeflow.org" denied the request: '
-        f"[{SPECS}[Master].replicas: Forbidden: must be 1, "
-        f"{SPECS}[Worker].template.spec.containers: Required value: must have at least one container with name pytorch]"
-    )
+        f"[{SPECS}[Worker].template.spec.containers: Required value: "
+        f"must have at least one container with name pytorch, {SPECS}[Master].replicas: Forbidden: must be 1]"
+    ), "v1.9 checks every replica's containers before the replica counts"
 
 
 def test_a_single_field_error_is_not_bracketed(pytorchjobs: ResourceType) -> None:
@@ -147,7 +148,7 @@ def valid_tfjob() -> Body:
 
 
 def tf_messages(job: Body) -> list[tuple[str, str]]:
-    return [(c.field, c.message) for c in training.tfjob_causes(job)]
+    return [(c.field, c.message) for c in training.review_tfjob(job, old=None).causes]
 
 
 @pytest.fixture
@@ -232,3 +233,109 @@ def test_a_tfjob_refusal_names_the_tf_webhook(tfjobs: ResourceType) -> None:
     )
     admitted = admission.admit(tfjobs, valid_tfjob(), operation="CREATE", old=None, namespace="demo")
     assert admitted["metadata"]["name"] == "dist-mnist"
+
+
+MANAGED_BY = "spec.runPolicy.managedBy"
+SUPPORTED = 'supported values: "kubeflow.org/training-operator", "kueue.x-k8s.io/multikueue"'
+
+
+def with_manager(job: Body, manager: str | None) -> Body:
+    changed = copy.deepcopy(job)
+    policy = changed["spec"].setdefault("runPolicy", {})
+    if manager is None:
+        policy.pop("managedBy", None)
+    else:
+        policy["managedBy"] = manager
+    return changed
+
+
+def refusal(rt: ResourceType, job: Body, *, old: Body | None = None) -> str:
+    admission = Admission(validators=[training.TrainingJobValidator()])
+    operation = "CREATE" if old is None else "UPDATE"
+    with pytest.raises(ForbiddenError) as caught:
+        admission.admit(rt, job, operation=operation, old=old, namespace="demo")
+    return caught.value.message
+
+
+@pytest.mark.parametrize("manager", ["kubeflow.org/training-operator", "kueue.x-k8s.io/multikueue"])
+def test_both_managers_are_accepted(manager: str) -> None:
+    assert messages(with_manager(valid(), manager)) == []
+    assert tf_messages(with_manager(valid_tfjob(), manager)) == []
+
+
+def test_any_other_manager_is_refused_by_either_webhook(pytorchjobs: ResourceType, tfjobs: ResourceType) -> None:
+    expected = f'{MANAGED_BY}: Unsupported value: "kueue.x-k8s.io/other": {SUPPORTED}'
+    assert refusal(pytorchjobs, with_manager(valid(), "kueue.x-k8s.io/other")) == (
+        f'admission webhook "validator.pytorchjob.training-operator.kubeflow.org" denied the request: {expected}'
+    )
+    assert refusal(tfjobs, with_manager(valid_tfjob(), "kueue.x-k8s.io/other")) == (
+        f'admission webhook "validator.tfjob.training-operator.kubeflow.org" denied the request: {expected}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "shown"),
+    [
+        (None, "kueue.x-k8s.io/multikueue", '"kueue.x-k8s.io/multikueue"'),
+        ("kueue.x-k8s.io/multikueue", None, '"null"'),
+        ("kubeflow.org/training-operator", "kueue.x-k8s.io/multikueue", '"kueue.x-k8s.io/multikueue"'),
+    ],
+)
+def test_a_tfjob_keeps_its_manager(tfjobs: ResourceType, before: str | None, after: str | None, shown: str) -> None:
+    old = Admission().admit(tfjobs, with_manager(valid_tfjob(), before), operation="CREATE", old=None, namespace="demo")
+    assert refusal(tfjobs, with_manager(old, after), old=old) == (
+        'admission webhook "validator.tfjob.training-operator.kubeflow.org" denied the request: '
+        f"{MANAGED_BY}: Invalid value: {shown}: field is immutable"
+    )
+
+
+def test_a_pytorchjob_manager_change_is_admitted_as_v1_9_compares_the_job_with_itself(
+    pytorchjobs: ResourceType,
+) -> None:
+    admission = Admission(validators=[training.TrainingJobValidator()])
+    old = admission.admit(pytorchjobs, valid(), operation="CREATE", old=None, namespace="demo")
+    changed = with_manager(old, "kueue.x-k8s.io/multikueue")
+    admitted = admission.admit(pytorchjobs, changed, operation="UPDATE", old=old, namespace="demo")
+    assert admitted["spec"]["runPolicy"]["managedBy"] == "kueue.x-k8s.io/multikueue"
+    assert refusal(pytorchjobs, with_manager(old, "someone/else"), old=old).endswith(
+        f'{MANAGED_BY}: Unsupported value: "someone/else": {SUPPORTED}'
+    ), "the value is still checked on update"
+
+
+def elastic(job: Body, **policy: Any) -> Body:
+    changed = copy.deepcopy(job)
+    changed["spec"]["elasticPolicy"] = {"rdzvBackend": "c10d", **policy}
+    return changed
+
+
+def test_the_deprecated_nproc_per_node_is_admitted_with_a_warning(pytorchjobs: ResourceType) -> None:
+    admission = Admission(validators=[training.TrainingJobValidator()])
+    with warning.collecting() as warnings:
+        admission.admit(pytorchjobs, elastic(valid(), nProcPerNode=2), operation="CREATE", old=None, namespace="demo")
+    assert warnings == ["spec.elasticPolicy.nProcPerNode is deprecated, use spec.nprocPerNode instead"]
+    with warning.collecting() as warnings:
+        admission.admit(pytorchjobs, elastic(valid(), maxRestarts=3), operation="CREATE", old=None, namespace="demo")
+    assert warnings == []
+
+
+def test_the_deprecated_nproc_per_node_with_the_new_one_is_refused_and_still_warned(
+    pytorchjobs: ResourceType,
+) -> None:
+    job = elastic(valid(), nProcPerNode=2)
+    job["spec"]["nprocPerNode"] = "2"
+    with warning.collecting() as warnings:
+        message = refusal(pytorchjobs, job)
+    assert message == (
+        'admission webhook "validator.pytorchjob.training-operator.kubeflow.org" denied the request: '
+        "spec.elasticPolicy.nProcPerNode: Forbidden: must not be used with spec.nprocPerNode"
+    )
+    assert warnings == ["spec.elasticPolicy.nProcPerNode is deprecated, use spec.nprocPerNode instead"]
+
+
+def test_an_elastic_policy_needs_workers_and_workers_need_at_least_one_replica() -> None:
+    job = elastic(valid())
+    job["spec"]["pytorchReplicaSpecs"].pop("Worker")
+    assert messages(job) == [(f"{SPECS}[Worker]", "Required value: must be configured if elastic policy is used")]
+    job = valid()
+    job["spec"]["pytorchReplicaSpecs"]["Worker"]["replicas"] = 0
+    assert messages(job) == [(f"{SPECS}[Worker].replicas", "Forbidden: must be at least 1")]

@@ -1,4 +1,4 @@
-"""The PyTorchJob controller of the Kubeflow training operator (v1.8 behaviour).
+"""The PyTorchJob controller of the Kubeflow training operator (v1.9 behaviour).
 
 Distributed PyTorch scenarios pass or fail on what this controller does: the env that
 `torch.distributed` reads (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK and the torchrun `PET_*`
@@ -127,7 +127,7 @@ class PyTorchFramework:
         self.init_container_max_tries = init_container_max_tries
 
     def is_master_role(self, specs: Mapping[str, Body], replica_type: str, *, index: int) -> bool:
-        """v1.8: Master pods when a Master exists, else worker 0."""
+        """Master pods when a Master exists, else worker 0 (since v1.8)."""
         if MASTER in specs:
             return replica_type == MASTER
         return replica_type == WORKER and index == 0

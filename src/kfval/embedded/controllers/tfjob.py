@@ -1,4 +1,4 @@
-"""The TFJob controller of the Kubeflow training operator (v1.8 behaviour).
+"""The TFJob controller of the Kubeflow training operator (v1.9 behaviour).
 
 Distributed TensorFlow finds its peers through one variable: TF_CONFIG, the cluster spec of every
 task as `<job>-<type>-<i>.<ns>.svc:2222`, injected only into the `tensorflow` container. TF

@@ -9,7 +9,8 @@ ttlSecondsAfterFinished, suspend/resume, replica counters and events. A kind plu
 
 Like upstream, defaults are applied to an in-memory copy and only `status` is ever written. The
 deadline is checked only when an event triggers a reconcile (upstream requeues it into a no-op
-queue), while the TTL timer is honoured by asking to be reconciled again.
+queue), while the TTL timer is honoured by asking to be reconciled again. As in v1.9, a job whose
+`runPolicy.managedBy` hands it to MultiKueue is not touched at all: no conditions, no pods.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class TrainingJobs:
             stored = self._store.get(jobs, key.namespace, key.name)
         except NotFoundError:
             return None
-        if is_being_deleted(stored):
+        if is_being_deleted(stored) or not replicas.is_managed_here(stored):
             return None
         job = replicas.defaulted(stored, self.kind)
         status: conditions.Status = copy.deepcopy(stored.get("status") or {})

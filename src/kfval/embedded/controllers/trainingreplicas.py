@@ -28,6 +28,8 @@ RETRYABLE_EXIT_CODE = 128
 """Exit codes from here up (signals, OOM kills) are retried under the `ExitCode` restart policy."""
 NO_EXIT_CODE = 0xBEEF
 """What upstream reads as the exit code when the default container has not terminated (retryable)."""
+OPERATOR_MANAGER = "kubeflow.org/training-operator"
+"""The `runPolicy.managedBy` value (or its absence) that leaves a job to this operator."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,12 @@ def replica_specs(job: Body, kind: JobKind) -> dict[str, Body]:
 
 def run_policy(job: Body) -> dict[str, Any]:
     return dict((job.get("spec") or {}).get("runPolicy") or {})
+
+
+def is_managed_here(job: Body) -> bool:
+    """Whether the operator reconciles the job: a job whose `runPolicy.managedBy` names another
+    manager (MultiKueue, which runs it on a worker cluster) gets no conditions and no pods here."""
+    return run_policy(job).get("managedBy") in (None, OPERATOR_MANAGER)
 
 
 def replica_name(job_name: str, replica_type: str, *, index: int) -> str:
