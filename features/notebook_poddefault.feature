@@ -27,6 +27,7 @@ Feature: Notebook servers with PodDefaults
     Then the notebook "nb" becomes ready
     And a cell run by the python3 kernel of notebook "nb" sees POD_DEFAULT "Testing is enabled" and the token of secret "test-secret"
 
+  @r-kernel
   Scenario: The notebook's R kernel sees what the PodDefault injected
     Given a ReadWriteMany workspace "workspace" is bound
     And the secret "test-secret" holds a token

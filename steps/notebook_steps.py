@@ -79,7 +79,8 @@ def notebook_reads(step, name, text, file):
 def another_pod_reads(step, workspace, text, file):
     session = scenario.session(step)
     session.apply(scenario.manifest("workspace-reader.yaml"), {"name": "reader", "workspace": workspace, "file": file})
-    found = notebooks.pod_output(session, "reader", timeout=scenario.timeouts(step).pod_start)
+    printed = notebooks.pod_output(session, "reader", timeout=scenario.timeouts(step).pod_start)
+    found = printed.removesuffix("\n")  # the kubelet ends a last line without newline with one
     assert found == text, f"the second pod read {found!r} from {file}, expected {text!r}"
 
 

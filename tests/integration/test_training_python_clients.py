@@ -131,6 +131,12 @@ def test_the_training_sdk_reads_every_replicas_log_with_the_torchrun_env(sdk: An
         assert result["logs"][pod].splitlines() == expected
 
 
+def test_the_training_sdk_follows_a_running_masters_log_to_its_end(sdk: Any) -> None:
+    """The SDK follows with `follow=True` as its older client sends it; a server that read only `true`
+    answered at once with the first line."""
+    assert sdk("follow")["logs"] == {"sdk-follow-master-0": "line 1line 2line 3"}
+
+
 def test_the_training_sdk_surfaces_the_webhooks_refusal(sdk: Any) -> None:
     error = sdk("refused")["error"]
     assert error.startswith("Failed to create PyTorchJob: ") and "Error: (403)\nReason: Forbidden\n" in error

@@ -78,6 +78,16 @@ elif case == "replicas":
     every_pod_done("sdk-replicas")
     logs, _ = sdk.get_job_logs("sdk-replicas", is_master=False)
     result = {"logs": logs, "pods": sorted(sdk.get_job_pod_names("sdk-replicas", is_master=False))}
+elif case == "follow":
+    talker = "echo line 1; sleep 2; echo line 2; sleep 1; echo line 3"
+    sdk.create_job(job=job("sdk-follow", talker, "true"))
+    for _ in range(WAIT_SECONDS):
+        pods = sdk.get_job_pods("sdk-follow")
+        if pods and pods[0].status.phase == "Running":
+            break
+        time.sleep(0.2)
+    logs, _ = sdk.get_job_logs("sdk-follow", follow=True)
+    result = {"logs": logs}
 else:
     try:
         sdk.create_job(

@@ -40,8 +40,8 @@ class SuiteRun:
         return "\n".join(step["result"].get("error_message", "") for step in self.failed_steps())
 
 
-def suite_argv(feature: str, kubeconfig: Path, reports: Path, *overrides: str) -> list[str]:
-    argv = [RADISH, feature, "-b", "steps", "--no-ansi"]
+def suite_argv(feature: str, kubeconfig: Path, reports: Path, *overrides: str, tags: str | None = None) -> list[str]:
+    argv = [RADISH, feature, "-b", "steps", "--no-ansi", *(["--tags", tags] if tags else [])]
     pairs = (
         "target.kind=kubeconfig",
         f"target.kubeconfig={kubeconfig}",
@@ -65,9 +65,11 @@ def finished(process: subprocess.Popen[str], reports: Path, output: str) -> Suit
     )
 
 
-def run_suite(feature: str, kubeconfig: Path, reports: Path, *overrides: str, timeout: float = 300) -> SuiteRun:
+def run_suite(
+    feature: str, kubeconfig: Path, reports: Path, *overrides: str, tags: str | None = None, timeout: float = 300
+) -> SuiteRun:
     process = subprocess.Popen(
-        suite_argv(feature, kubeconfig, reports, *overrides),
+        suite_argv(feature, kubeconfig, reports, *overrides, tags=tags),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -177,6 +177,19 @@ def test_a_cronjob_labels_the_pods_of_its_jobs() -> None:
     assert result["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"] == LABELS
 
 
+def test_a_notebook_is_labelled_itself_and_its_template_left_as_the_crd_declares_it() -> None:
+    body = {
+        "apiVersion": "kubeflow.org/v1beta1",
+        "kind": "Notebook",
+        "metadata": {"name": "nb", "labels": {"testing": "true"}},
+        "spec": {"template": {"spec": {"containers": [{"name": "nb", "image": "jupyter"}]}}},
+    }
+    notebook = client.Kind("kubeflow.org/v1beta1", "Notebook", namespaced=True)
+    result = applying.labelled(document(body), kind=notebook, namespace="kf-1", labels=LABELS)
+    assert result["metadata"]["labels"] == {"testing": "true", **LABELS}
+    assert "metadata" not in result["spec"]["template"], "the Notebook schema has no template metadata"
+
+
 def test_the_caller_s_document_is_left_as_it_was() -> None:
     body = {
         "apiVersion": "apps/v1",

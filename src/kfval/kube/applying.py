@@ -27,6 +27,9 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 """How long a kind defined by a CustomResourceDefinition of the same manifest may take to be served."""
 CRD_DISCOVERY_PAUSE_SECONDS = 0.5
 _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
+LABELS_COPIED_TO_PODS = frozenset({("kubeflow.org", "Notebook")})
+"""Kinds whose pod template declares no `metadata` (server-side apply refuses one there) and whose
+controller copies the object's own labels onto its pods: only the object itself is labelled."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ def labelled(document: Document, *, kind: client.Kind, namespace: str, labels: M
     else:
         metadata["namespace"] = namespace
     _merge_labels(metadata, labels)
-    _label_templates({key: value for key, value in body.items() if key != "metadata"}, labels)
+    if (kind.api_version.split("/")[0], kind.kind) not in LABELS_COPIED_TO_PODS:
+        _label_templates({key: value for key, value in body.items() if key != "metadata"}, labels)
     return body
 
 

@@ -256,9 +256,17 @@ class Connection:
         return bytes(response.data).decode("utf-8", errors="replace")
 
     def exec(
-        self, pod: str, namespace: str, command: Sequence[str], *, container: str | None, timeout_seconds: float
+        self,
+        pod: str,
+        namespace: str,
+        command: Sequence[str],
+        *,
+        container: str | None,
+        timeout_seconds: float,
+        stdin: bytes | None = None,
     ) -> ExecResult:
-        """Run `command` in a running container, as `kubectl exec` does (WebSocket, channel protocol).
+        """Run `command` in a running container, as `kubectl exec` does (WebSocket, channel protocol);
+        `stdin` is sent to it first (without closing the stream, which only the v5 protocol can do).
 
         Not retried: a command may have run although its answer was lost.
         """
@@ -273,12 +281,14 @@ class Connection:
                 namespace,
                 command=list(command),
                 stderr=True,
-                stdin=False,
+                stdin=stdin is not None,
                 stdout=True,
                 tty=False,
                 _preload_content=False,
                 **extra,
             )
+            if stdin is not None:
+                session.write_stdin(stdin)
             out, err = [], []
             deadline = time.monotonic() + timeout_seconds
             try:

@@ -26,14 +26,28 @@ def server_url(found: Body) -> str:
     return f"http://127.0.0.1:{JUPYTER_PORT}{prefix}"
 
 
+BOOTSTRAP = (
+    "import sys; size = int(sys.argv[1]); source = sys.stdin.buffer.read(size).decode(); "
+    "sys.argv = ['jupyter_api'] + sys.argv[2:]; "
+    "exec(compile(source, 'jupyter_api.py', 'exec'), {'__name__': '__main__'})"
+)
+"""Reads the client's source from stdin by its length (so no end of stdin is needed, which only the v5
+exec protocol can signal) and runs it: a long program in the exec URL would outgrow proxies' limits."""
+
+
 def _jupyter(session: ScenarioSession, name: str, *arguments: str) -> Body:
     """Run the in-pod Jupyter client (incluster/jupyter_api.py) in the notebook's container; its JSON answer."""
     found = notebooks.pod(session, name)
-    script = resources.files("kfval.kubeflow.incluster").joinpath("jupyter_api.py").read_text()
+    source = resources.files("kfval.kubeflow.incluster").joinpath("jupyter_api.py").read_bytes()
     container = found["spec"]["containers"][0]["name"]
-    command = ["python3", "-c", script, server_url(found), *arguments]
+    command = ["python3", "-c", BOOTSTRAP, str(len(source)), server_url(found), *arguments]
     result = session.conn.exec(
-        notebooks.pod_name(name), session.namespace, command, container=container, timeout_seconds=EXEC_TIMEOUT_SECONDS
+        notebooks.pod_name(name),
+        session.namespace,
+        command,
+        container=container,
+        timeout_seconds=EXEC_TIMEOUT_SECONDS,
+        stdin=source,
     )
     if result.exit_code != 0:
         why = result.stderr.strip()[-2000:]
