@@ -73,6 +73,13 @@ def test_exec_enters_the_running_containers_filesystem_and_network(kubectl: Kube
     assert (network.returncode, network.stdout) == (0, "marked\n\n")
 
 
+def test_a_command_longer_than_aiohttps_default_line_limit_runs(kubectl: Kubectl, web: str) -> None:
+    """kube-apiserver takes request lines up to Go's 1 MiB header limit: a 40 KiB script passed with -c runs."""
+    script = "x=" + "a" * 40_000 + "; echo ${#x}"
+    result = kubectl_exec(kubectl, web, "web", "--", "sh", "-c", script)
+    assert (result.returncode, result.stdout) == (0, "40000\n"), result.stderr
+
+
 def test_a_non_zero_exit_is_kubectls_exit_code_with_its_message(kubectl: Kubectl, web: str) -> None:
     result = kubectl_exec(kubectl, web, "web", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
     assert result.returncode == 3

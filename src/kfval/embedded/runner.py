@@ -107,6 +107,11 @@ def _seed(store: Store) -> None:
             store.create(crd_type, body)
 
 
+MAX_HEADER_BYTES = 1 << 20
+"""Go's http.DefaultMaxHeaderBytes, kube-apiserver's limit: an exec URL carrying a long command (a
+script passed with `-c`) is served, where aiohttp's 8 KiB default would refuse it with a 400."""
+
+
 class Cluster:
     """Everything one running cluster owns."""
 
@@ -195,7 +200,14 @@ class Cluster:
             executor=executing.ContainerExecutor(self.kubelet),
             token=self.token,
         )
-        self.runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        self.runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=1.0,
+            max_line_size=MAX_HEADER_BYTES,
+            max_field_size=MAX_HEADER_BYTES,
+        )
         await self.runner.setup()
         state_dir = self.options.state_dir
         serving = certificates.ensure(state_dir / "pki", self.clock.now()) if self.options.tls else None
