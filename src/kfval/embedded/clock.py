@@ -104,13 +104,6 @@ def rfc3339_micro(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def rfc3339_nano(moment: datetime) -> str:
-    """Go's RFC3339Nano in UTC (trailing zeros of the fraction dropped), as CRI log lines carry it."""
-    utc = moment.astimezone(UTC)
-    fraction = f"{utc.microsecond:06d}".rstrip("0")
-    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
-
-
 def unix_nanos(moment: datetime) -> int:
     """Nanoseconds since the Unix epoch, exact (no float rounding); event names are built from it."""
     return (moment - _EPOCH) // timedelta(microseconds=1) * 1000

@@ -20,7 +20,6 @@ from kfval.kube.client import Body
 from kfval.kube.session import ScenarioSession
 
 API_VERSION = "kubeflow.org/v1beta1"
-PODDEFAULT_API_VERSION = "kubeflow.org/v1alpha1"
 PROFILE_LABELS = {"app.kubernetes.io/part-of": "kubeflow-profile"}
 """What the profile controller puts on a profile's namespace; the PodDefault webhook acts only there."""
 NOTEBOOK_NAME_LABEL = "notebook-name"
