@@ -9,7 +9,7 @@ Feature: Notebook servers with PodDefaults
     And the cluster serves PodDefault of kubeflow.org/v1alpha1
     And a fresh namespace for the scenario
 
-  @smoke
+  @smoke @post-upgrade
   Scenario: A notebook on a ReadWriteMany workspace comes up with what a PodDefault injects
     Given a ReadWriteMany workspace "workspace" is bound
     And the secret "test-secret" holds a token

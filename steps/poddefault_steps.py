@@ -76,7 +76,7 @@ def kernel_sees(step, kernel, name, value, secret):
 
 
 @then("the notebook {name:QuotedString} is refused a pod, saying {message:QuotedString}")
-def refused(step, name, message):
+def notebook_refused(step, name, message):
     refusal = notebooks.expect_refused(scenario.session(step), name, timeout=scenario.timeouts(step).pod_start)
     scenario.attach_text(step, "refusal", refusal)
     assert message in refusal, f'the notebook was refused, but the webhook said "{refusal}"'

@@ -8,6 +8,7 @@ works in all three places. A bad value fails at start-up with the key, its sourc
 from __future__ import annotations
 
 import configparser
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from kfval.kube.errors import SetupError
 
 RADISH_INI = Path("radish.ini")
 TARGET_KINDS = ("local", "kubeconfig")
-SECTIONS = frozenset({"target", "timeouts", "thresholds", "images", "variables", "reports", "notebooks"})
+SECTIONS = frozenset({"target", "timeouts", "thresholds", "images", "variables", "reports", "notebooks", "helm"})
 ENV_PREFIX = "KFVAL_"
 
 
@@ -45,9 +46,13 @@ class Timeouts:
     pod_start: float = 180.0
     training: float = 900.0
     cleanup: float = 120.0
+    helm: float = 300.0
+    """Helm's --timeout for an install, upgrade or rollback that should succeed."""
+    failing_upgrade: float = 30.0
+    """Helm's --timeout for an upgrade a scenario expects to fail (it waits out the whole of it)."""
 
     def __post_init__(self) -> None:
-        for name in ("apply", "pod_start", "training", "cleanup"):
+        for name in ("apply", "pod_start", "training", "cleanup", "helm", "failing_upgrade"):
             if getattr(self, name) <= 0:
                 raise SetupError(f"timeouts.{name} must be a positive number of seconds")
 
@@ -61,6 +66,23 @@ class Notebooks:
     PodDefault webhook (whose namespaceSelector requires it) acts there."""
     storage_class: str = ""
     """The StorageClass of workspace volumes, which must offer ReadWriteMany; empty: the cluster's default."""
+
+
+@dataclass(frozen=True)
+class Helm:
+    """The installation a Helm scenario installs and upgrades: by default the project's stand-in chart."""
+
+    first_chart: str = "manifests/charts/kubeflow-installer/1.0.0"
+    """The chart (a folder, an archive or a repo/chart reference) of the release's first version."""
+    next_chart: str = "manifests/charts/kubeflow-installer/1.1.0"
+    upgrade_values: tuple[Path, ...] = (Path("manifests/charts/kubeflow-installer/upgrade-values.yaml"),)
+    """Values files of the upgrade, in order (later ones win); comma-separated in radish.ini."""
+    resources_key: str = "componentResources"
+    """Where the chart takes the resources of its component containers (limits and requests)."""
+    image_key: str = "image"
+    """The value that sets the image of the chart's containers (a failing upgrade points it nowhere)."""
+    instance_label: str = "app.kubernetes.io/instance"
+    """The pod label whose value is the release name: how the release's pods are found."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +103,7 @@ class Settings:
     variables: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     reports: Reports = field(default_factory=Reports)
     notebooks: Notebooks = field(default_factory=Notebooks)
+    helm: Helm = field(default_factory=Helm)
 
     def threshold(self, name: str) -> float:
         if name not in self.thresholds:
@@ -183,11 +206,13 @@ def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str])
     if unknown:
         raise SetupError(f"unknown settings section [{unknown[0]}] in {ini}; known: {', '.join(sorted(SECTIONS))}")
     timeouts = values.get("timeouts", {})
-    _refuse_unknown("timeouts", timeouts, {"apply", "pod_start", "training", "cleanup"})
+    _refuse_unknown("timeouts", timeouts, {f.name for f in dataclasses.fields(Timeouts)})
     reports = values.get("reports", {})
     _refuse_unknown("reports", reports, {"cucumber", "junit", "html"})
     notebooks = values.get("notebooks", {})
     _refuse_unknown("notebooks", notebooks, {"profile_namespace", "storage_class"})
+    helm = values.get("helm", {})
+    _refuse_unknown("helm", helm, {f.name for f in dataclasses.fields(Helm)})
     return Settings(
         target=_target(values.get("target", {})),
         timeouts=Timeouts(**{k: _number("timeouts", k, v) for k, v in timeouts.items()}),
@@ -199,4 +224,25 @@ def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str])
             profile_namespace=_flag(notebooks.get("profile_namespace", "true")),
             storage_class=notebooks.get("storage_class", "").strip(),
         ),
+        helm=_helm(helm),
+    )
+
+
+def _helm(values: Mapping[str, str]) -> Helm:
+    """[helm]: an empty key keeps its default; `upgrade_values` is a comma-separated list of files."""
+    default = Helm()
+
+    def text(key: str, fallback: str) -> str:
+        return values.get(key, "").strip() or fallback
+
+    files = values.get("upgrade_values")
+    return Helm(
+        first_chart=text("first_chart", default.first_chart),
+        next_chart=text("next_chart", default.next_chart),
+        upgrade_values=default.upgrade_values
+        if files is None
+        else tuple(Path(f.strip()) for f in files.split(",") if f.strip()),
+        resources_key=text("resources_key", default.resources_key),
+        image_key=text("image_key", default.image_key),
+        instance_label=text("instance_label", default.instance_label),
     )

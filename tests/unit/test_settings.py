@@ -103,6 +103,7 @@ DATACLASS_SECTIONS = {
     "timeouts": settings.Timeouts,
     "reports": settings.Reports,
     "notebooks": settings.Notebooks,
+    "helm": settings.Helm,
 }
 
 

@@ -21,3 +21,12 @@ def test_every_sentence_resolves_and_every_step_used_is_in_the_match_config() ->
     assert findings.steps_used <= listed, (
         f"add these steps to tests/step-matches.yml: {sorted(findings.steps_used - listed)}"
     )
+
+
+def test_step_functions_have_names_of_their_own() -> None:
+    """tests/step-matches.yml names steps by function: two of one name would cover each other."""
+    from radish.stepregistry import StepRegistry  # the registry lint just filled
+
+    linting.lint([Path("features")], steps_dir=Path("steps"), manifests_dir=Path("manifests"))
+    names = [function.__name__ for function in StepRegistry().steps.values()]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

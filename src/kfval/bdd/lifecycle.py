@@ -20,7 +20,7 @@ from kfval.bdd import reporting
 from kfval.embedded import launch
 from kfval.kube import client, errors
 from kfval.kube.session import RunScope, new_run_id
-from kfval.kubeflow import notebooks
+from kfval.kubeflow import helmengines, notebooks
 from kfval.report.redaction import Redactor
 
 
@@ -33,15 +33,19 @@ class SuiteRun:
     redactor: Redactor
     started_cluster: Path | None = None
     problems: list[str] = field(default_factory=list)
+    helm_engine: helmengines.Engine | None = None
+    """The Helm engine, chosen by the first Helm step of the run."""
 
 
-def connect(config: settings.Settings, *, cache_dir: Path) -> tuple[client.Connection, bool]:
+def connect(config: settings.Settings, *, cache_dir: Path) -> tuple[client.Connection, bool, Path | None]:
     """Connect to the configured target; with target.kind local, find the embedded cluster or start it.
 
-    Returns the connection and whether this call started the embedded cluster (so it must stop it).
+    Returns the connection, whether this call started the embedded cluster (so it must stop it), and
+    the kubeconfig the connection came from (None in-cluster).
     """
     if config.target.kind != "local":
-        return target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=None), False
+        kubeconfig = None if config.target.in_cluster else config.target.kubeconfig
+        return target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=None), False, kubeconfig
     state_dir = config.target.state_dir
     info = launch.find(state_dir)
     started = info is None
@@ -51,7 +55,8 @@ def connect(config: settings.Settings, *, cache_dir: Path) -> tuple[client.Conne
         except launch.LaunchError as error:
             raise errors.SetupError(f"the embedded cluster did not start: {error}") from error
     try:
-        return target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=info.kubeconfig), started
+        conn = target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=info.kubeconfig)
+        return conn, started, info.kubeconfig
     except errors.KfvalError:
         if started:
             launch.stop(state_dir)
@@ -75,7 +80,7 @@ def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
     """Settings, target cluster and connection; raises KfvalError naming the cause when the run cannot start."""
     config = settings.load(settings.RADISH_INI, environ=os.environ, overrides=overrides)
     run_id = new_run_id()
-    conn, started = connect(config, cache_dir=target.CACHE_DIR / run_id)
+    conn, started, kubeconfig = connect(config, cache_dir=target.CACHE_DIR / run_id)
     scope = RunScope(
         conn=conn,
         run_id=run_id,
@@ -84,6 +89,8 @@ def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
         variables=dict(config.variables),
         apply_timeout_seconds=config.timeouts.apply,
         namespace_labels=notebooks.PROFILE_LABELS if config.notebooks.profile_namespace else {},
+        kubeconfig=kubeconfig,
+        context=None if config.target.kind == "local" else config.target.context,
     )
     run = SuiteRun(
         settings=config, scope=scope, redactor=redactor, started_cluster=config.target.state_dir if started else None

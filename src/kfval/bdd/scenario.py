@@ -19,6 +19,8 @@ from kfval import settings as kfval_settings
 from kfval.bdd import reporting
 from kfval.kube import errors, podtimes
 from kfval.kube.session import ScenarioSession
+from kfval.kubeflow import helmengines
+from kfval.kubeflow import releases as kfval_releases
 
 MANIFESTS = Path("manifests")
 T = TypeVar("T")
@@ -44,6 +46,20 @@ def timeouts(step: Any) -> kfval_settings.Timeouts:
     return settings(step).timeouts
 
 
+def releases(step: Any) -> kfval_releases.Releases:
+    """Helm releases in the scenario's namespace, through the engine this machine has (chosen once a run)."""
+    if world.kfval.helm_engine is None:
+        scope = session(step).run
+        target = helmengines.HelmTarget(scope.kubeconfig, scope.context)
+        world.kfval.helm_engine = helmengines.select(target)
+    return kfval_releases.Releases(world.kfval.helm_engine, session(step).namespace)
+
+
+def overrides() -> dict[str, str]:
+    """The run's `-u` settings, for a child run of the suite that must see what this one sees."""
+    return dict(world.config.user_data)
+
+
 def manifest(name: str) -> Path:
     """A manifest of `manifests/` by file name, or any file by a path with a folder in it."""
     path = Path(name) if "/" in name else MANIFESTS / name
@@ -52,18 +68,21 @@ def manifest(name: str) -> Path:
     return path
 
 
-def attempt(step: Any, action: Callable[[], object]) -> None:
-    """Run an action the scenario expects the cluster to refuse; keep the refusal for a later step."""
+def attempt(
+    step: Any, action: Callable[[], object], *, refused: tuple[type[errors.KfvalError], ...] = (errors.InvalidError,)
+) -> None:
+    """Run an action the scenario expects to be refused (by the cluster, or by Helm with ReleaseError);
+    keep the refusal for a later step."""
     try:
         action()
-    except errors.InvalidError as refusal:
+    except refused as refusal:
         step.context.refusal = refusal
         return
     step.context.refusal = None
 
 
-def expect_refusal(step: Any) -> errors.InvalidError:
-    refusal: errors.InvalidError | None = getattr(step.context, "refusal", None)
+def expect_refusal(step: Any) -> errors.KfvalError:
+    refusal: errors.KfvalError | None = getattr(step.context, "refusal", None)
     if refusal is None:
         raise errors.ExpectationError("the cluster accepted what the scenario expected it to refuse")
     return refusal

@@ -65,9 +65,25 @@ def delete_created(conn: Connection, created: Sequence[Created], *, timeout_seco
 
 
 def janitor(conn: Connection, run_id: str, *, timeout_seconds: float) -> tuple[list[str], list[str]]:
-    """Delete every namespace labelled with this run id; returns (deleted names, problems)."""
+    """Delete every namespace labelled with this run id; returns (deleted names, problems).
+
+    Helm releases the run installed live in those namespaces and go with them; a release that carries
+    the run's label anywhere else is named as a problem (with the command that removes it), never
+    removed by deleting a namespace the run did not make.
+    """
     selector = f"{RUN_ID_LABEL}={run_id},{MANAGED_BY_LABEL}={MANAGED_BY}"
     namespaces = conn.list("v1", "Namespace", label_selector=selector)["items"]
     created = [Created("v1", "Namespace", ns["metadata"]["name"], None) for ns in namespaces]
-    problems = delete_created(conn, created, timeout_seconds=timeout_seconds)
+    ours = {c.name for c in created}
+    releases = conn.list("v1", "Secret", None, label_selector=f"owner=helm,{RUN_ID_LABEL}={run_id}")["items"]
+    problems = sorted(
+        {
+            f'Helm release "{labels.get("name")}" of run {run_id} lives in namespace "{namespace}", which the run '
+            f"did not make: remove it with `helm uninstall {labels.get('name')} -n {namespace}`"
+            for secret in releases
+            if (namespace := secret["metadata"].get("namespace")) not in ours
+            for labels in [secret["metadata"].get("labels") or {}]
+        }
+    )
+    problems += delete_created(conn, created, timeout_seconds=timeout_seconds)
     return [c.name for c in created], problems

@@ -14,6 +14,7 @@
      │    └── MissingKindError         the kind is not served ("is the Kubeflow training operator installed?")
      ├── WaitTimeoutError             a wait ran out of time; carries the evidence of what it saw
      ├── WorkloadFailedError          a wait saw a state that cannot recover (ImagePullBackOff, job Failed, ...)
+     ├── ReleaseError                 a Helm action failed, crashed or hung; carries Helm's last words
      ├── ExpectationError             the cluster answered, but not as the feature expects
      └── SetupError                   the suite itself cannot start (settings, embedded cluster)
 
@@ -97,6 +98,10 @@ class WorkloadFailedError(KfvalError):
     def __init__(self, message: str, *, evidence: str = "") -> None:
         super().__init__(message)
         self.evidence = evidence
+
+
+class ReleaseError(KfvalError):
+    """A Helm action (install, upgrade, rollback, uninstall) failed; the message is what Helm said."""
 
 
 class ExpectationError(KfvalError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +18,7 @@ from typing import Protocol
 from kfval.kube import applying, cleanup, manifests
 from kfval.kube.cleanup import Created
 from kfval.kube.client import Body, Connection
+from kfval.kube.errors import KfvalError
 
 
 class SecretSink(Protocol):
@@ -49,6 +50,9 @@ class RunScope:
     apply_timeout_seconds: float = applying.DEFAULT_TIMEOUT_SECONDS
     namespace_labels: Mapping[str, str] = field(default_factory=dict)
     """Labels every scenario namespace gets beside the run's, e.g. a Kubeflow profile's."""
+    kubeconfig: Path | None = None
+    """The kubeconfig the connection came from (None in-cluster), for tools that connect on their own (Helm)."""
+    context: str | None = None
     sessions_opened: int = 0
     open_sessions: list[ScenarioSession] = field(default_factory=list)
 
@@ -67,6 +71,12 @@ class ScenarioSession:
             cleanup.SCENARIO_LABEL: label_value(scenario),
         }
         self.created: list[Created] = []
+        self.deferred: list[tuple[str, Callable[[float], None]]] = []
+
+    def defer(self, what: str, action: Callable[[float], None]) -> None:
+        """Run `action(timeout_seconds)` at cleanup, before the scenario's objects are deleted (newest
+        first): what no object deletion undoes, such as uninstalling a Helm release."""
+        self.deferred.append((what, action))
 
     def open(self) -> None:
         """Create the scenario's namespace (the first thing the session owns, the last it deletes)."""
@@ -101,5 +111,12 @@ class ScenarioSession:
         """Delete what this scenario made, newest first; returns the problems, never raises."""
         if self in self.run.open_sessions:
             self.run.open_sessions.remove(self)
+        problems = []
+        deferred, self.deferred = self.deferred, []
+        for what, action in reversed(deferred):
+            try:
+                action(timeout_seconds)
+            except KfvalError as error:
+                problems.append(f"cannot clean up {what}: {error}")
         created, self.created = self.created, []
-        return cleanup.delete_created(self.conn, created, timeout_seconds=timeout_seconds)
+        return problems + cleanup.delete_created(self.conn, created, timeout_seconds=timeout_seconds)
