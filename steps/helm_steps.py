@@ -79,6 +79,8 @@ def pods_carry_resources(step, release):
     pods = _pods(step, release, ready=True)
     old = [p["metadata"]["name"] for p in pods if p["metadata"]["uid"] in step.context.before_upgrade]
     assert not old, f"these pods are from before the upgrade: {old}"
+    seen = [f"{p['metadata']['name']} {c['name']}: {c.get('resources')}" for p in pods for c in p["spec"]["containers"]]
+    scenario.attach_text(step, "resources of the new pods", "\n".join(seen))
     scenario.expect_none(releases.resource_mismatches(pods, _resources(step)[1]))
 
 
