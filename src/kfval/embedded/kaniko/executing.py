@@ -154,11 +154,15 @@ def execute(options: Options, release: Release, log: Logger) -> None:
         try:
             building.build(plan, stages, log=log, release=release, env=env)
         except building.BuildError as failure:
-            code = failure.exit_code if failure.exit_code is not None and release.passes_run_exit_code else 1
-            raise RunError(f"error building image: {failure.message}", code) from failure
+            raise RunError(f"error building image: {failure.message}", exit_code(failure, release)) from failure
         deliver(options, plan, authfile=authfile, log=log, release=release, env=env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def exit_code(failure: building.BuildError, release: Release) -> int:
+    """A failing RUN's own code from v1.7.0 (Kaniko passes exec.ExitError through), 1 otherwise."""
+    return failure.exit_code if failure.exit_code is not None and release.passes_run_exit_code else 1
 
 
 def deliver(
@@ -179,12 +183,12 @@ def deliver(
     image_dir = plan.storage.parent / "image"
     try:
         digest = pushing.export(storage, image_dir, env)
-        pushing.name_files(outputs, digest)
         if outputs.tar_path:
             pushing.tarball(outputs, image_dir, env)
         if outputs.no_push:
+            pushing.name_files(outputs, digest)
             log.info("Skipping push to container registry due to --no-push flag")
             return
-        pushing.push(outputs, image_dir, digest, authfile=authfile, log=log, release=release)
+        pushing.push(outputs, image_dir, authfile=authfile, log=log, release=release)
     except pushing.PushError as error:
         raise RunError(f"error pushing image: {error}") from error

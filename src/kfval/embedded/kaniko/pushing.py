@@ -1,9 +1,13 @@
-"""After the build: the digest, the files that name it, the tarball, and the push to each destination.
+"""After the build: the tarball, the push to each destination, and the files that name the digest.
 
-The image is first exported as Docker v2s2 with gzip layers into a directory; the sha256 of that
-manifest is the digest a registry will report (`Docker-Content-Digest`), so it can be written to
-`--digest-file` before the push, as Kaniko writes it. skopeo then copies those exact bytes to
-every destination, so the pushed manifest and the digest file cannot disagree.
+The image is first exported as Docker v2s2 with gzip layers into a directory. The first push
+copies it with skopeo, which (like Kaniko, which never recompresses a base image's layers) lets
+the registry keep the layers it already has from the base image: the manifest the registry then
+holds is the image's manifest, and its digest (`Docker-Content-Digest`) is what `--digest-file`
+and the image-name files get. Further destinations are copied from the first unchanged, so every
+destination has the same digest. Kaniko writes the digest file just before its push; here it is
+written just after the first push, the only point where the registry's digest is known. Without
+a push (`--no-push`), the exported manifest's digest is written.
 """
 
 from __future__ import annotations
@@ -87,28 +91,29 @@ def tarball(outputs: Outputs, image_dir: Path, env: dict[str, str]) -> None:
     run(["skopeo", "copy", "--quiet", *extra, f"dir:{image_dir}", f"docker-archive:{outputs.tar_path}:{tags[0]}"], env)
 
 
-def push(outputs: Outputs, image_dir: Path, digest: str, *, authfile: Path, log: Logger, release: Release) -> None:
-    """Push the exported image to every destination, in order, stopping at the first failure."""
+def push(outputs: Outputs, image_dir: Path, *, authfile: Path, log: Logger, release: Release) -> str:
+    """Push to every destination in order, stopping at the first failure; the registry's digest."""
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root"}
+    digest_file = image_dir.with_suffix(".pushed")
+    source, digest = f"dir:{image_dir}", ""
     for destination in outputs.destinations:
         name = remote.ImageName.parse(destination)
         plain = remote.plain_http(name.registry, outputs.insecure or name.registry in outputs.insecure_registries)
         if release.logs_push:
             log.info(f"Pushing image to {name}")
-        argv = [
-            "skopeo",
-            "copy",
-            "--quiet",
-            "--dest-authfile",
-            str(authfile),
-            f"--dest-tls-verify={str(not plain).lower()}",
-        ]
+        argv = ["skopeo", "copy", "--quiet", "--authfile", str(authfile), "--dest-authfile", str(authfile)]
+        argv += [f"--dest-tls-verify={str(not plain).lower()}", "--src-tls-verify=false"]
+        if digest:
+            argv.append("--preserve-digests")
         try:
-            run([*argv, f"dir:{image_dir}", f"docker://{name}"], env)
+            run([*argv, "--digestfile", str(digest_file), source, f"docker://{name}"], env)
         except PushError as error:
             raise PushError(f"failed to push to destination {name}: {error}") from error
+        if not digest:
+            digest, source = digest_file.read_text().strip(), f"docker://{name}"
+            name_files(outputs, digest)
         if release.logs_push:
             log.info(f"Pushed {name.registry}/{name.repository}@{digest}")
         else:
-            size = (image_dir / "manifest.json").stat().st_size
-            log.info(f"{name}: digest: {digest} size: {size}")
+            log.info(f"{name}: digest: {digest} size: {(image_dir / 'manifest.json').stat().st_size}")
+    return digest
