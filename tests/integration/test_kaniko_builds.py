@@ -67,6 +67,14 @@ class Builds:
         status["job"] = name
         return status
 
+    def pull_secret(self, name: str) -> None:
+        """A `kubernetes.io/dockerconfigjson` Secret for the registry, made as users make it."""
+        registry = self.registry
+        self.kubectl.run(
+            "-n", self.namespace, "create", "secret", "docker-registry", name, f"--docker-server={registry.name}",
+            f"--docker-username={registry.username}", f"--docker-password={registry.password}",
+        )  # fmt: skip
+
     def destination(self, repository: str) -> str:
         return f"{self.registry.name}/{self.namespace}/{repository}"
 
@@ -93,11 +101,24 @@ def builds(cluster: launch.ClusterInfo, tmp_path_factory: pytest.TempPathFactory
     kubectl.run("delete", "namespace", namespace, "--wait=false", check=False)
 
 
+def _build_leftovers() -> set[str]:
+    """What buildah and skopeo leave on the host when run outside a sandbox."""
+    found = {
+        f"/var/tmp/{entry.name}"
+        for entry in Path("/var/tmp").glob("*")
+        if entry.name.startswith(("buildah", "storage"))
+    }
+    containers = Path("/var/lib/containers")
+    return found | ({str(entry) for entry in containers.rglob("*")} if containers.exists() else set())
+
+
 def test_fairing_build_pushes_an_image_that_runs(builds: Builds) -> None:
     destination = builds.destination("fairing-job:EBB8053D")
     args = ["--dockerfile=Dockerfile", f"--destination={destination}", "--context=dir:///mnt/context/app"]
-    args += ["--digest-file=/dev/termination-log", "--image-name-with-digest-file=/mnt/context/out/names"]
+    args += ["--digest-file=/dev/termination-log"]
+    before = _build_leftovers()
     status = builds.build(args)
+    assert _build_leftovers() == before, "the build left files in the host's /var/tmp or /var/lib/containers"
     log = str(status["log"])
     assert status["phase"] == "Succeeded", log
     digest = status["state"]["terminated"]["message"]  # type: ignore[index]
@@ -130,11 +151,7 @@ def test_fairing_build_pushes_an_image_that_runs(builds: Builds) -> None:
 
 
 def _run_the_image(builds: Builds, image: str, digest: str) -> None:
-    registry = builds.registry
-    builds.kubectl.run(
-        "-n", builds.namespace, "create", "secret", "docker-registry", "pull", f"--docker-server={registry.name}",
-        f"--docker-username={registry.username}", f"--docker-password={registry.password}",
-    )  # fmt: skip
+    builds.pull_secret("pull")
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -152,6 +169,40 @@ def _run_the_image(builds: Builds, image: str, digest: str) -> None:
     assert lines == ["uid 1000 home /home/jovyan cwd /app marker built-by-kaniko", "runtime 1 python 3"]
     image_id = builds.get("pod", "built", "-o", "jsonpath={.status.containerStatuses[0].imageID}")
     assert image_id.endswith(f"@{digest}")
+    hosts = builds.kubectl.run("-n", builds.namespace, "exec", "built", "--", "true", check=False)
+    assert hosts.returncode != 0  # the pod has finished: exec is refused, as on a node
+
+
+def test_a_tarball_context_with_stages_build_args_target_and_labels(builds: Builds) -> None:
+    destination = builds.destination("stages:1")
+    args = ["--context=tar:///mnt/context/out/stages.tar.gz", f"--destination={destination}", "--target", "final"]
+    args += ["--build-arg", "GREETING=hi", "--label=org.kubeflow.team=ml", "--verbosity=warn"]
+    args += ["--image-name-with-digest-file=/mnt/context/out/stages-names"]
+    status = builds.build(args)
+    assert status["phase"] == "Succeeded", status["log"]
+    assert "INFO" not in str(status["log"]), "--verbosity=warn hides Kaniko's info lines"
+    config = reg.inspect(builds.registry, f"{builds.namespace}/stages:1", config=True)["config"]
+    assert config["Labels"]["org.kubeflow.team"] == "ml"
+    assert config["Cmd"] == ["cat", "/greeting"]
+    digest = reg.inspect(builds.registry, f"{builds.namespace}/stages:1")["Digest"]
+    volume = builds.get("pvc", "build-context", "-o", "jsonpath={.spec.volumeName}")
+    path = json.loads(builds.kubectl.run("get", "pv", volume, "-o", "json").stdout)["spec"]["hostPath"]["path"]
+    assert (Path(path) / "out" / "stages-names").read_text() == f"{builds.destination('stages')}@{digest}\n"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "staged"},
+        "spec": {"restartPolicy": "Never", "imagePullSecrets": [{"name": "pull-stages"}],
+                 "containers": [{"name": "main", "image": f"{builds.destination('stages')}@{digest}"}]},
+    }  # fmt: skip
+    builds.pull_secret("pull-stages")
+    builds.apply(json.dumps(pod))
+    eventually_blocking(
+        lambda: builds.get("pod", "staged", "-o", "jsonpath={.status.phase}") == "Succeeded",
+        "the image pulled by digest to run",
+        timeout=60,
+    )
+    assert builds.kubectl.run("-n", builds.namespace, "logs", "staged").stdout == "hi from the builder\n"
 
 
 @pytest.mark.parametrize(("tag", "code"), [("v1.23.2", 3), ("v0.22.0", 1)])

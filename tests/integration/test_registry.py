@@ -73,6 +73,7 @@ def test_seeded_bases_are_non_root_and_stand_on_the_host_runtime(registry: launc
 
 
 def _pod(name: str, image: str, pull_secret: str | None, command: list[str]) -> str:
+    """A pod that pulls `image` each time (a node that has it would otherwise use it without credentials)."""
     secrets = [{"name": pull_secret}] if pull_secret else []
     return json.dumps(
         {
@@ -82,7 +83,7 @@ def _pod(name: str, image: str, pull_secret: str | None, command: list[str]) -> 
             "spec": {
                 "restartPolicy": "Never",
                 "imagePullSecrets": secrets,
-                "containers": [{"name": "main", "image": image, "command": command}],
+                "containers": [{"name": "main", "image": image, "command": command, "imagePullPolicy": "Always"}],
             },
         }
     )
@@ -110,9 +111,50 @@ def test_a_seeded_base_runs_as_jovyan_with_the_right_pull_secret(
         timeout=60,
     )
     assert kubectl.run("-n", namespace, "logs", "base").stdout.split() == ["1000", "100", "jovyan", "/home/jovyan"]
+    hosts_line = f"{registry.address.rsplit(':', 1)[0]}\t{registry.name.rsplit(':', 1)[0]}"
+    kubectl.run("-n", namespace, "run", "hosts", "--image=busybox", "--restart=Never", "--", "cat", "/etc/hosts")
+    eventually_blocking(
+        lambda: hosts_line in kubectl.run("-n", namespace, "logs", "hosts", check=False).stdout,
+        "the registry's name in the pod's hosts",
+        timeout=30,
+    )
     status = json.loads(kubectl.run("-n", namespace, "get", "pod", "base", "-o", "json").stdout)["status"]
     digest = reg.inspect(registry, "base/python:3.11")["Digest"]
     assert status["containerStatuses"][0]["imageID"].endswith(f"/base/python@{digest}")
+
+
+def test_the_default_service_accounts_pull_secret_reaches_new_pods(
+    kubectl: Kubectl, namespace: str, registry: launch.RegistryInfo
+) -> None:
+    _pull_secret(kubectl, namespace, "pull", registry, registry.password)
+    eventually_blocking(
+        lambda: kubectl.run("-n", namespace, "get", "serviceaccount", "default", check=False).returncode == 0,
+        "the default service account",
+        timeout=30,
+    )
+    kubectl.run("-n", namespace, "patch", "serviceaccount", "default", "-p", '{"imagePullSecrets": [{"name": "pull"}]}')
+    image = f"{registry.name}/base/tensorflow:2.21.0"
+    kubectl.run(
+        "-n",
+        namespace,
+        "run",
+        "tf",
+        f"--image={image}",
+        "--restart=Never",
+        "--",
+        "sh",
+        "-c",
+        "echo $TF_USE_LEGACY_KERAS",
+    )
+    assert (
+        kubectl.run("-n", namespace, "get", "pod", "tf", "-o", "jsonpath={.spec.imagePullSecrets}").stdout
+        == '[{"name":"pull"}]'
+    )
+    eventually_blocking(
+        lambda: kubectl.run("-n", namespace, "logs", "tf", check=False).stdout == "1\n",
+        "the TensorFlow base to run with the service account's pull secret",
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("secret", ["wrong", None])

@@ -27,7 +27,7 @@ import yaml
 from aiohttp import web
 
 from kfval.embedded import certificates, kubeconfig
-from kfval.embedded.admission import customresources, poddefault, training
+from kfval.embedded.admission import customresources, imagepullsecrets, poddefault, training
 from kfval.embedded.admission.chain import Admission
 from kfval.embedded.apiserver import auth
 from kfval.embedded.apiserver.app import build_app
@@ -126,7 +126,8 @@ class Cluster:
         self.store = Store(Catalog(), self.clock)
         self.store.register_catalog_hook()
         self.admission = Admission(
-            mutators=[poddefault.PodDefaultMutator(self.store)], validators=[training.TrainingJobValidator()]
+            mutators=[poddefault.PodDefaultMutator(self.store), imagepullsecrets.ServiceAccountPullSecrets(self.store)],
+            validators=[training.TrainingJobValidator()],
         )
         self.store.admission = self.admission
         self.store.decoder = customresources.read
