@@ -216,6 +216,8 @@ def test_a_failing_run_fails_the_pod_with_kanikos_error_and_code(builds: Builds,
     assert "never reached" not in log.replace("RUN echo never reached", "")
     message = "error building image: error building stage: failed to execute command: waiting for process to exit"
     assert log.rstrip("\n").endswith(f"{message}: exit status 3")
+    conditions = json.loads(builds.get("job", str(status["job"]), "-o", "json"))["status"]["conditions"]
+    assert ("Failed", "BackoffLimitExceeded") in [(c["type"], c.get("reason")) for c in conditions]
 
 
 def test_wrong_credentials_fail_before_building_and_stay_out_of_the_log(builds: Builds) -> None:

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +182,17 @@ def test_a_wrong_or_missing_pull_secret_is_err_image_pull_in_the_registrys_words
     )
     pod = json.loads(kubectl.run("-n", namespace, "get", "pod", "denied", "-o", "json").stdout)
     assert pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] in ("ErrImagePull", "ImagePullBackOff")
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_the_registry_keeps_nothing_after_the_cluster_stops_unless_asked(tmp_path: Path, keep: bool) -> None:
+    state_dir = tmp_path / "cluster"
+    info = launch.start(state_dir, die_with_parent=True, keep_registry=keep)
+    try:
+        assert info.registry is not None
+        assert reg.inspect(info.registry, "base/python:3.11")["Digest"].startswith("sha256:")
+    finally:
+        launch.stop(state_dir)
+    stored = state_dir / "registry" / "data" / "docker" / "registry" / "v2" / "repositories" / "base" / "python"
+    assert stored.is_dir() is keep
+    assert (state_dir / "registry").exists() is keep
