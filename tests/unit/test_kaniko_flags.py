@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kfval.embedded.kaniko import __main__ as executor
-from kfval.embedded.kaniko import building, executing, flags
+from kfval.embedded.kaniko import building, executing, flags, remote
 from kfval.embedded.kaniko.releases import Release
 
 NEWEST = Release.from_tag("latest")
@@ -142,3 +142,12 @@ def test_the_cache_repo_is_inferred_from_the_destination(tmp_path: Path) -> None
     (tmp_path / "k").mkdir()
     options = flags.parse(["--cache", "-d", "reg.local:5000/team/app:1", f"--context={tmp_path}"], NEWEST)
     assert executing.prepare(options, tmp_path / "k").cache_repo == "reg.local:5000/team/app/cache"
+
+
+def test_insecure_and_skip_tls_verify_flags_choose_how_each_registry_is_reached() -> None:
+    options = flags.parse(["--insecure-registry=reg.example.com", "--skip-tls-verify-pull", "--no-push"], NEWEST)
+    assert executing.access(options, "reg.example.com", push=True) == remote.Access(plain=True, verify=True)
+    assert executing.access(options, "gcr.io", push=True) == remote.Access(plain=False, verify=True)
+    assert executing.access(options, "gcr.io", push=False) == remote.Access(plain=False, verify=False)
+    assert executing.access(options, "gcr.io", push=True).tls_verify
+    assert not executing.access(options, "registry.kube-system.svc.cluster.local:5000", push=True).tls_verify

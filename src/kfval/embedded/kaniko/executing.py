@@ -72,15 +72,24 @@ def prepare(options: Options, kaniko_dir: Path) -> Prepared:
     return Prepared(context, dockerfile, cache_repo)
 
 
+def access(options: Options, registry: str, *, push: bool) -> remote.Access:
+    """Plain HTTP and certificate checks for one registry, from `--insecure*` and `--skip-tls-verify*`."""
+    insecure = options.flag("insecure" if push else "insecure-pull") or registry in options.items("insecure-registry")
+    skip = options.flag("skip-tls-verify" if push else "skip-tls-verify-pull")
+    skip = skip or registry in options.items("skip-tls-verify-registry")
+    return remote.Access(plain=remote.plain_http(registry, insecure), verify=not skip)
+
+
 def check_push(options: Options, keychain: credentials.Keychain) -> None:
     checked: set[str] = set()
     for destination in options.destinations:
         name = remote.ImageName.parse(destination)
         if f"{name.registry}/{name.repository}" in checked:
             continue
-        insecure = options.flag("insecure") or name.registry in options.items("insecure-registry")
         try:
-            remote.Registry(name, keychain.resolve(name.registry), insecure=insecure).check_push()
+            remote.Registry(
+                name, keychain.resolve(name.registry), access(options, name.registry, push=True)
+            ).check_push()
         except remote.RemoteError as error:
             raise RunError(f'{PUSH_PERMISSION}: checking push permission for "{name}": {error}') from error
         checked.add(f"{name.registry}/{name.repository}")
@@ -100,9 +109,9 @@ def base_images(
         log.info(f"Retrieving image manifest {stage.base}")
         log.info(f"Retrieving image {shown} from registry {shown.registry}")
         actual = remote.ImageName.parse(aliases.get(stage.base, stage.base))
-        insecure = options.flag("insecure-pull") or actual.registry in options.items("insecure-registry")
+        how = access(options, actual.registry, push=False)
         try:
-            config = remote.Registry(actual, keychain.resolve(actual.registry), insecure=insecure).config()
+            config = remote.Registry(actual, keychain.resolve(actual.registry), how).config()
         except remote.RemoteError as error:
             raise RunError(f"error building image: {error}") from error
         runtime += hostruntime.declared((config.get("config") or {}).get("Labels"))
@@ -143,7 +152,10 @@ def execute(options: Options, release: Release, log: Logger) -> None:
             context=prepared.context,
             storage=work / "storage",
             authfile=authfile,
-            tls_verify=False,
+            tls_verify=all(
+                access(options, registry, push=False).tls_verify
+                for registry in registries(options, stages, prepared.cache_repo)
+            ),
             build_args=options.items("build-arg"),
             target=options.text("target"),
             labels=options.items("label"),
@@ -176,8 +188,9 @@ def deliver(
         image_name_digest_file=options.text("image-name-with-digest-file"),
         image_name_tag_digest_file=options.text("image-name-tag-with-digest-file"),
         tar_path=options.tar_path,
-        insecure=options.flag("insecure"),
-        insecure_registries=options.items("insecure-registry"),
+        tls_verify={
+            d: access(options, remote.ImageName.parse(d).registry, push=True).tls_verify for d in options.destinations
+        },
     )
     storage = building.command(plan)[1:7]
     image_dir = plan.storage.parent / "image"

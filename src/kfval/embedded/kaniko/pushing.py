@@ -13,8 +13,8 @@ a push (`--no-push`), the exported manifest's digest is written.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kfval.embedded.kaniko import remote
@@ -40,8 +40,8 @@ class Outputs:
     image_name_digest_file: str = ""
     image_name_tag_digest_file: str = ""
     tar_path: str = ""
-    insecure: bool = False
-    insecure_registries: Sequence[str] = ()
+    tls_verify: Mapping[str, bool] = field(default_factory=dict)
+    """Destination -> whether to use TLS with certificate checks (false: plain HTTP allowed)."""
 
 
 def run(argv: list[str], env: dict[str, str]) -> str:
@@ -98,11 +98,11 @@ def push(outputs: Outputs, image_dir: Path, *, authfile: Path, log: Logger, rele
     source, digest = f"dir:{image_dir}", ""
     for destination in outputs.destinations:
         name = remote.ImageName.parse(destination)
-        plain = remote.plain_http(name.registry, outputs.insecure or name.registry in outputs.insecure_registries)
         if release.logs_push:
             log.info(f"Pushing image to {name}")
         argv = ["skopeo", "copy", "--quiet", "--authfile", str(authfile), "--dest-authfile", str(authfile)]
-        argv += [f"--dest-tls-verify={str(not plain).lower()}", "--src-tls-verify=false"]
+        verify = outputs.tls_verify.get(destination, True)
+        argv += [f"--dest-tls-verify={str(verify).lower()}", "--src-tls-verify=false"]
         if digest:
             argv.append("--preserve-digests")
         try:

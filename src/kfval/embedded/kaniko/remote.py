@@ -111,14 +111,35 @@ def go_transport_error(reason: object, url: str) -> str:
     return str(reason)
 
 
+def unverified() -> ssl.SSLContext:
+    """TLS without certificate checks (`--skip-tls-verify`)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+@dataclass(frozen=True)
+class Access:
+    """How to reach one registry: plain HTTP or TLS, and whether its certificate is checked."""
+
+    plain: bool
+    verify: bool = True
+
+    @property
+    def tls_verify(self) -> bool:
+        """What buildah's and skopeo's `--tls-verify` should say (false also allows plain HTTP)."""
+        return self.verify and not self.plain
+
+
 class Registry:
     """Requests to one registry with the credential the keychain gave for it (or none)."""
 
-    def __init__(self, name: ImageName, credential: Credential | None, *, insecure: bool) -> None:
+    def __init__(self, name: ImageName, credential: Credential | None, access: Access) -> None:
         self.name = name
         self.credential = credential
-        scheme = "http" if plain_http(name.registry, insecure) else "https"
-        self.base = f"{scheme}://{name.registry}/v2/{name.repository}"
+        self.base = f"{'http' if access.plain else 'https'}://{name.registry}/v2/{name.repository}"
+        self.context = None if access.verify else unverified()
 
     def _request(self, method: str, url: str, accept: tuple[str, ...] = ()) -> tuple[int, dict[str, str], bytes]:
         request = urllib.request.Request(url, method=method)
@@ -127,7 +148,7 @@ class Registry:
         if accept:
             request.add_header("Accept", ", ".join(accept))
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS, context=self.context) as response:
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             raise RemoteError(error_text(method, url, error.code, str(error.reason), error.read())) from error
