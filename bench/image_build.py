@@ -102,11 +102,11 @@ def time_buildah(registry: launch.RegistryInfo, name: str, work: Path) -> float:
     (context / "main.py").write_text(f"print('{name}')\n")
     authfile = work / "auth.json"
     authfile.write_text(docker_config(registry, registry.address))
-    storage = ["--root", str(context / "storage"), "--runroot", str(context / "run"), "--storage-driver", "vfs"]
+    storage = ["--root", str(context / "storage"), "--runroot", str(context / "run"), "--storage-driver", "overlay"]
     common = ["--authfile", str(authfile), "--tls-verify=false"]
     started = time.monotonic()
     subprocess.run(
-        ["buildah", *storage, "bud", "--quiet", "--isolation", "chroot", "--format", "docker", *common,
+        ["buildah", *storage, "bud", "--quiet", "--isolation", "chroot", "--format", "docker", "--layers", *common,
          "-t", f"localhost/bench:{name}", str(context)],
         check=True, capture_output=True, env={"TMPDIR": str(work), "PATH": "/usr/bin:/bin"},
     )  # fmt: skip

@@ -1,8 +1,10 @@
 """The build itself: buildah in chroot isolation, told and reported in Kaniko's terms.
 
 buildah builds the Dockerfile (Docker format, as Kaniko's images are) in storage made fresh for
-this build, so nothing is cached between builds unless `--cache` names a cache repository, which
-becomes buildah's `--cache-from`/`--cache-to`. buildah's step lines are turned into the lines
+this build (overlay, on the sandbox's own tmpfs: its mounts go with the sandbox), one layer per
+instruction that changes files (`--layers`), as Kaniko snapshots; nothing
+is cached between builds unless `--cache` names a cache repository, which becomes buildah's
+`--cache-from`/`--cache-to`. buildah's step lines are turned into the lines
 Kaniko prints for the same instructions; what the RUN commands print passes through unchanged.
 A failing RUN keeps its exit code, for the release to pass on or not.
 """
@@ -22,7 +24,7 @@ from kfval.embedded.kaniko.releases import Release
 
 IMAGE = "localhost/kaniko-build:latest"
 STEP = re.compile(r"^STEP \d+/\d+: (.*)$")
-FAILED_STEP = re.compile(r'^(?:Error: )?error building at STEP "(.*)": (.*)$')
+FAILED_STEP = re.compile(r'^(?:Error: )?(?:error )?building at STEP "(.*)": (.*)$')
 NOISE = re.compile(
     r"^(Trying to pull |Getting image source signatures|Copying (blob|config) |Writing manifest|Storing signatures|"
     r"COMMIT|Successfully tagged |--> [0-9a-f]{11}$|[0-9a-f]{64}$|--> Using cache [0-9a-f]+$)"
@@ -57,9 +59,24 @@ class BuildError(Exception):
     """The RUN command's own exit code, when a RUN failed."""
 
 
+def storage_args(plan: BuildPlan) -> list[str]:
+    """buildah's global flags for this build's own storage."""
+    root, run = str(plan.storage / "root"), str(plan.storage / "run")
+    return ["--root", root, "--runroot", run, "--storage-driver", "overlay"]
+
+
 def command(plan: BuildPlan) -> list[str]:
-    storage = ["--root", str(plan.storage / "root"), "--runroot", str(plan.storage / "run"), "--storage-driver", "vfs"]
-    argv = ["buildah", *storage, "bud", "--isolation", "chroot", "--format", "docker", "--pull-always"]
+    argv = [
+        "buildah",
+        *storage_args(plan),
+        "bud",
+        "--isolation",
+        "chroot",
+        "--format",
+        "docker",
+        "--pull-always",
+        "--layers",
+    ]
     argv += [
         "-f",
         str(plan.dockerfile),
@@ -79,7 +96,7 @@ def command(plan: BuildPlan) -> list[str]:
     if plan.single_snapshot:
         argv.append("--squash")
     if plan.cache_repo:
-        argv += ["--layers", "--cache-from", plan.cache_repo, "--cache-to", plan.cache_repo]
+        argv += ["--cache-from", plan.cache_repo, "--cache-to", plan.cache_repo]
     return [*argv, str(plan.context)]
 
 

@@ -192,7 +192,7 @@ def deliver(
             d: access(options, remote.ImageName.parse(d).registry, push=True).tls_verify for d in options.destinations
         },
     )
-    storage = building.command(plan)[1:7]
+    storage = building.storage_args(plan)
     image_dir = plan.storage.parent / "image"
     try:
         digest = pushing.export(storage, image_dir, env)
