@@ -5,7 +5,8 @@ PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.kfval-installed
 SDK_VENV ?= .venv-sdk
 SDK_STAMP := $(SDK_VENV)/.installed
-DEBIAN_PACKAGES := bubblewrap iproute2 r-base-core r-cran-irkernel
+DEBIAN_PACKAGES := bubblewrap iproute2 r-base-core r-cran-irkernel \
+	docker-registry buildah skopeo umoci apache2-utils busybox-static
 
 .PHONY: setup debian check test run clean
 
@@ -32,7 +33,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian packages the embedded cluster uses (bubblewrap sandbox, ip netns, R and IRkernel for the R
-# notebook image); installed only as root, without recommends.
+# notebook image; the image registry, with htpasswd for its bcrypt entries; buildah, skopeo and
+# umoci for the Kaniko executor and for running pushed images; busybox-static for the seeded base
+# images); installed only as root, without recommends.
 debian:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

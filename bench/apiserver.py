@@ -25,13 +25,9 @@ import yaml
 from aiohttp import web
 
 from kfval.embedded import launch
+from sampling import percentile
 
 LIST_SIZE = 1000
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 async def timed(samples: int, call: Callable[[int], Awaitable[None]]) -> list[float]:

@@ -18,18 +18,12 @@ from pathlib import Path
 
 from kfval.embedded import launch
 from kfval.kube import checks, waiting
-from kfval.kube.client import Body, Connection, connect
-from kfval.kube.session import RunScope, ScenarioSession
+from kfval.kube.client import Body, connect
+from kfval.kube.session import ScenarioSession
 from kfval.kubeflow import notebooks
-from kfval.report.redaction import Redactor
+from sampling import TIMEOUT_SECONDS, alternate, print_side_by_side, scenario_session
 
 IMAGE = "kfval/notebook:latest"
-TIMEOUT_SECONDS = 180.0
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def container(name: str, prefix: str) -> Body:
@@ -71,33 +65,19 @@ def time_pod(session: ScenarioSession, name: str) -> float:
     return time.monotonic() - started
 
 
-def run(conn: Connection, samples: int) -> tuple[list[float], list[float]]:
-    scope = RunScope(conn=conn, run_id="bench", namespace_prefix="bench", secrets=Redactor())
-    session = ScenarioSession(scope, "notebook start")
-    session.open()
-    try:
-        notebook_times, pod_times = [], []
-        for index in range(samples):
-            notebook_times.append(time_notebook(session, f"nb{index}"))
-            pod_times.append(time_pod(session, f"pod{index}"))
-            print(f"sample {index + 1}/{samples}: notebook {notebook_times[-1]:.2f} s, pod {pod_times[-1]:.2f} s")
-        return notebook_times, pod_times
-    finally:
-        session.close(timeout_seconds=TIMEOUT_SECONDS)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kfval-bench-") as state, launch.Cluster(Path(state)) as info:
         conn = connect(kubeconfig=info.kubeconfig, context=None, in_cluster=False, cache_dir=Path(state) / "cache")
-        notebook_times, pod_times = run(conn, args.samples)
-    print(f"{'create -> Ready':<18}{'p50 s':>8}{'p90 s':>8}")
-    for label, times in (("Notebook", notebook_times), ("bare pod", pod_times)):
-        print(f"{label:<18}{percentile(times, 0.5):>8.2f}{percentile(times, 0.9):>8.2f}")
-    ratio = percentile(notebook_times, 0.5) / percentile(pod_times, 0.5)
-    print(f"ratio (Notebook / pod, p50): {ratio:.2f}x")
+        with scenario_session(conn, "notebook start") as session:
+            notebook_times, pod_times = alternate(
+                args.samples,
+                ("Notebook", lambda name: time_notebook(session, f"nb-{name}")),
+                ("bare pod", lambda name: time_pod(session, f"pod-{name}")),
+            )
+    print_side_by_side("create -> Ready", ("Notebook", notebook_times), ("bare pod", pod_times))
 
 
 if __name__ == "__main__":

@@ -25,14 +25,10 @@ from pathlib import Path
 from kfval.embedded import launch
 from kfval.kube import checks, waiting
 from kfval.kube.client import Body, Connection, connect
+from sampling import percentile
 
 POLL_INTERVAL_SECONDS = 1.0
 NAMESPACE = "bench-wait"
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def has_step(value: str) -> Callable[[Mapping[str, Body]], checks.Verdict]:

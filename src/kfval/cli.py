@@ -31,6 +31,9 @@ def _cluster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     )
     up.add_argument("--detach", action="store_true", help="start in the background and return once ready")
     up.add_argument("--images-dir", type=Path, default=None, help="folder of workload images (default ./images)")
+    up.add_argument(
+        "--keep-registry", action="store_true", help="keep the image registry's contents after `cluster down`"
+    )
     for name, text in (
         ("down", "stop the embedded cluster and every pod it runs"),
         ("status", "tell whether the embedded cluster runs, and where"),
@@ -47,10 +50,17 @@ def _cluster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
 
 def _cluster(args: argparse.Namespace) -> int:
     if args.verb == "up":
+        options = {
+            "port": args.port,
+            "tls": args.tls,
+            "images_dir": args.images_dir,
+            "keep_registry": args.keep_registry,
+        }
         if not args.detach:
-            return launch.run_foreground(args.state_dir, port=args.port, tls=args.tls, images_dir=args.images_dir)
-        started = launch.start(args.state_dir, port=args.port, tls=args.tls, images_dir=args.images_dir)
+            return launch.run_foreground(args.state_dir, **options)
+        started = launch.start(args.state_dir, **options)
         print(f"embedded cluster ready at {started.server} (pid {started.pid})\nexport KUBECONFIG={started.kubeconfig}")
+        print(_registry_lines(started))
         return 0
     if args.verb == "down":
         stopped = launch.stop(args.state_dir)
@@ -62,7 +72,19 @@ def _cluster(args: argparse.Namespace) -> int:
         return 1
     state = "ready" if launch.is_ready(info) else "not ready"
     print(f"embedded cluster {state} at {info.server} (pid {info.pid})\nkubeconfig: {info.kubeconfig}")
+    print(_registry_lines(info))
     return 0 if state == "ready" else 1
+
+
+def _registry_lines(info: launch.ClusterInfo) -> str:
+    """Where the cluster's registry answers and its credentials (the cluster is local and throwaway)."""
+    registry = info.registry
+    if registry is None:
+        return "image registry: none (see the cluster log)"
+    return (
+        f"image registry: {registry.name} in pods, {registry.address} from this host (plain HTTP)\n"
+        f"registry credentials: {registry.username} / {registry.password}"
+    )
 
 
 def _run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

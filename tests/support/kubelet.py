@@ -138,6 +138,11 @@ class Image:
     workdir: str | None = None
     entrypoint: tuple[str, ...] | None = None
     cmd: tuple[str, ...] | None = None
+    rootfs: Path | None = None
+    user: None = None
+    runtime_paths: tuple[str, ...] = ()
+    scratch_dirs: tuple[str, ...] | None = None
+    image_id: str | None = None
 
 
 @dataclass

@@ -113,6 +113,13 @@ def _lint(copy: Path, violation: str, code: str) -> str:
         ("kfval/stray.py", "import json", "Suite layers"),
         ("kfval/target.py", "from kfval.bdd import lifecycle", "Suite layers"),
         ("kfval/embedded/store/violation.py", "from kfval.embedded.controllers import reactor", "Embedded layers"),
+        ("kfval/embedded/kubelet/violation.py", "from kfval.embedded.registry import serving", "Embedded layers"),
+        ("kfval/embedded/kaniko/violation.py", "from kfval.embedded.kubelet import sandbox", "a workload program"),
+        (
+            "kfval/embedded/kubelet/violation.py",
+            "from kfval.embedded.kaniko import flags",
+            "does not import the Kaniko",
+        ),
     ],
 )
 def test_each_contract_fails_when_broken(tree_copy: Path, violation: str, code: str, broken: str) -> None:

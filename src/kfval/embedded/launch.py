@@ -35,12 +35,28 @@ class LaunchError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class RegistryInfo:
+    """The cluster's image registry: the name pods use, the address the host uses, its credentials."""
+
+    name: str
+    """`registry.kube-system.svc.cluster.local:5000`: what image references in pods say."""
+    address: str
+    """`ip:port` where the host reaches it (plain HTTP)."""
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"RegistryInfo(name={self.name!r}, address={self.address!r}, username={self.username!r})"
+
+
+@dataclass(frozen=True)
 class ClusterInfo:
     """A running cluster, as recorded in its state directory."""
 
     state_dir: Path
     server: str
     pid: int
+    registry: RegistryInfo | None = None
 
     @property
     def kubeconfig(self) -> Path:
@@ -74,7 +90,13 @@ def find(state_dir: Path = DEFAULT_STATE_DIR) -> ClusterInfo | None:
         record = json.loads(_record(state_dir).read_text())
     except (FileNotFoundError, ValueError):
         return None
-    info = ClusterInfo(state_dir=state_dir.resolve(), server=record["server"], pid=int(record["pid"]))
+    registry = record.get("registry")
+    info = ClusterInfo(
+        state_dir=state_dir.resolve(),
+        server=record["server"],
+        pid=int(record["pid"]),
+        registry=RegistryInfo(**registry) if isinstance(registry, dict) else None,
+    )
     return info if _alive(info.pid) else None
 
 
@@ -103,10 +125,18 @@ def _die_with_parent() -> None:
 
 
 def _command(
-    state_dir: Path, *, port: int, tls: bool, images_dir: Path | None, datasets_dir: Path | None = None
+    state_dir: Path,
+    *,
+    port: int,
+    tls: bool,
+    images_dir: Path | None,
+    datasets_dir: Path | None = None,
+    keep_registry: bool = False,
 ) -> list[str]:
     argv = [sys.executable, "-m", "kfval.embedded.runner", "--state-dir", str(state_dir), "--port", str(port)]
     argv.append("--tls" if tls else "--no-tls")
+    if keep_registry:
+        argv.append("--keep-registry")
     if images_dir is not None:
         argv += ["--images-dir", str(images_dir)]
     if datasets_dir is not None:
@@ -123,11 +153,13 @@ def start(
     datasets_dir: Path | None = None,
     die_with_parent: bool = False,
     timeout_seconds: float = READY_TIMEOUT_SECONDS,
+    keep_registry: bool = False,
 ) -> ClusterInfo:
     """Start a cluster in the background and return once `/readyz` answers.
 
     `datasets_dir` holds the offline data sets bound into project images (default: the runner's
-    `.cache/datasets` under the current directory).
+    `.cache/datasets` under the current directory). The registry's images are deleted when the
+    cluster stops, unless `keep_registry`.
     """
     state_dir = state_dir.resolve()
     running = find(state_dir)
@@ -141,7 +173,14 @@ def start(
     log_path = state_dir / "cluster.log"
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(
-            _command(state_dir, port=port, tls=tls, images_dir=images_dir, datasets_dir=datasets_dir),
+            _command(
+                state_dir,
+                port=port,
+                tls=tls,
+                images_dir=images_dir,
+                datasets_dir=datasets_dir,
+                keep_registry=keep_registry,
+            ),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -219,7 +258,12 @@ class Cluster:
 
 
 def run_foreground(
-    state_dir: Path = DEFAULT_STATE_DIR, *, port: int = 0, tls: bool = True, images_dir: Path | None = None
+    state_dir: Path = DEFAULT_STATE_DIR,
+    *,
+    port: int = 0,
+    tls: bool = True,
+    images_dir: Path | None = None,
+    keep_registry: bool = False,
 ) -> int:
     """`kfval cluster up` without --detach: serve until Ctrl-C or SIGTERM, then stop every pod."""
     state_dir = state_dir.resolve()
@@ -228,7 +272,7 @@ def run_foreground(
     state_dir.mkdir(parents=True, exist_ok=True)
     _record(state_dir).unlink(missing_ok=True)
     process = subprocess.Popen(
-        _command(state_dir, port=port, tls=tls, images_dir=images_dir),
+        _command(state_dir, port=port, tls=tls, images_dir=images_dir, keep_registry=keep_registry),
         stdin=subprocess.DEVNULL,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 (the launcher starts no threads)
     )

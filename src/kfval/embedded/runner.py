@@ -2,7 +2,7 @@
 until SIGTERM or SIGINT, then stops every pod before it exits.
 
 Run as `python -m kfval.embedded.runner --state-dir DIR [--port N] [--tls] [--images-dir DIR]
-[--datasets-dir DIR]`;
+[--datasets-dir DIR] [--keep-registry]`;
 kfval.embedded.launch starts it this way. A crash of any background task is re-raised here when
 the cluster stops, so a broken controller fails loudly instead of leaving a cluster that never
 reconciles.
@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import yaml
 from aiohttp import web
 
 from kfval.embedded import certificates, kubeconfig
-from kfval.embedded.admission import customresources, poddefault, training
+from kfval.embedded.admission import customresources, imagepullsecrets, poddefault, training
 from kfval.embedded.admission.chain import Admission
 from kfval.embedded.apiserver import auth
 from kfval.embedded.apiserver.app import build_app
@@ -63,8 +64,10 @@ from kfval.embedded.kubelet import (
     probes,
     reaping,
     sandbox,
+    unpacking,
     volumes,
 )
+from kfval.embedded.registry import seeding, serving
 from kfval.embedded.store.catalog import Catalog
 from kfval.embedded.store.objects import Store
 from kfval.embedded.tasks import TaskGroup
@@ -80,6 +83,7 @@ class Options:
     tls: bool
     images_dir: Path
     datasets_dir: Path
+    keep_registry: bool = False
 
 
 def _parse(argv: list[str]) -> Options:
@@ -89,9 +93,15 @@ def _parse(argv: list[str]) -> Options:
     parser.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--images-dir", type=Path, default=Path.cwd() / "images")
     parser.add_argument("--datasets-dir", type=Path, default=Path.cwd() / ".cache" / "datasets")
+    parser.add_argument("--keep-registry", action="store_true", help="keep the registry's images after stopping")
     args = parser.parse_args(argv)
     return Options(
-        args.state_dir.resolve(), args.port, args.tls, args.images_dir.resolve(), args.datasets_dir.resolve()
+        args.state_dir.resolve(),
+        args.port,
+        args.tls,
+        args.images_dir.resolve(),
+        args.datasets_dir.resolve(),
+        args.keep_registry,
     )
 
 
@@ -121,7 +131,8 @@ class Cluster:
         self.store = Store(Catalog(), self.clock)
         self.store.register_catalog_hook()
         self.admission = Admission(
-            mutators=[poddefault.PodDefaultMutator(self.store)], validators=[training.TrainingJobValidator()]
+            mutators=[poddefault.PodDefaultMutator(self.store), imagepullsecrets.ServiceAccountPullSecrets(self.store)],
+            validators=[training.TrainingJobValidator()],
         )
         self.store.admission = self.admission
         self.store.decoder = customresources.read
@@ -134,6 +145,10 @@ class Cluster:
         self.network: network.NamespacedNetwork | network.LoopbackNetwork | None = None
         self.sandbox: sandbox.BubblewrapSandbox | sandbox.PlainSandbox | None = None
         self.kubelet: pods.Kubelet | None = None
+        self.registry: serving.LocalRegistry | None = None
+        self.resolver = ImageResolver(
+            options.images_dir, aliases.KUBEFLOW_EXAMPLE_IMAGES, datasets_dir=options.datasets_dir
+        )
 
     async def start(self) -> str:
         options = self.options
@@ -141,7 +156,9 @@ class Cluster:
         _seed(self.store)
         self._start_controllers()
         self.network = await network.detect_network(sandbox.cluster_prefix(options.state_dir))
+        await self.network.prepare()
         self.sandbox = await sandbox.detect_sandbox(options.state_dir, self.clock)
+        registry_images = await self._start_registry(self.network.host_ip, self.sandbox.launcher)
         self.kubelet = pods.Kubelet(
             self.store,
             self.clock,
@@ -150,6 +167,7 @@ class Cluster:
             services=self._pod_services(),
             pods_root=options.state_dir / "pods",
             tasks=self.tasks,
+            registry=registry_images,
         )
         self.tasks.spawn("hosts", self.hosts.run())
         self.tasks.spawn("kubelet", self.kubelet.run())
@@ -176,12 +194,28 @@ class Cluster:
         ):
             reactor.start(controller)
 
+    async def _start_registry(self, host: str, launcher: sandbox.ProcessLauncher) -> unpacking.RegistryImages | None:
+        """The registry on the pods' gateway, seeded, named in every pod's hosts; None when it cannot run."""
+        state_dir = self.options.state_dir
+        self.registry = serving.LocalRegistry(state_dir, self.clock, host=host, keep=self.options.keep_registry)
+        try:
+            access = await self.registry.start(launcher)
+            await seeding.seed(access, self.registry.directory / "seed")
+        except serving.RegistryError as error:
+            log.warning("the cluster runs without an image registry: %s", error)
+            await self.registry.stop()
+            self.registry = None
+            return None
+        self.hosts.add_fixed(access.host, serving.REGISTRY_NAME)
+        local = {alias: f"{access.name}/{target}" for alias, target in seeding.ALIASES.items()}
+        self.resolver.kaniko_env["KFVAL_REGISTRY_ALIASES"] = json.dumps(local)
+        return unpacking.RegistryImages(
+            state_dir / "images", name=access.name, address=access.address, aliases=seeding.ALIASES
+        )
+
     def _pod_services(self) -> podservices.PodServices:
-        options = self.options
         return podservices.PodServices(
-            images=ImageResolver(
-                options.images_dir, aliases.KUBEFLOW_EXAMPLE_IMAGES, datasets_dir=options.datasets_dir
-            ),
+            images=self.resolver,
             volumes=volumes,
             environment=environment,
             probes=probes,
@@ -219,7 +253,8 @@ class Cluster:
         server = f"{'https' if serving else 'http'}://127.0.0.1:{port}"
         ca_pem = serving.ca_pem if serving else None
         kubeconfig.write(state_dir / "kubeconfig", kubeconfig.render(server, self.token, ca_pem=ca_pem))
-        record = {"server": server, "pid": os.getpid()}
+        access = self.registry.access if self.registry is not None else None
+        record = {"server": server, "pid": os.getpid(), "registry": access.record() if access else None}
         kubeconfig.write(state_dir / "cluster.json", json.dumps(record))
         return server
 
@@ -232,6 +267,9 @@ class Cluster:
             await self.runner.cleanup()
         self.store.fanout.close_all()
         await self.tasks.close()
+        if self.registry is not None:
+            await self.registry.stop()
+        await asyncio.to_thread(shutil.rmtree, self.options.state_dir / "images", True)
         if self.network is not None:
             await self.network.close()
         if self.sandbox is not None:

@@ -9,6 +9,8 @@ podvalidation.py covers the kinds that do.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import re
@@ -326,14 +328,41 @@ def validate_configmap(obj: Body, *, old: Body | None) -> list[Cause]:
     return causes
 
 
+DOCKER_CONFIG_KEYS = {"kubernetes.io/dockerconfigjson": ".dockerconfigjson", "kubernetes.io/dockercfg": ".dockercfg"}
+JSON_KINDS = {list: "array", str: "string", bool: "bool", int: "number", float: "number"}
+
+
+def docker_config_error(encoded: object) -> str | None:
+    """Why a docker config key is not a JSON object, in the words of Go's encoding/json; None when it is."""
+    try:
+        text = base64.b64decode(str(encoded)).decode()
+    except (ValueError, binascii.Error):
+        return "illegal base64 data"
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        if error.pos >= len(text.rstrip()):
+            return "unexpected end of JSON input"
+        return f"invalid character {text[error.pos]!r} looking for beginning of value"
+    if parsed is None or isinstance(parsed, dict):
+        return None
+    kind = JSON_KINDS.get(type(parsed), "value")
+    return f"json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+
+
 def validate_secret(obj: Body, *, old: Body | None) -> list[Cause]:
     causes = _validate_data_keys(obj, ("data",))
     data = obj.get("data") or {}
     required_keys = {
         "kubernetes.io/tls": ("tls.crt", "tls.key"),
         "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+        "kubernetes.io/dockercfg": (".dockercfg",),
     }.get(str(obj.get("type")), ())
     causes += [required(f"data[{key}]") for key in required_keys if key not in data]
+    config_key = DOCKER_CONFIG_KEYS.get(str(obj.get("type")))
+    problem = docker_config_error(data[config_key]) if config_key in data else None
+    if problem is not None:
+        causes.append(invalid(f"data[{config_key}]", "<secret contents redacted>", problem))
     return causes
 
 

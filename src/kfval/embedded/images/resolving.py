@@ -1,11 +1,12 @@
 """From an image reference in a pod spec to what the container gets from that image.
 
-The embedded node pulls nothing. A reference names either a project image (the folder
-`images/<name>/` with its Dockerfile, as `kfval/<name>[:tag]` or `localhost/kfval/<name>`), a
-well-known base image that the host's runtime stands in for (busybox, alpine, debian, ubuntu,
-python: no files of their own), or an alias from the configuration (a reference prefix mapped
-to a project image, or to "host"). Anything else is unknown, and the kubelet reports
-ErrImagePull as a node would for an image no registry has.
+A reference names either a project image (the folder `images/<name>/` with its Dockerfile, as
+`kfval/<name>[:tag]` or `localhost/kfval/<name>`), a well-known base image that the host's
+runtime stands in for (busybox, alpine, debian, ubuntu, python: no files of their own), the
+Kaniko executor (`kaniko_executor`), or an alias from the configuration (a reference prefix
+mapped to a project image, or to "host"). Those need no pull. Images of the cluster's registry
+are pulled by the kubelet (kubelet/unpacking.py); anything else is unknown, and the kubelet
+reports ErrImagePull as a node would for an image no registry has.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import posixpath
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from importlib import resources as package_files
 from pathlib import Path
 
 from kfval.embedded.images import datasetmounts, dockerfile, hosttools
@@ -32,6 +34,9 @@ HOST_IMAGE_COMMANDS: Mapping[str, tuple[str, ...]] = {
     "python": ("python3",),
 }
 """The base images the host stands in for, with the CMD their real images declare."""
+KANIKO_EXECUTOR = "gcr.io/kaniko-project/executor"
+KANIKO_SCRATCH_DIRS = ("/tmp", "/var/tmp", "/run", "/var/lib/containers", "/kaniko")
+"""A real container's root is writable; the executor's buildah writes to these, so each gets a tmpfs."""
 REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/", "library/")
 PROJECT_PREFIXES = ("kfval/", "localhost/kfval/")
 
@@ -45,8 +50,22 @@ class ImageFile:
 
 
 @dataclass(frozen=True)
+class Identity:
+    """Who an image's processes run as: its USER resolved against its own /etc/passwd and /etc/group."""
+
+    uid: int
+    gid: int
+    groups: tuple[int, ...] = ()
+    home: str = "/"
+
+
+@dataclass(frozen=True)
 class ImageContent:
-    """What an image gives a container: its files, and the config a container inherits."""
+    """What an image gives a container: its files, and the config a container inherits.
+
+    Project and host images lay `mounts` over the host's root; an image of the registry brings
+    its own `rootfs` (with `runtime_paths` of the host bound into it) and the `user` it runs as.
+    """
 
     name: str
     mounts: tuple[ImageFile, ...] = ()
@@ -54,6 +73,13 @@ class ImageContent:
     workdir: str | None = None
     entrypoint: tuple[str, ...] | None = None
     cmd: tuple[str, ...] | None = None
+    rootfs: Path | None = None
+    user: Identity | None = None
+    runtime_paths: tuple[str, ...] = ()
+    scratch_dirs: tuple[str, ...] | None = None
+    """Where the container gets an empty tmpfs, when not the node's default (/tmp)."""
+    image_id: str | None = None
+    """`repo@sha256:...` of a pulled image, for the container status' imageID."""
 
 
 def repository(reference: str) -> str:
@@ -79,6 +105,8 @@ class ImageResolver:
         self.aliases = dict(aliases or {})
         self.datasets_dir = datasets_dir
         """Offline data sets, bound where a project image's `dev.kfval.dataset.<name>` label asks."""
+        self.kaniko_env: dict[str, str] = {}
+        """What the cluster tells the Kaniko executor (its registry's aliases), as image ENV."""
 
     def resolve(self, reference: str) -> ImageContent | None:
         """The content of `reference`; None for an unknown image or a project image that cannot be used."""
@@ -90,6 +118,8 @@ class ImageResolver:
 
     def _resolve(self, reference: str) -> ImageContent | None:
         name = repository(reference)
+        if name == KANIKO_EXECUTOR:
+            return kaniko_executor(reference, self.kaniko_env)
         target = self.alias_for(reference, name)
         if target == HOST:
             return ImageContent(name=reference)
@@ -173,3 +203,33 @@ def merged(directory: Path, target: str) -> Iterator[ImageFile]:
                 yield ImageFile(entry, child)
     else:
         yield ImageFile(directory, target)
+
+
+def kaniko_executor(reference: str, settings: Mapping[str, str]) -> ImageContent:
+    """The Kaniko executor image, any tag: `/kaniko/executor` is the stand-in in `kfval.embedded.kaniko`.
+
+    The ENV is the real image's (DOCKER_CONFIG=/kaniko/.docker/ is where credentials are read)
+    plus what the stand-in needs: the tag (which Kaniko release to behave as), where its Python
+    package is, and the cluster's `settings` (the registry's aliases).
+    """
+    package = Path(str(package_files.files("kfval.embedded.kaniko")))
+    last = reference.partition("@")[0].rsplit("/", 1)[-1]
+    tag = last.rpartition(":")[2] if ":" in last else "latest"
+    env = {
+        "HOME": "/root",
+        "USER": "root",
+        "PATH": "/usr/local/bin:/kaniko",
+        "SSL_CERT_DIR": "/kaniko/ssl/certs",
+        "DOCKER_CONFIG": "/kaniko/.docker/",
+        "KFVAL_KANIKO_VERSION": tag,
+        "PYTHONPATH": str(package.parents[2]),
+        **settings,
+    }
+    return ImageContent(
+        name=reference,
+        mounts=(ImageFile(package / "executor", "/kaniko/executor"),),
+        env=env,
+        workdir="/workspace",
+        entrypoint=("/kaniko/executor",),
+        scratch_dirs=KANIKO_SCRATCH_DIRS,
+    )

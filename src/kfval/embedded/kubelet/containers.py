@@ -37,6 +37,15 @@ class PodNetwork:
 
 
 @dataclass(frozen=True)
+class RunAs:
+    """The user a container's process runs as, when it is not root."""
+
+    uid: int
+    gid: int
+    groups: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class ProcessSpec:
     """Everything needed to start one container process."""
 
@@ -48,6 +57,11 @@ class ProcessSpec:
     network: PodNetwork
     memory_limit_bytes: int | None = None
     scratch_dirs: tuple[str, ...] = field(default=SCRATCH_DIRS)
+    root: Path | None = None
+    """The image's own root filesystem (this run's writable copy); None: the host's root, read-only."""
+    runtime_paths: tuple[str, ...] = ()
+    """Host directories bound read-only at the same paths into an image's root (images/hostruntime.py)."""
+    run_as: RunAs | None = None
 
 
 class RunningProcess(Protocol):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from kfval.embedded import quantities
-from kfval.embedded.kubelet.containers import Mount
+from kfval.embedded.kubelet.containers import Mount, RunAs
 from kfval.embedded.kubelet.podservices import ImageContent
 from kfval.embedded.types import Body
 
@@ -117,3 +117,24 @@ def runtime_mounts(scratch_dirs: Sequence[str], *, roots: Sequence[str] | None =
 def _under(path: str, directory: str) -> bool:
     directory = directory.rstrip("/") or "/"
     return path == directory or path.startswith(directory + "/")
+
+
+def run_as(pod: Body, container: Body, image: ImageContent) -> RunAs | None:
+    """Who an image's process runs as: `runAsUser`/`runAsGroup` (container over pod) over the image's USER.
+
+    Only images with a root of their own have users; supplemental groups and fsGroup join the
+    image's own groups for the user, as the runtime adds them.
+    """
+    if image.rootfs is None:
+        return None
+    pod_context = (pod.get("spec") or {}).get("securityContext") or {}
+    context = {**pod_context, **(container.get("securityContext") or {})}
+    user = image.user
+    uid = context.get("runAsUser", user.uid if user is not None else 0)
+    same = user is not None and user.uid == uid
+    gid = context.get("runAsGroup", user.gid if same and user is not None else 0)
+    groups = list(user.groups) if same and user is not None else []
+    groups += [int(g) for g in pod_context.get("supplementalGroups") or []]
+    if pod_context.get("fsGroup") is not None:
+        groups.append(int(pod_context["fsGroup"]))
+    return RunAs(int(uid), int(gid), tuple(dict.fromkeys(g for g in groups if g != gid)))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,7 +115,14 @@ def service_records(services: list[Body], pods: list[Body], *, endpoints: list[B
     return records
 
 
-def render(pod: Body, records: list[Record], *, pod_ip: str | None, cluster_domain: str) -> str:
+def render(
+    pod: Body,
+    records: list[Record],
+    *,
+    pod_ip: str | None,
+    cluster_domain: str,
+    fixed: Sequence[tuple[str, str]] = (),
+) -> str:
     """The whole hosts file of `pod`: the kubelet's part, then the cluster's names."""
     meta, spec = pod["metadata"], pod.get("spec") or {}
     namespace = meta.get("namespace", "")
@@ -131,6 +138,7 @@ def render(pod: Body, records: list[Record], *, pod_ip: str | None, cluster_doma
         lines.append("\n# Entries added by HostAliases.\n")
         lines.extend(f"{alias.get('ip', '')}\t{chr(9).join(alias.get('hostnames') or [])}\n" for alias in aliases)
     lines.append(CLUSTER_HEADER)
+    lines.extend(f"{ip}\t{name}\n" for ip, name in fixed)
     for record in records:
         full = f"{record.stem}.{record.namespace}"
         names = [f"{full}.svc.{cluster_domain}", f"{full}.svc", full]
@@ -157,6 +165,12 @@ class HostsFiles:
         self._cluster_domain = cluster_domain
         self._files: dict[str, _PodFile] = {}
         self._types = [store.catalog.lookup("", "v1", r) for r in ("services", "endpoints", "pods")]
+        self._fixed: list[tuple[str, str]] = []
+
+    def add_fixed(self, ip: str, name: str) -> None:
+        """A name every pod resolves to `ip` (the cluster's own services outside the store: its registry)."""
+        self._fixed.append((ip, name))
+        self.refresh()
 
     def path_for(self, pod: Body, *, pod_ip: str | None = None) -> Path:
         """The pod's hosts file, created on first call; `pod_ip` overrides a status not yet stored."""
@@ -207,7 +221,7 @@ class HostsFiles:
         return self._snapshot()[0]
 
     def _write(self, entry: _PodFile, pod: Body, *, records: list[Record]) -> None:
-        content = render(pod, records, pod_ip=entry.pod_ip, cluster_domain=self._cluster_domain)
+        content = render(pod, records, pod_ip=entry.pod_ip, cluster_domain=self._cluster_domain, fixed=self._fixed)
         if content != entry.written:
             write_in_place(entry.path, content)
             entry.written = content

@@ -92,6 +92,12 @@ class NamespacedNetwork:
     def netns_name(self, pod_uid: str) -> str:
         return self.prefix + pod_uid.replace("-", "")[:SHORT_UID_LENGTH]
 
+    async def prepare(self) -> None:
+        """Create the bridge now: host services (the registry) listen on its gateway before any pod runs."""
+        async with self._lock:
+            if not self._bridge_ready:
+                await self._create_bridge()
+
     async def setup(self, pod_uid: str) -> PodNetwork:
         async with self._lock:
             if not self._bridge_ready:
@@ -167,6 +173,9 @@ class LoopbackNetwork:
             "pods share the host's network (127.1.x.y per pod): two pods listening on the same port "
             "of 0.0.0.0 collide; run as root with iproute2 for a network namespace per pod"
         )
+
+    async def prepare(self) -> None:
+        """Nothing to create: host services listen on loopback, where these pods are."""
 
     async def setup(self, pod_uid: str) -> PodNetwork:
         return PodNetwork(ip=str(self._pool.allocate(pod_uid)))

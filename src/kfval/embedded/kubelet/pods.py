@@ -19,7 +19,7 @@ from pathlib import Path
 from kfval.embedded import tasks
 from kfval.embedded.clock import Clock
 from kfval.embedded.errors import ApiError
-from kfval.embedded.kubelet import backoff
+from kfval.embedded.kubelet import backoff, unpacking
 from kfval.embedded.kubelet.containers import ExecTarget, Network, Sandbox
 from kfval.embedded.kubelet.node import DEFAULT_NODE_NAME, NodeAgent, Scheduler
 from kfval.embedded.kubelet.podservices import PodServices
@@ -54,6 +54,7 @@ class Kubelet:
         back_off_max_seconds: float = backoff.DEFAULT_MAX_SECONDS,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         schedule_retry_seconds: float = SCHEDULE_RETRY_SECONDS,
+        registry: unpacking.RegistryImages | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -70,7 +71,13 @@ class Kubelet:
             sandbox=sandbox,
             network=network,
             services=services,
-            puller=ImagePuller(services, clock, backoff.BackOff(back_off_initial_seconds, back_off_max_seconds)),
+            puller=ImagePuller(
+                services,
+                clock,
+                backoff.BackOff(back_off_initial_seconds, back_off_max_seconds),
+                store=store,
+                registry=registry,
+            ),
             crash_back_off=backoff.BackOff(back_off_initial_seconds, back_off_max_seconds),
             pods_root=pods_root,
             host_ip=network.host_ip,

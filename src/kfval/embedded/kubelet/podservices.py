@@ -51,6 +51,36 @@ class ImageContent(Protocol):
     @property
     def cmd(self) -> Sequence[str] | None: ...
 
+    @property
+    def rootfs(self) -> Path | None:
+        """The image's own root filesystem (an image of the registry); None: the host's root stands in."""
+        ...
+
+    @property
+    def user(self) -> ImageUser | None: ...
+
+    @property
+    def runtime_paths(self) -> Sequence[str]: ...
+
+    @property
+    def scratch_dirs(self) -> Sequence[str] | None: ...
+
+    @property
+    def image_id(self) -> str | None: ...
+
+
+class ImageUser(Protocol):
+    """The image's USER, resolved against its own /etc/passwd and /etc/group."""
+
+    @property
+    def uid(self) -> int: ...
+
+    @property
+    def gid(self) -> int: ...
+
+    @property
+    def groups(self) -> Sequence[int]: ...
+
 
 class Images(Protocol):
     def resolve(self, reference: str) -> ImageContent | None:

@@ -16,7 +16,7 @@ import os
 import signal as signals
 from pathlib import Path
 
-from kfval.embedded.clock import Clock
+from kfval.embedded.clock import Clock, within
 from kfval.embedded.kubelet import cgroups
 from kfval.embedded.kubelet.containers import LogSink, Stream
 
@@ -195,3 +195,33 @@ def deliver(sink: LogSink, name: Stream, line: bytes) -> None:
         sink(name, line)
     except Exception:
         log.exception("log sink failed on a %s line", name)
+
+
+class HostDaemon:
+    """A long-running host service of the cluster (not a container): stopped with SIGTERM, then SIGKILL."""
+
+    def __init__(self, process: asyncio.subprocess.Process, *, registry: PidRegistry, clock: Clock) -> None:
+        self.pid = process.pid
+        self._process = process
+        self._registry = registry
+        self._clock = clock
+        registry.add(self.pid)
+
+    @property
+    def exit_code(self) -> int | None:
+        """None while it runs."""
+        return self._process.returncode
+
+    async def stop(self, grace_seconds: float) -> int:
+        """Ask it to stop, kill it after `grace_seconds` on the cluster's clock; its exit code."""
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.terminate()
+            try:
+                await within(self._clock, asyncio.shield(self._process.wait()), grace_seconds)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.pid, signals.SIGKILL)
+        code = await self._process.wait()
+        self._registry.discard(self.pid)
+        return code

@@ -13,20 +13,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kfval.embedded.clock import Clock
-from kfval.embedded.kubelet import backoff, containerspec, podstatus
+from kfval.embedded.kubelet import backoff, containerspec, podstatus, pullsecrets, unpacking
 from kfval.embedded.kubelet.podservices import ImageContent, Images, PodServices
+from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
 
 StateReport = Callable[[Body], None]
 
 
 def image_size(content: ImageContent) -> int:
-    """Bytes of the files an image lays over the runtime (the `Image size` of the Pulled event)."""
+    """Bytes of the files an image brings (the `Image size` of the Pulled event)."""
     total = 0
-    for item in content.mounts:
-        path = Path(item.source)
-        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-        total += sum(f.stat().st_size for f in files)
+    sources = [Path(item.source) for item in content.mounts]
+    for path in [*sources, *([content.rootfs] if content.rootfs is not None else [])]:
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file() and not p.is_symlink()]
+        total += sum(f.lstat().st_size for f in files)
     return total
 
 
@@ -51,12 +52,43 @@ def pull_failure(reference: str) -> str:
 class ImagePuller:
     """Resolves container images for every pod of the node, remembering what it already pulled."""
 
-    def __init__(self, services: PodServices, clock: Clock, back_off: backoff.BackOff) -> None:
+    def __init__(
+        self,
+        services: PodServices,
+        clock: Clock,
+        back_off: backoff.BackOff,
+        *,
+        store: Store | None = None,
+        registry: unpacking.RegistryImages | None = None,
+    ) -> None:
         self._images: Images = services.images
         self._events = services.events
         self._clock = clock
         self._back_off = back_off
+        self._store = store
+        self._registry = registry
         self._present: set[str] = set()
+
+    def _known(self, reference: str) -> ImageContent | None:
+        """The image as the node has it now, without pulling (a registry image only once pulled)."""
+        if self._registry is not None and self._registry.target(reference) is not None:
+            return self._registry.cached(reference)
+        return self._images.resolve(reference)
+
+    async def _fetch(self, pod: Body, reference: str) -> tuple[ImageContent | None, str]:
+        """Pull the image (from the registry with the pod's pull secrets); the content or why not."""
+        if self._registry is None or self._registry.target(reference) is None:
+            content = self._images.resolve(reference)
+            return content, "" if content is not None else pull_failure(reference)
+        found = (
+            list(pullsecrets.credentials_for(pod, self._registry.hosts, store=self._store))
+            if self._store is not None
+            else []
+        )
+        try:
+            return await self._registry.pull(reference, found), ""
+        except unpacking.ImagePullError as error:
+            return None, error.message
 
     async def pull(
         self, pod: Body, container: Body, *, field_path: str, report: StateReport, stopping: asyncio.Event
@@ -66,7 +98,7 @@ class ImagePuller:
         key = f"{pod['metadata'].get('uid')}_{reference}"
         policy = pull_policy(container)
         while not stopping.is_set():
-            content = self._images.resolve(reference)
+            content = self._known(reference)
             if content is not None and (policy == "Never" or (policy != "Always" and reference in self._present)):
                 self._event(
                     pod, field_path, "Normal", "Pulled", f'Container image "{reference}" already present on machine'
@@ -79,7 +111,7 @@ class ImagePuller:
             elif self._back_off.in_back_off_since(key, self._clock.monotonic()):
                 self._backing_off(pod, field_path, reference, report)
             else:
-                content = self._attempt(pod, field_path, reference, report, key)
+                content = await self._attempt(pod, field_path, reference, report, key)
                 if content is not None:
                     return content
                 continue
@@ -95,14 +127,13 @@ class ImagePuller:
         self._event(pod, field_path, "Normal", "BackOff", message)
         self._event(pod, field_path, "Warning", "Failed", "Error: ImagePullBackOff")
 
-    def _attempt(
+    async def _attempt(
         self, pod: Body, field_path: str, reference: str, report: StateReport, key: str
     ) -> ImageContent | None:
         self._event(pod, field_path, "Normal", "Pulling", f'Pulling image "{reference}"')
         began = self._clock.monotonic()
-        content = self._images.resolve(reference)
+        content, message = await self._fetch(pod, reference)
         if content is None:
-            message = pull_failure(reference)
             self._event(pod, field_path, "Warning", "Failed", message)
             self._event(pod, field_path, "Warning", "Failed", "Error: ErrImagePull")
             report(podstatus.waiting("ErrImagePull", message))

@@ -140,8 +140,35 @@ def spread_args(directory: str) -> list[str]:
     return args
 
 
+def image_layers(spec: ProcessSpec) -> list[Layer]:
+    """An image's own root (writable: this run's copy), the host runtime it stands on, then the mounts."""
+    assert spec.root is not None
+    layers = [Layer("/", spec.root), Layer("/dev", None)]
+    layers += [Layer(normalized(scratch), None) for scratch in spec.scratch_dirs]
+    layers += [Layer(path, Path(path), read_only=True) for path in spec.runtime_paths]
+    return [*layers, *mount_layers(spec.mounts)]
+
+
+def image_root_args(spec: ProcessSpec) -> list[str]:
+    """bubblewrap arguments for a container on its image's root: nothing of the host but what is bound."""
+    args = []
+    for layer in image_layers(spec):
+        if layer.target == "/dev":
+            args += ["--dev", "/dev", "--proc", "/proc"]
+        elif layer.source is None:
+            args += ["--tmpfs", layer.target]
+        else:
+            args += ["--ro-bind" if layer.read_only else "--bind", str(layer.source), layer.target]
+    workdir = normalized(spec.workdir)
+    if not ContainerView(image_layers(spec)).exists(workdir):
+        args += ["--dir", workdir]
+    return [*args, "--chdir", workdir]
+
+
 def filesystem_args(spec: ProcessSpec, *, state_dir: Path | None) -> list[str]:
     """The bubblewrap arguments that build the container's filesystem and enter its working directory."""
+    if spec.root is not None:
+        return image_root_args(spec)
     spread = spread_directories(spec, state_dir=state_dir)
     args = spread_args("/") if "/" in spread else ["--ro-bind", "/", "/"]
     for directory in spread:
@@ -159,6 +186,8 @@ def filesystem_args(spec: ProcessSpec, *, state_dir: Path | None) -> list[str]:
 
 
 def full_view(spec: ProcessSpec, *, state_dir: Path | None) -> ContainerView:
+    if spec.root is not None:
+        return ContainerView(image_layers(spec))
     return ContainerView([*base_layers(spec, state_dir=state_dir), *mount_layers(spec.mounts)])
 
 

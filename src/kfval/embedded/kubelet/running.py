@@ -12,6 +12,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import shutil
 import signal
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kfval.embedded.clock import Clock, rfc3339, within
-from kfval.embedded.kubelet import backoff, containerspec, podstatus
+from kfval.embedded.kubelet import backoff, containerspec, podstatus, sandbox
 from kfval.embedded.kubelet.containers import (
     SCRATCH_DIRS,
     ContainerStartError,
@@ -186,6 +187,9 @@ class ContainerRunner:
         if content is None:
             return None
         spec = await self._configure(content)
+        if spec is not None and content.rootfs is not None:
+            root = await self._fresh_root(content.rootfs)
+            spec = replace(spec, root=root) if root is not None else None
         if spec is None or self._ctx.stopping.is_set():
             return None
         return await self._start_and_wait(spec, content)
@@ -217,8 +221,31 @@ class ContainerRunner:
                 hostname=self._hostname(),
                 network=self._ctx.network,
                 memory_limit_bytes=containerspec.memory_limit_bytes(container),
+                scratch_dirs=self._scratch_dirs(content),
+                runtime_paths=tuple(content.runtime_paths),
+                run_as=containerspec.run_as(self._ctx.pod(), container, content),
             )
         return None
+
+    @staticmethod
+    def _scratch_dirs(content: ImageContent) -> tuple[str, ...]:
+        """The image's own choice, else /tmp on the host's root and nothing on an image's (it is writable)."""
+        if content.scratch_dirs is not None:
+            return tuple(content.scratch_dirs)
+        return () if content.rootfs is not None else SCRATCH_DIRS
+
+    async def _fresh_root(self, image_root: Path) -> Path | None:
+        """This run's writable copy of the image's root (a container's own layer); None when it cannot be made."""
+        copy = self._ctx.pod_dir / "containers" / self.record.name / "rootfs"
+        await asyncio.to_thread(shutil.rmtree, copy, True)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        code, output = await sandbox.run_host(["cp", "-a", "--reflink=auto", str(image_root), str(copy)])
+        if code != 0:
+            message = f"failed to create containerd container: copying the image root: {output.decode().strip()}"
+            self._report_waiting(podstatus.waiting("CreateContainerError", message))
+            self._event("Warning", "Failed", f"Error: {message}")
+            return None
+        return copy
 
     def _hostname(self) -> str:
         pod = self._ctx.pod()
@@ -232,7 +259,7 @@ class ContainerRunner:
         volumes = self._ctx.services.volumes.mounts_for(self.record.spec, self._ctx.volumes, env=env)
         message = Mount(self._message_file(), containerspec.termination_message_path(self.record.spec))
         names = (Mount(self._ctx.hosts_file, "/etc/hosts"), Mount(self._ctx.resolv_conf, "/etc/resolv.conf"))
-        runtime = containerspec.runtime_mounts(SCRATCH_DIRS)
+        runtime = containerspec.runtime_mounts(SCRATCH_DIRS) if content.rootfs is None else ()
         return (*runtime, *image, *volumes, *names, message)
 
     def _begin_run(self, content: ImageContent) -> str:
@@ -243,7 +270,7 @@ class ContainerRunner:
             record.last_state = record.last_termination or {}
         record.runs += 1
         record.image = containerspec.normalized_reference(str(record.spec.get("image", "")))
-        record.image_id = containerspec.image_id(str(record.spec.get("image", "")))
+        record.image_id = content.image_id or containerspec.image_id(str(record.spec.get("image", "")))
         record.container_id = f"kfval://{uuid.uuid4().hex}{uuid.uuid4().hex}"
         self._message_file().parent.mkdir(parents=True, exist_ok=True)
         self._message_file().write_bytes(b"")

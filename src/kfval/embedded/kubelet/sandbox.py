@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kfval.embedded.clock import Clock, within
-from kfval.embedded.kubelet import cgroups, processes, rootfs, sessions
+from kfval.embedded.kubelet import cgroups, identity, processes, rootfs, sessions
 from kfval.embedded.kubelet.containers import (
     ContainerStartError,
     ExecTarget,
@@ -87,16 +87,24 @@ def run_host_sync(argv: Sequence[str], *, timeout_seconds: float = HOST_COMMAND_
     return done.returncode, done.stdout + done.stderr
 
 
-async def run_host(argv: Sequence[str], *, timeout_seconds: float = HOST_COMMAND_TIMEOUT_SECONDS) -> tuple[int, bytes]:
-    """The asynchronous form of `run_host_sync`, for use on the cluster's event loop."""
+async def run_host(
+    argv: Sequence[str], *, timeout_seconds: float = HOST_COMMAND_TIMEOUT_SECONDS, stdin: bytes | None = None
+) -> tuple[int, bytes]:
+    """The asynchronous form of `run_host_sync`, for use on the cluster's event loop.
+
+    `stdin` is fed to the command (a password for `htpasswd -i` stays out of the process table).
+    """
     try:
         process = await asyncio.create_subprocess_exec(
-            *argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            *argv,
+            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
     except OSError as error:
         return 127, str(error).encode()
     try:
-        output, _ = await asyncio.wait_for(process.communicate(), timeout_seconds)
+        output, _ = await asyncio.wait_for(process.communicate(stdin), timeout_seconds)
     except TimeoutError:
         process.kill()
         await process.wait()
@@ -174,6 +182,21 @@ class ProcessLauncher:
             process, sink, registry=self.registry, cgroup=cgroup, wrapped=wrapped, clock=self.clock
         )
 
+    async def start_daemon(self, argv: list[str], *, log_path: Path) -> processes.HostDaemon:
+        """Start a host service beside the pods (the image registry), its output appended to `log_path`.
+
+        It takes the same death-signal chain as a container and is recorded for the reaper, so a
+        killed cluster leaves no service behind; it joins no cgroup and no pod's network.
+        """
+        with log_path.open("ab") as output:
+            process = await self.spawn(
+                [*self.chain(None, None), *argv],
+                env={},
+                cwd=None,
+                stdio=(subprocess.DEVNULL, output.fileno(), output.fileno()),
+            )
+        return processes.HostDaemon(process, registry=self.registry, clock=self.clock)
+
     def leading(self, command: tuple[str, ...], *, tty: bool) -> tuple[str, ...]:
         """`command`, as the leader of a session whose controlling terminal is its stdin when it has one.
 
@@ -242,12 +265,25 @@ class BubblewrapSandbox:
         self.launcher = ProcessLauncher(state_dir, clock)
         self._bwrap = shutil.which("bwrap") or "bwrap"
         self._nsenter = shutil.which("nsenter") if enter_namespaces and os.geteuid() == 0 else None
+        self._switch_files: dict[str, str] | None = None
 
     def command(self, spec: ProcessSpec) -> list[str]:
         """The bwrap command line for `spec` (without the exec chain)."""
         namespaces = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
         filesystem = rootfs.filesystem_args(spec, state_dir=self.state_dir)
-        return [self._bwrap, *namespaces, "--hostname", spec.hostname, *filesystem, "--", *spec.argv]
+        helper, switch = [], []
+        if spec.run_as is not None and spec.run_as.uid != 0:
+            files = self._user_switch_files()
+            helper, switch = identity.bind_args(files), identity.switch_argv(spec.run_as, files)
+        return [self._bwrap, *namespaces, "--hostname", spec.hostname, *filesystem, *helper, "--", *switch, *spec.argv]
+
+    def _user_switch_files(self) -> dict[str, str]:
+        """setpriv and what it links (found once with ldd), bound into image roots to drop to their user."""
+        if self._switch_files is None:
+            setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+            _code, output = run_host_sync(["ldd", setpriv])
+            self._switch_files = identity.linked_files(setpriv, output.decode(errors="replace"))
+        return self._switch_files
 
     async def start(self, spec: ProcessSpec, sink: LogSink) -> processes.ContainerProcess:
         check_executable(spec, rootfs.full_view(spec, state_dir=self.state_dir))

@@ -1,0 +1,45 @@
+"""The ServiceAccount admission plug-in's part that image pulls depend on: a pod without
+`imagePullSecrets` gets those of its service account.
+
+Clusters commonly attach a registry's pull secret to the namespace's `default` service account
+instead of to each pod (`kubectl patch serviceaccount default -p '{"imagePullSecrets": ...}'`);
+the kubelet only ever reads the pod's own list, so the plug-in copies them in when the pod is
+created, as kube-apiserver's ServiceAccount plug-in does.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from kfval.embedded.admission.chain import AdmissionRequest
+from kfval.embedded.errors import NotFoundError
+from kfval.embedded.store.objects import Store
+from kfval.embedded.types import Body, ResourceKey
+
+PODS = ResourceKey("", "pods")
+
+
+class ServiceAccountPullSecrets:
+    """Copies the service account's imagePullSecrets into a new pod that names none."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._accounts = store.catalog.lookup("", "v1", "serviceaccounts")
+
+    def mutate(self, request: AdmissionRequest) -> Body | None:
+        if request.rt.key != PODS or request.operation != "CREATE" or request.subresource is not None:
+            return None
+        spec = request.object.get("spec") or {}
+        if spec.get("imagePullSecrets"):
+            return None
+        name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        try:
+            account = self._store.get(self._accounts, request.namespace, name)
+        except NotFoundError:
+            return None
+        secrets = [{"name": ref["name"]} for ref in account.get("imagePullSecrets") or [] if ref.get("name")]
+        if not secrets:
+            return None
+        pod = copy.deepcopy(request.object)
+        pod.setdefault("spec", {})["imagePullSecrets"] = secrets
+        return pod
