@@ -40,6 +40,12 @@ def create_r_notebook(step, name, cpu, memory, workspace):
     _create(step, name, scenario.settings(step).image("notebook_r"), cpu=cpu, memory=memory, workspace=workspace)
 
 
+@given("the notebook {name:QuotedString} is ready on the workspace {workspace:QuotedString}")
+def notebook_ready(step, name, workspace):
+    _create(step, name, scenario.settings(step).image("notebook"), cpu="500m", memory="1Gi", workspace=workspace)
+    notebooks.wait_ready(scenario.session(step), name, timeout=scenario.timeouts(step).pod_start)
+
+
 @then("the notebook {name:QuotedString} becomes ready")
 def becomes_ready(step, name):
     notebooks.wait_ready(scenario.session(step), name, timeout=scenario.timeouts(step).pod_start)
@@ -66,7 +72,7 @@ def pod_requests(step, name, cpu, memory):
 
 @when("the notebook {name:QuotedString} saves the file {file:QuotedString} with {text:QuotedString}")
 def save_file(step, name, file, text):
-    jupyter.write_file(scenario.session(step), name, file, text)
+    jupyter.write_files(scenario.session(step), name, {file: text})
 
 
 @then("the notebook {name:QuotedString} reads {text:QuotedString} from {file:QuotedString}")

@@ -15,10 +15,13 @@ from pathlib import Path
 from types import MappingProxyType
 
 from kfval.kube.errors import SetupError
+from kfval.kubeflow.builds import Builder
 
 RADISH_INI = Path("radish.ini")
 TARGET_KINDS = ("local", "kubeconfig")
-SECTIONS = frozenset({"target", "timeouts", "thresholds", "images", "variables", "reports", "notebooks", "helm"})
+SECTIONS = frozenset(
+    {"target", "timeouts", "thresholds", "images", "variables", "reports", "notebooks", "helm", "builder"}
+)
 ENV_PREFIX = "KFVAL_"
 
 
@@ -46,13 +49,15 @@ class Timeouts:
     pod_start: float = 180.0
     training: float = 900.0
     cleanup: float = 120.0
+    build: float = 300.0
+    """An in-cluster image build, from creating the builder Job to its end."""
     helm: float = 300.0
     """Helm's --timeout for an install, upgrade or rollback that should succeed."""
     failing_upgrade: float = 30.0
     """Helm's --timeout for an upgrade a scenario expects to fail (it waits out the whole of it)."""
 
     def __post_init__(self) -> None:
-        for name in ("apply", "pod_start", "training", "cleanup", "helm", "failing_upgrade"):
+        for name in ("apply", "pod_start", "training", "cleanup", "build", "helm", "failing_upgrade"):
             if getattr(self, name) <= 0:
                 raise SetupError(f"timeouts.{name} must be a positive number of seconds")
 
@@ -104,6 +109,7 @@ class Settings:
     reports: Reports = field(default_factory=Reports)
     notebooks: Notebooks = field(default_factory=Notebooks)
     helm: Helm = field(default_factory=Helm)
+    builder: Builder = field(default_factory=Builder)
 
     def threshold(self, name: str) -> float:
         if name not in self.thresholds:
@@ -213,6 +219,8 @@ def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str])
     _refuse_unknown("notebooks", notebooks, {"profile_namespace", "storage_class"})
     helm = values.get("helm", {})
     _refuse_unknown("helm", helm, {f.name for f in dataclasses.fields(Helm)})
+    builder = values.get("builder", {})
+    _refuse_unknown("builder", builder, {f.name for f in dataclasses.fields(Builder)})
     return Settings(
         target=_target(values.get("target", {})),
         timeouts=Timeouts(**{k: _number("timeouts", k, v) for k, v in timeouts.items()}),
@@ -225,7 +233,19 @@ def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str])
             storage_class=notebooks.get("storage_class", "").strip(),
         ),
         helm=_helm(helm),
+        builder=_builder(builder),
     )
+
+
+def _builder(values: Mapping[str, str]) -> Builder:
+    """[builder]: an empty key keeps its default."""
+    default = Builder()
+    texts = {
+        f.name: values.get(f.name, "").strip() or getattr(default, f.name)
+        for f in dataclasses.fields(Builder)
+        if f.name != "insecure"
+    }
+    return Builder(**texts, insecure=_flag(values.get("insecure", "false")))
 
 
 def _helm(values: Mapping[str, str]) -> Helm:

@@ -188,3 +188,22 @@ def test_a_kind_defined_earlier_in_the_same_manifest_is_applied_once_served(
         assert conn.get(f"{group}/v1", "Widget", "w", namespace)["spec"] == {"size": 1}
     finally:
         conn.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", f"widgets.{group}")
+
+
+def test_an_object_named_by_generate_name_is_created_each_time_with_the_run_labels(
+    conn: client.Connection, namespace: str
+) -> None:
+    text = (
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: fairing-builder-}\nspec:\n  backoffLimit: 0\n"
+        "  template:\n    spec:\n      restartPolicy: Never\n"
+        "      containers: [{name: kaniko, image: busybox, command: [true]}]\n"
+    )
+    documents = manifests.render_text(text, {}, source="step")
+    first = applying.apply(conn, documents, namespace=namespace, labels=LABELS)
+    second = applying.apply(conn, documents, namespace=namespace, labels=LABELS)
+    names = [first[0].name, second[0].name]
+    assert all(name.startswith("fairing-builder-") and len(name) > len("fairing-builder-") for name in names)
+    assert names[0] != names[1], "a generateName object is created anew, not applied over the last one"
+    job = conn.get("batch/v1", "Job", names[0], namespace)
+    assert job["metadata"]["labels"].items() >= LABELS.items()
+    assert job["spec"]["template"]["metadata"]["labels"].items() >= LABELS.items()

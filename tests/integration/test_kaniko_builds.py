@@ -213,6 +213,7 @@ def test_a_failing_run_fails_the_pod_with_kanikos_error_and_code(builds: Builds,
     assert status["phase"] == "Failed"
     assert status["state"]["terminated"]["exitCode"] == code  # type: ignore[index]
     assert "before the failure\n" in log
+    assert "subprocess exited" not in log, "buildah's own lines are not Kaniko's"
     assert "never reached" not in log.replace("RUN echo never reached", "")
     message = "error building image: error building stage: failed to execute command: waiting for process to exit"
     assert log.rstrip("\n").endswith(f"{message}: exit status 3")

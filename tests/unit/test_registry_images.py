@@ -7,6 +7,7 @@ import io
 import tarfile
 from pathlib import Path
 
+from kfval.embedded import launch
 from kfval.embedded.images import hostruntime
 from kfval.embedded.images.resolving import ImageResolver
 from kfval.embedded.kubelet import identity, rootfs, unpacking
@@ -118,6 +119,10 @@ def test_the_seeded_layer_is_the_same_bytes_every_time() -> None:
     assert (members["home/jovyan"].uid, members["home/jovyan"].gid) == (1000, 100)
     assert members["bin/sh"].linkname == "busybox" and members["lib"].linkname == "usr/lib"
     assert members["tmp"].mode == 0o1777
+
+
+def test_the_tensorflow_base_the_launch_door_names_is_seeded() -> None:
+    assert launch.TENSORFLOW_BASE in {base.reference for base in seeding.BASE_IMAGES}
 
 
 def test_the_kaniko_executor_image_answers_any_tag() -> None:

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from kfval import settings
+from kfval.bdd import lifecycle
+from kfval.embedded import launch
 from kfval.kube.errors import SetupError
+from kfval.kubeflow import builds
 
 INI = """
 [target]
@@ -104,6 +107,7 @@ DATACLASS_SECTIONS = {
     "reports": settings.Reports,
     "notebooks": settings.Notebooks,
     "helm": settings.Helm,
+    "builder": builds.Builder,
 }
 
 
@@ -156,7 +160,15 @@ def test_every_setting_is_written_down_in_radish_ini() -> None:
         assert not missing, f"[{section}] in radish.ini does not show {sorted(missing)}"
 
 
-SAMPLES = {"kind": "kubeconfig", "in_cluster": "true", "timeouts": "7", "thresholds": "0.5"}
+SAMPLES = {
+    "kind": "kubeconfig",
+    "in_cluster": "true",
+    "insecure": "true",
+    "timeouts": "7",
+    "thresholds": "0.5",
+    "registry": "registry.example:5000",
+    "registry_address": "registry.example:5000",
+}
 
 
 def test_each_key_of_radish_ini_changes_the_settings_when_overridden() -> None:
@@ -166,3 +178,37 @@ def test_each_key_of_radish_ini_changes_the_settings_when_overridden() -> None:
             sample = SAMPLES.get(key) or SAMPLES.get(section) or "/tmp/kfval-sample"
             changed = settings.load(ROOT / "radish.ini", environ={}, overrides={f"{section}.{key}": sample})
             assert changed != default, f"-u {section}.{key}={sample} left the settings as they were"
+
+
+# -- [builder] ------------------------------------------------------------------------------------
+
+
+def test_a_registry_written_as_a_url_is_refused_with_the_form_to_use() -> None:
+    with pytest.raises(SetupError, match=r"builder\.registry is 'https://r\.example'.*host\[:port\]"):
+        settings.load(ROOT / "radish.ini", environ={}, overrides={"builder.registry": "https://r.example"})
+
+
+def test_the_registry_password_stays_out_of_the_settings_repr() -> None:
+    loaded = settings.load(ROOT / "radish.ini", environ={"KFVAL_BUILDER_PASSWORD": "pa55word"}, overrides={})
+    assert loaded.builder.password == "pa55word"
+    assert "pa55word" not in repr(loaded)
+
+
+def test_a_build_needs_a_registry_and_a_base_image() -> None:
+    assert builds.Builder().missing() == ["builder.registry", "builder.base_image"]
+    complete = builds.Builder(registry="r:5000", base_image="r:5000/tf")
+    assert complete.missing() == []
+    assert complete.address == "r:5000"
+    assert dataclasses.replace(complete, registry_address="10.0.0.1:5000").address == "10.0.0.1:5000"
+
+
+def test_the_embedded_registry_fills_only_an_empty_builder_section() -> None:
+    embedded = launch.RegistryInfo("registry.kube-system.svc.cluster.local:5000", "10.1.0.1:5000", "kfval", "pw")
+    filled = lifecycle.with_embedded_registry(builds.Builder(), embedded)
+    assert (filled.registry, filled.address, filled.username, filled.password, filled.insecure) == (
+        "registry.kube-system.svc.cluster.local:5000", "10.1.0.1:5000", "kfval", "pw", True,
+    )  # fmt: skip
+    assert filled.base_image == "registry.kube-system.svc.cluster.local:5000/base/tensorflow:2.21.0"
+    own = builds.Builder(registry="mine:5000", base_image="mine:5000/tf")
+    assert lifecycle.with_embedded_registry(own, embedded) is own
+    assert lifecycle.with_embedded_registry(builds.Builder(), None) == builds.Builder()

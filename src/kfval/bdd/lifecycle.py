@@ -7,6 +7,7 @@ termination signal runs, because radish skips its after-hooks when it is killed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -20,7 +21,7 @@ from kfval.bdd import reporting
 from kfval.embedded import launch
 from kfval.kube import client, errors
 from kfval.kube.session import RunScope, new_run_id
-from kfval.kubeflow import helmengines, notebooks
+from kfval.kubeflow import builds, helmengines, notebooks
 from kfval.report.redaction import Redactor
 
 
@@ -37,15 +38,24 @@ class SuiteRun:
     """The Helm engine, chosen by the first Helm step of the run."""
 
 
-def connect(config: settings.Settings, *, cache_dir: Path) -> tuple[client.Connection, bool, Path | None]:
-    """Connect to the configured target; with target.kind local, find the embedded cluster or start it.
+@dataclass(frozen=True)
+class Connected:
+    """The target a run talks to."""
 
-    Returns the connection, whether this call started the embedded cluster (so it must stop it), and
-    the kubeconfig the connection came from (None in-cluster).
-    """
+    conn: client.Connection
+    started: bool
+    """Whether this run started the embedded cluster (so it must stop it)."""
+    kubeconfig: Path | None
+    """The kubeconfig the connection came from (None in-cluster)."""
+    registry: launch.RegistryInfo | None = None
+    """The embedded cluster's image registry (target.kind local only)."""
+
+
+def connect(config: settings.Settings, *, cache_dir: Path) -> Connected:
+    """Connect to the configured target; with target.kind local, find the embedded cluster or start it."""
     if config.target.kind != "local":
         kubeconfig = None if config.target.in_cluster else config.target.kubeconfig
-        return target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=None), False, kubeconfig
+        return Connected(target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=None), False, kubeconfig)
     state_dir = config.target.state_dir
     info = launch.find(state_dir)
     started = info is None
@@ -56,11 +66,27 @@ def connect(config: settings.Settings, *, cache_dir: Path) -> tuple[client.Conne
             raise errors.SetupError(f"the embedded cluster did not start: {error}") from error
     try:
         conn = target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=info.kubeconfig)
-        return conn, started, info.kubeconfig
+        return Connected(conn, started, info.kubeconfig, info.registry)
     except errors.KfvalError:
         if started:
             launch.stop(state_dir)
         raise
+
+
+def with_embedded_registry(builder: builds.Builder, registry: launch.RegistryInfo | None) -> builds.Builder:
+    """[builder] with the embedded registry where radish.ini leaves the registry empty: its name for pods, its
+    address for the suite, its credentials (plain HTTP) and its seeded non-root TensorFlow base."""
+    if registry is None or builder.registry:
+        return builder
+    return dataclasses.replace(
+        builder,
+        registry=registry.name,
+        registry_address=registry.address,
+        username=registry.username,
+        password=registry.password,
+        insecure=True,
+        base_image=builder.base_image or registry.tensorflow_base,
+    )
 
 
 def configure_reports(overrides: Mapping[str, str]) -> Redactor:
@@ -80,7 +106,11 @@ def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
     """Settings, target cluster and connection; raises KfvalError naming the cause when the run cannot start."""
     config = settings.load(settings.RADISH_INI, environ=os.environ, overrides=overrides)
     run_id = new_run_id()
-    conn, started, kubeconfig = connect(config, cache_dir=target.CACHE_DIR / run_id)
+    connected = connect(config, cache_dir=target.CACHE_DIR / run_id)
+    conn = connected.conn
+    config = dataclasses.replace(config, builder=with_embedded_registry(config.builder, connected.registry))
+    for secret in builds.credential_forms(config.builder):
+        redactor.register(secret)
     scope = RunScope(
         conn=conn,
         run_id=run_id,
@@ -89,12 +119,11 @@ def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
         variables=dict(config.variables),
         apply_timeout_seconds=config.timeouts.apply,
         namespace_labels=notebooks.PROFILE_LABELS if config.notebooks.profile_namespace else {},
-        kubeconfig=kubeconfig,
+        kubeconfig=connected.kubeconfig,
         context=None if config.target.kind == "local" else config.target.context,
     )
-    run = SuiteRun(
-        settings=config, scope=scope, redactor=redactor, started_cluster=config.target.state_dir if started else None
-    )
+    started_cluster = config.target.state_dir if connected.started else None
+    run = SuiteRun(settings=config, scope=scope, redactor=redactor, started_cluster=started_cluster)
     _install_signal_handlers(run)
     print(f"kfval run {run_id} against {conn.server} (context {conn.context!r})", file=sys.stderr)
     return run

@@ -19,7 +19,7 @@ from kfval import settings as kfval_settings
 from kfval.bdd import reporting
 from kfval.kube import errors, podtimes
 from kfval.kube.session import ScenarioSession
-from kfval.kubeflow import helmengines
+from kfval.kubeflow import builds, helmengines
 from kfval.kubeflow import releases as kfval_releases
 
 MANIFESTS = Path("manifests")
@@ -44,6 +44,24 @@ def settings(step: Any) -> kfval_settings.Settings:
 def timeouts(step: Any) -> kfval_settings.Timeouts:
     """Seconds per kind of wait, as radish.ini and the command line set them."""
     return settings(step).timeouts
+
+
+def builder(step: Any) -> builds.Builder:
+    """[builder] settings, complete enough to build with (the embedded cluster fills them in itself)."""
+    found = settings(step).builder
+    missing = found.missing()
+    if missing:
+        raise errors.SetupError(
+            f"{' and '.join(missing)} not set: in-cluster builds need a registry and a non-root base image "
+            'in it; set them in [builder] of radish.ini (README, "Container builds")'
+        )
+    return found
+
+
+def redacted(text: str) -> str:
+    """`text` as every report and console line will show it."""
+    found: str = world.kfval.redactor.redact(text)
+    return found
 
 
 def releases(step: Any) -> kfval_releases.Releases:

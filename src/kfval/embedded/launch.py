@@ -23,6 +23,8 @@ from pathlib import Path
 from types import TracebackType
 
 DEFAULT_STATE_DIR = Path(".state") / "cluster"
+TENSORFLOW_BASE = "base/tensorflow:2.21.0"
+"""One of the bases registry/seeding.py seeds (launch stays free of the registry's imports)."""
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
 _PR_SET_PDEATHSIG = 1
@@ -47,6 +49,11 @@ class RegistryInfo:
 
     def __repr__(self) -> str:
         return f"RegistryInfo(name={self.name!r}, address={self.address!r}, username={self.username!r})"
+
+    @property
+    def tensorflow_base(self) -> str:
+        """The seeded non-root TensorFlow base (user jovyan, uid 1000), as pods name it."""
+        return f"{self.name}/{TENSORFLOW_BASE}"
 
 
 @dataclass(frozen=True)

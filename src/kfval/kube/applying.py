@@ -1,6 +1,7 @@
 """Put a scenario's manifests into its namespace so that everything they create can be found and removed.
 
-Applying is server-side (`kubectl apply --server-side --force-conflicts`), in document order. Before
+Applying is server-side (`kubectl apply --server-side --force-conflicts`), in document order; an object
+named by `generateName` alone is created instead, as `kubectl create` does. Before
 anything is sent, every kind is resolved through discovery, so a manifest for a component the
 cluster lacks fails at once and names the file, the line and the component to install. Each object
 gets the scenario's namespace and the run's labels; the labels also go into every pod template the
@@ -68,13 +69,30 @@ def apply(
         body = labelled(document, kind=kind, namespace=namespace, labels=labels)
         target = namespace if kind.namespaced else None
         try:
-            conn.apply(body, target, field_manager=field_manager)
+            name = _send(conn, body, target, field_manager=field_manager)
         except errors.InvalidError as error:
-            name = body["metadata"]["name"]
-            message = f'{document.where}: the cluster refused {kind.kind} "{name}": {_server_message(error)}'
+            message = (
+                f'{document.where}: the cluster refused {kind.kind} "{_shown_name(body)}": {_server_message(error)}'
+            )
             raise errors.InvalidError(message, status=error.status, reason=error.reason) from error
-        applied.append(Applied(kind.api_version, kind.kind, body["metadata"]["name"], target))
+        applied.append(Applied(kind.api_version, kind.kind, name, target))
     return applied
+
+
+def _send(conn: client.Connection, body: client.Body, namespace: str | None, *, field_manager: str) -> str:
+    """Apply the object server-side; one named by `generateName` alone is created (POST), as `kubectl create`
+    does and as Kubeflow's SDKs send theirs, since a name the server has yet to make cannot be applied.
+    Returns the object's name."""
+    metadata = body["metadata"]
+    if "name" not in metadata and metadata.get("generateName"):
+        return str(conn.create(body, namespace)["metadata"]["name"])
+    conn.apply(body, namespace, field_manager=field_manager)
+    return str(metadata["name"])
+
+
+def _shown_name(body: client.Body) -> str:
+    metadata = body.get("metadata") or {}
+    return str(metadata.get("name") or f"{metadata.get('generateName', '')}*")
 
 
 def labelled(document: Document, *, kind: client.Kind, namespace: str, labels: Mapping[str, str]) -> client.Body:
@@ -89,7 +107,7 @@ def labelled(document: Document, *, kind: client.Kind, namespace: str, labels: M
         metadata.pop("namespace", None)
     elif written not in (None, namespace):
         raise errors.ManifestError(
-            f'{document.where}: {kind.kind} "{metadata["name"]}" names namespace "{written}", but the scenario '
+            f'{document.where}: {kind.kind} "{_shown_name(body)}" names namespace "{written}", but the scenario '
             f'owns namespace "{namespace}"; remove metadata.namespace (the suite sets it)'
         )
     else:

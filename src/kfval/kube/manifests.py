@@ -161,12 +161,12 @@ def _object(body: object, *, where: str) -> Body:
             "each document needs apiVersion, kind and metadata.name"
         )
     metadata = body.get("metadata")
-    name = metadata.get("name") if isinstance(metadata, dict) else None
+    name = metadata.get("name") or metadata.get("generateName") if isinstance(metadata, dict) else None
     fields = {"apiVersion": body.get("apiVersion"), "kind": body.get("kind"), "metadata.name": name}
     missing = [field for field, value in fields.items() if not isinstance(value, str) or not value]
     if missing:
         raise ManifestError(
             f"{where}: the document has no {' and no '.join(missing)}; "
-            "each document needs apiVersion, kind and metadata.name"
+            "each document needs apiVersion, kind and metadata.name (or metadata.generateName)"
         )
     return {str(key): value for key, value in body.items()}

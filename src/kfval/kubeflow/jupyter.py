@@ -9,6 +9,7 @@ the embedded cluster and on a real one behind Istio, whose gateway the suite nee
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from importlib import resources
 
 from kfval.kube import errors
@@ -66,9 +67,10 @@ def run_cell(session: ScenarioSession, name: str, *, kernel: str, code: str) -> 
     return _jupyter(session, name, "cell", kernel, code)
 
 
-def write_file(session: ScenarioSession, name: str, path: str, text: str) -> None:
-    """Save a file through the server's contents API, as the notebook UI saves one."""
-    _jupyter(session, name, "put", path, text)
+def write_files(session: ScenarioSession, name: str, files: Mapping[str, str]) -> None:
+    """Save files (paths relative to the notebook's home, folders made as needed) through the server's
+    contents API, as the notebook UI saves them."""
+    _jupyter(session, name, "put", json.dumps(dict(files)))
 
 
 def read_file(session: ScenarioSession, name: str, path: str) -> str:

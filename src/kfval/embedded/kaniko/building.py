@@ -27,8 +27,11 @@ STEP = re.compile(r"^STEP \d+/\d+: (.*)$")
 FAILED_STEP = re.compile(r'^(?:Error: )?(?:error )?building at STEP "(.*)": (.*)$')
 NOISE = re.compile(
     r"^(Trying to pull |Getting image source signatures|Copying (blob|config) |Writing manifest|Storing signatures|"
-    r"COMMIT|Successfully tagged |--> [0-9a-f]{11}$|[0-9a-f]{64}$|--> Using cache [0-9a-f]+$)"
+    r"COMMIT|Successfully tagged |--> [0-9a-f]{11}$|[0-9a-f]{64}$|--> Using cache [0-9a-f]+$|"
+    r"subprocess exited with status \d+$)"
 )
+"""buildah's own lines, which Kaniko has no counterpart for (a failed RUN's `subprocess exited with status`
+comes from buildah's chroot runner, twice)."""
 CACHE_PULLED = re.compile(r"^--> Cache pulled from remote (\S+)$")
 CACHE_PUSHED = re.compile(r"^--> Pushing cache (\S+)$")
 RUN_FAILED = re.compile(r"exit status (\d+)")

@@ -1,7 +1,7 @@
 """Talk to the Jupyter server of this pod as the notebook UI does: run a cell, write or read a file.
 
 Usage: python3 jupyter_api.py <server url with base path> cell <kernel name> <code>
-       python3 jupyter_api.py <server url with base path> put <path> <text>
+       python3 jupyter_api.py <server url with base path> put <JSON object: path -> text>
        python3 jupyter_api.py <server url with base path> get <path>
 Prints one JSON object: for a cell {"status": "ok"|"error"|"no-kernel", "stdout", "stderr", "error",
 "kernels"}; for a file {"status": "ok", "content"}.
@@ -83,9 +83,19 @@ def _session(base: str) -> tuple[urllib.request.OpenerDirector, http.cookiejar.C
     return opener, jar, next((cookie.value or "" for cookie in jar if cookie.name == "_xsrf"), "")
 
 
-def put(base: str, path: str, text: str) -> dict[str, Any]:
+def put(base: str, files: str) -> dict[str, Any]:
+    """Save each file, making its folders first, as a user does with "New Folder" in the file browser."""
     opener, _jar, xsrf = _session(base)
-    _call(opener, f"{base}/api/contents/{path}", xsrf, "PUT", {"type": "file", "format": "text", "content": text})
+    made: set[str] = set()
+    for path, text in json.loads(files).items():
+        parts = path.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            folder = "/".join(parts[:depth])
+            if folder not in made:
+                _call(opener, f"{base}/api/contents/{folder}", xsrf, "PUT", {"type": "directory"})
+                made.add(folder)
+        body = {"type": "file", "format": "text", "content": text}
+        _call(opener, f"{base}/api/contents/{path}", xsrf, "PUT", body)
     return {"status": "ok"}
 
 
