@@ -12,7 +12,6 @@ start, and `skopeo copy` pushes it as Docker v2s2, as Kaniko would have pushed i
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
 import io
@@ -23,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kfval.embedded.dockerconfig import Credential, write_authfile
 from kfval.embedded.images import hostruntime
 from kfval.embedded.kubelet import node, sandbox
 from kfval.embedded.registry.serving import RegistryAccess, RegistryError
@@ -153,14 +153,6 @@ async def busybox_applets() -> list[str]:
     return output.decode().split()
 
 
-def authfile(path: Path, access: RegistryAccess) -> Path:
-    """A docker config.json for skopeo with the registry's credentials (mode 0600)."""
-    token = f"{access.username}:{access.password}".encode()
-    path.write_text(json.dumps({"auths": {access.address: {"auth": base64.b64encode(token).decode()}}}))
-    path.chmod(0o600)
-    return path
-
-
 async def seed(access: RegistryAccess, work_dir: Path) -> tuple[str, ...]:
     """Push every base image into the registry; the references pushed (`repo:tag`)."""
     if not Path(BUSYBOX).is_file():
@@ -173,7 +165,8 @@ async def seed(access: RegistryAccess, work_dir: Path) -> tuple[str, ...]:
     raw = layer_tar(await busybox_applets())
     layer = layout.blob(gzip.compress(raw, mtime=0), OCI_LAYER)
     diff_id = f"sha256:{hashlib.sha256(raw).hexdigest()}"
-    credentials = authfile(work_dir / "auth.json", access)
+    login = {access.address: Credential(access.username, access.password)}
+    credentials = write_authfile(work_dir / "auth.json", login)
     try:
         for base in BASE_IMAGES:
             layout.add(base.reference, image_config(base, diff_id), layer)
