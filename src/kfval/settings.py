@@ -49,6 +49,8 @@ class Timeouts:
     pod_start: float = 180.0
     training: float = 900.0
     cleanup: float = 120.0
+    image_pull: float = 60.0
+    """How long a pod may keep failing to pull its image before a wait gives up on it."""
     build: float = 300.0
     """An in-cluster image build, from creating the builder Job to its end."""
     helm: float = 300.0
@@ -57,7 +59,7 @@ class Timeouts:
     """Helm's --timeout for an upgrade a scenario expects to fail (it waits out the whole of it)."""
 
     def __post_init__(self) -> None:
-        for name in ("apply", "pod_start", "training", "cleanup", "build", "helm", "failing_upgrade"):
+        for name in ("apply", "pod_start", "training", "cleanup", "image_pull", "build", "helm", "failing_upgrade"):
             if getattr(self, name) <= 0:
                 raise SetupError(f"timeouts.{name} must be a positive number of seconds")
 

@@ -78,7 +78,11 @@ def test_missing_kind(cluster: launch.ClusterInfo, kubectl: Kubectl, tmp_path: P
 
 def test_image_that_cannot_be_pulled(cluster: launch.ClusterInfo, kubectl: Kubectl, tmp_path: Path) -> None:
     run = run_suite(
-        f"{FIXTURES}/image.feature", cluster.kubeconfig, tmp_path, "images.pytorch_mnist=registry.invalid/kfval/nope:1"
+        f"{FIXTURES}/image.feature",
+        cluster.kubeconfig,
+        tmp_path,
+        "images.pytorch_mnist=registry.invalid/kfval/nope:1",
+        "timeouts.image_pull=3",
     )
     assert_failed_with(run, "cannot start", "registry.invalid/kfval/nope:1")
     evidence = json.dumps(run.cucumber)

@@ -21,6 +21,7 @@ def pod(
     restart_policy: str = "Always",
     owner_kind: str | None = None,
     conditions: list[dict[str, Any]] | None = None,
+    started: str = "2025-01-01T11:58:00Z",
 ) -> dict[str, Any]:
     state: dict[str, Any] = {}
     if waiting:
@@ -33,8 +34,17 @@ def pod(
         "spec": {"restartPolicy": restart_policy, "containers": [{"name": "main"}]},
         "status": {
             "phase": phase,
+            "startTime": started,
             "conditions": [*(conditions or []), {"type": "Ready", "status": "True" if ready else "False"}],
-            "containerStatuses": [{"name": "main", "state": state, "restartCount": restarts, "ready": ready}],
+            "containerStatuses": [
+                {
+                    "name": "main",
+                    "image": "registry.example/app:1",
+                    "state": state,
+                    "restartCount": restarts,
+                    "ready": ready,
+                }
+            ],
         },
     }
     if owner_kind:
@@ -69,10 +79,25 @@ def test_pods_in_phase_accepts_any_of_the_phases() -> None:
     assert verdict.unmet == ("pod b: status.phase: want Running or Succeeded, have Pending",)
 
 
-def test_image_pull_back_off_fails_a_wait_for_running_at_once() -> None:
+def test_a_failing_pull_fails_a_wait_once_it_outlasts_the_grace_naming_container_and_image() -> None:
     stuck = pod("mnist-worker-0", waiting=("ImagePullBackOff", 'Back-off pulling image "x"'))
-    verdict = checks.pods_in_phase(("Running",), 1)(by_name(stuck))
-    assert verdict.failure == 'pod mnist-worker-0 cannot start: ImagePullBackOff: Back-off pulling image "x"'
+    verdict = checks.pods_in_phase(("Running",), 1, image_pull_grace_seconds=0)(by_name(stuck))
+    assert verdict.failure is not None
+    assert verdict.failure.startswith(
+        'pod mnist-worker-0 cannot start: container main cannot pull image "registry.example/app:1" (for '
+    )
+    assert verdict.failure.endswith('s): ImagePullBackOff: Back-off pulling image "x"')
+    assert checks.pod_failure(stuck, now=NOW) == (
+        'pod mnist-worker-0 cannot start: container main cannot pull image "registry.example/app:1" (for 120 s): '
+        'ImagePullBackOff: Back-off pulling image "x"'
+    )
+
+
+def test_a_pull_that_fails_within_the_grace_is_waited_out() -> None:
+    young = pod("a", waiting=("ErrImagePull", "registry hiccup"), started="2025-01-01T11:59:30Z")
+    assert checks.pod_failure(young, now=NOW) is None
+    assert checks.pod_failure(young, now=NOW, image_pull_grace_seconds=20) is not None
+    assert checks.pods_in_phase(("Running",), 1)(by_name(young)).failure is not None, "the default grace is 60 s"
 
 
 def test_a_pending_pod_does_not_fail_a_wait_for_pending() -> None:
@@ -80,10 +105,11 @@ def test_a_pending_pod_does_not_fail_a_wait_for_pending() -> None:
     assert checks.pods_in_phase(("Pending",), 1)(by_name(stuck)).done
 
 
-def test_every_fatal_waiting_reason_is_a_failure() -> None:
-    for reason in ("ErrImagePull", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"):
-        assert checks.pod_failure(pod("a", waiting=(reason, "why"))) == f"pod a cannot start: {reason}: why"
-    assert checks.pod_failure(pod("a", waiting=("ContainerCreating", ""))) is None
+def test_a_wrong_spec_fails_at_once_however_young_the_pod() -> None:
+    for reason in ("InvalidImageName", "CreateContainerConfigError", "CreateContainerError"):
+        young = pod("a", waiting=(reason, "why"), started="2025-01-01T11:59:59Z")
+        assert checks.pod_failure(young, now=NOW) == f"pod a cannot start: container main: {reason}: why"
+    assert checks.pod_failure(pod("a", waiting=("ContainerCreating", "")), now=NOW) is None
 
 
 def test_crash_loop_fails_only_after_repeated_restarts_of_an_unowned_pod() -> None:
@@ -103,7 +129,10 @@ def test_a_job_decides_about_its_crashing_or_failed_pods_through_its_backoff_lim
     assert checks.pod_failure(crashing) is None
     assert checks.pod_failure(failed) is None
     pulling = pod("w", waiting=("ErrImagePull", "no such image"), owner_kind="TFJob")
-    assert checks.pod_failure(pulling) == "pod w cannot start: ErrImagePull: no such image"
+    assert checks.pod_failure(pulling, now=NOW) == (
+        'pod w cannot start: container main cannot pull image "registry.example/app:1" (for 120 s): '
+        "ErrImagePull: no such image"
+    )
 
 
 def test_a_failed_pod_fails_a_wait_for_completion_but_not_a_wait_for_failed() -> None:

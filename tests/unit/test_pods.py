@@ -119,6 +119,22 @@ async def test_an_unknown_image_backs_off_until_it_appears(node: Node) -> None:
 
 
 @on_node
+async def test_an_image_reference_that_cannot_be_parsed_is_invalid_image_name_and_never_pulled(node: Node) -> None:
+    node.create_pod("upper", container("main", "sleep", image="Busybox:1"))
+    await eventually(lambda: waiting_reason(node.status("upper")) == "InvalidImageName", "InvalidImageName")
+    message = state_of(node.pod("upper")["status"])["waiting"]["message"]
+    assert message == (
+        'Failed to apply default image tag "Busybox:1": couldn\'t parse image reference "Busybox:1": '
+        "invalid reference format: repository name must be lowercase"
+    )
+    assert node.events("InspectFailed")[0]["message"] == message
+    assert node.events("Pulling") == [], "a reference that cannot be parsed is never pulled"
+    await node.advance(30.0)
+    assert waiting_reason(node.status("upper")) == "InvalidImageName"
+    assert phase(node, "upper") == "Pending"
+
+
+@on_node
 async def test_a_crashing_container_goes_into_crash_loop_back_off(node: Node) -> None:
     pod = node.create_pod("crash", container("c", "exit:1"), policy="Always")
     uid = pod["metadata"]["uid"]

@@ -118,6 +118,7 @@ def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
         secrets=redactor,
         variables=dict(config.variables),
         apply_timeout_seconds=config.timeouts.apply,
+        image_pull_grace_seconds=config.timeouts.image_pull,
         namespace_labels=notebooks.PROFILE_LABELS if config.notebooks.profile_namespace else {},
         kubeconfig=connected.kubeconfig,
         context=None if config.target.kind == "local" else config.target.context,

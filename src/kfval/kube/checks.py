@@ -5,8 +5,8 @@ rules that decide "done", "still waiting" and "can never succeed" be tested with
 keeps the wait's own work per event tiny. A check also says what is still unmet as field-path
 differences (`status.phase: want Running, have Pending`), so a timeout can explain itself.
 
-Pods that can never succeed are found by `pod_failure`: image pull errors and container
-configuration errors, a crash loop the restart policy will not get out of, a Failed phase, or a pod
+Pods that can never succeed are found by `pod_failure`: container configuration errors at once, image
+pulls that keep failing past a grace, a crash loop the restart policy will not get out of, a Failed phase, or a pod
 left Unschedulable for longer than a grace. Pods that a job controls are judged more leniently: the
 job's backoffLimit decides whether a crashed or failed pod is retried, and the job's own Failed
 condition ends the wait when it is not.
@@ -25,9 +25,12 @@ UNSCHEDULABLE_GRACE_SECONDS = 60.0
 CRASH_LOOP_RESTARTS = 3
 ABSENT = "<absent>"
 
-FATAL_WAITING_REASONS = frozenset(
-    {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"}
-)
+IMAGE_PULL_GRACE_SECONDS = 60.0
+"""How long a pod may fail to pull before the wait gives up on it (radish.ini `timeouts.image_pull`): a
+registry can hiccup on a real cluster, and the kubelet retries with back-off."""
+NEVER_STARTING_REASONS = frozenset({"InvalidImageName", "CreateContainerConfigError", "CreateContainerError"})
+"""Waiting reasons no retry of the kubelet gets out of: the pod's own spec is wrong."""
+IMAGE_PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff"})
 JOB_OWNER_KINDS = frozenset({"Job", "PyTorchJob", "TFJob", "MPIJob", "XGBoostJob", "PaddleJob", "JAXJob"})
 """Controllers with a backoffLimit of their own: they, not the pod, decide whether a crash is final."""
 
@@ -81,7 +84,9 @@ def _label(body: Body, default_kind: str = "pod") -> str:
 # -- pods ----------------------------------------------------------------------------------------
 
 
-def pods_in_phase(phases: Iterable[str], count: int) -> Check:
+def pods_in_phase(
+    phases: Iterable[str], count: int, *, image_pull_grace_seconds: float = IMAGE_PULL_GRACE_SECONDS
+) -> Check:
     """At least `count` pods in one of `phases`; a pod outside them that can never get there fails the wait."""
     wanted = tuple(phases)
     shown = " or ".join(wanted)
@@ -90,20 +95,22 @@ def pods_in_phase(phases: Iterable[str], count: int) -> Check:
         phase = (pod.get("status") or {}).get("phase")
         return [] if phase in wanted else [difference("status.phase", want=shown, have=phase)]
 
-    return _count_pods(judge, count=count, waiting_for=f"{count} pod(s) in phase {shown}")
+    waiting_for = f"{count} pod(s) in phase {shown}"
+    return _count_pods(judge, count=count, waiting_for=waiting_for, image_pull_grace_seconds=image_pull_grace_seconds)
 
 
-def pods_completed(count: int) -> Check:
+def pods_completed(count: int, *, image_pull_grace_seconds: float = IMAGE_PULL_GRACE_SECONDS) -> Check:
     """At least `count` pods in phase Succeeded (every container exited 0)."""
 
     def judge(pod: Body) -> list[str]:
         phase = (pod.get("status") or {}).get("phase")
         return [] if phase == "Succeeded" else [difference("status.phase", want="Succeeded", have=phase)]
 
-    return _count_pods(judge, count=count, waiting_for=f"{count} pod(s) Succeeded")
+    waiting_for = f"{count} pod(s) Succeeded"
+    return _count_pods(judge, count=count, waiting_for=waiting_for, image_pull_grace_seconds=image_pull_grace_seconds)
 
 
-def _count_pods(judge: PodJudge, *, count: int, waiting_for: str) -> Check:
+def _count_pods(judge: PodJudge, *, count: int, waiting_for: str, image_pull_grace_seconds: float) -> Check:
     def check(objects: Mapping[str, Body]) -> Verdict:
         unmet: list[str] = []
         satisfied = 0
@@ -115,7 +122,7 @@ def _count_pods(judge: PodJudge, *, count: int, waiting_for: str) -> Check:
                 satisfied += 1
                 continue
             unmet += [f"pod {name}: {line}" for line in missing]
-            failure = failure or pod_failure(pod)
+            failure = failure or pod_failure(pod, image_pull_grace_seconds=image_pull_grace_seconds)
         if satisfied >= count:
             return Verdict(done=True, failure=None, waiting_for=waiting_for)
         if len(objects) < count:
@@ -131,18 +138,18 @@ def pod_failure(
     now: datetime | None = None,
     unschedulable_grace_seconds: float = UNSCHEDULABLE_GRACE_SECONDS,
     crash_loop_restarts: int = CRASH_LOOP_RESTARTS,
+    image_pull_grace_seconds: float = IMAGE_PULL_GRACE_SECONDS,
 ) -> str | None:
     """Why `pod` can never succeed, in a QA engineer's words; None while it still can."""
     name = _name(pod)
+    now = now or datetime.now(UTC)
     status = pod.get("status") or {}
     statuses = [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
-    several = len(statuses) > 1
     for container in statuses:
-        waiting = (container.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason") in FATAL_WAITING_REASONS:
-            where = f" (container {container.get('name')})" if several else ""
-            return f"pod {name} cannot start: {waiting['reason']}: {waiting.get('message', '')}".rstrip(": ") + where
-    unschedulable = _unschedulable(pod, now=now or datetime.now(UTC), grace=unschedulable_grace_seconds)
+        never = _never_starts(pod, container, now=now, image_pull_grace_seconds=image_pull_grace_seconds)
+        if never:
+            return f"pod {name} cannot start: {never}"
+    unschedulable = _unschedulable(pod, now=now, grace=unschedulable_grace_seconds)
     if unschedulable or _owned_by_job(pod):
         return unschedulable
     if status.get("phase") == "Failed":
@@ -154,6 +161,27 @@ def pod_failure(
     if (pod.get("spec") or {}).get("restartPolicy") == "Never":
         return _exited_for_good(name, statuses)
     return None
+
+
+def _never_starts(
+    pod: Body, container: Mapping[str, Any], *, now: datetime, image_pull_grace_seconds: float
+) -> str | None:
+    """A container's waiting reason that ends the wait: a wrong spec at once, a failing pull past its grace."""
+    waiting = (container.get("state") or {}).get("waiting") or {}
+    reason, message = waiting.get("reason"), str(waiting.get("message") or "")
+    why = f"{reason}: {message}".rstrip(": ")
+    if reason in NEVER_STARTING_REASONS:
+        return f"container {container.get('name')}: {why}"
+    if reason not in IMAGE_PULL_REASONS:
+        return None
+    since = parse_time((pod.get("status") or {}).get("startTime")) or parse_time(
+        (pod.get("metadata") or {}).get("creationTimestamp")
+    )
+    pulling = (now - since).total_seconds() if since else 0.0
+    if pulling < image_pull_grace_seconds:
+        return None
+    image = container.get("image") or "?"  # the kubelet reports the spec's image for a container it cannot pull
+    return f'container {container.get("name")} cannot pull image "{image}" (for {pulling:.0f} s): {why}'
 
 
 def _failed_detail(status: Mapping[str, Any], statuses: list[Mapping[str, Any]]) -> str:

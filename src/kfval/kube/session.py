@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from kfval.kube import applying, cleanup, manifests
+from kfval.kube import applying, checks, cleanup, manifests
 from kfval.kube.cleanup import Created
 from kfval.kube.client import Body, Connection
 from kfval.kube.errors import KfvalError
@@ -50,6 +50,8 @@ class RunScope:
     apply_timeout_seconds: float = applying.DEFAULT_TIMEOUT_SECONDS
     namespace_labels: Mapping[str, str] = field(default_factory=dict)
     """Labels every scenario namespace gets beside the run's, e.g. a Kubeflow profile's."""
+    image_pull_grace_seconds: float = checks.IMAGE_PULL_GRACE_SECONDS
+    """How long a wait lets a pod keep failing to pull its image (radish.ini `timeouts.image_pull`)."""
     kubeconfig: Path | None = None
     """The kubeconfig the connection came from (None in-cluster), for tools that connect on their own (Helm)."""
     context: str | None = None

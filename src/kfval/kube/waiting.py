@@ -10,17 +10,21 @@ and how long each object spent in each phase (as Chainsaw keeps the last mismatc
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kfval.kube import checks, errors, evidence, watching
+from kfval.kube import checks, errors, evidence, guards, watching
 from kfval.kube.client import Body, Connection
 
 EVENTS_PER_OBJECT = 5
 OBJECTS_IN_MESSAGE = 8
 GONE = "(deleted)"
+GUARD_SPAN_SECONDS = 2.0
+"""How often a guarded wait asks its guard when the watched object does not change: the pods it guards
+against change without the job noticing."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,9 @@ class Target:
         """How lines name one object: `pod x` as the checks write it, `PyTorchJob x` for other kinds."""
         return "pod" if self.kind == "Pod" else self.kind
 
-    def follow(self, conn: Connection, *, deadline: float) -> Iterator[Mapping[str, Body]]:
+    def follow(
+        self, conn: Connection, *, deadline: float, span_seconds: float = watching.WATCH_SPAN_SECONDS
+    ) -> Iterator[Mapping[str, Body]]:
         by_name = f"metadata.name={self.name}" if self.name else None
         return watching.follow(
             conn,
@@ -54,6 +60,7 @@ class Target:
             label_selector=self.label_selector,
             field_selector=by_name,
             deadline=deadline,
+            span_seconds=span_seconds,
         )
 
 
@@ -104,10 +111,12 @@ def wait_until(
     what: str,
     label_selector: str | None = None,
     name: str | None = None,
+    guard: guards.Guard | None = None,
 ) -> Mapping[str, Body]:
     """Return the matching objects once `check` says done; raise WorkloadFailedError or WaitTimeoutError.
 
-    `what` names the awaited state for a QA engineer ("the PyTorchJob mnist to succeed").
+    `what` names the awaited state for a QA engineer ("the PyTorchJob mnist to succeed"); `guard`, asked
+    whenever the state is not yet reached, names why it never will be (the workload's pods cannot start).
     """
     started = time.monotonic()
     deadline = started + timeout_seconds
@@ -115,12 +124,15 @@ def wait_until(
     clock = PhaseClock(started)
     seen: Mapping[str, Body] = {}
     verdict = checks.Verdict(done=False, failure=None, waiting_for=what)
-    for seen in target.follow(conn, deadline=deadline):
+    span = GUARD_SPAN_SECONDS if guard is not None else watching.WATCH_SPAN_SECONDS
+    for seen in target.follow(conn, deadline=deadline, span_seconds=span):
         now = time.monotonic()
         clock.observe(seen, now)
         verdict = check(seen)
         if verdict.done:
             return seen
+        if not verdict.failure and guard is not None:
+            verdict = dataclasses.replace(verdict, failure=guard())
         if verdict.failure:
             raise errors.WorkloadFailedError(
                 f"{verdict.failure} (while waiting for {what})", evidence=_evidence(conn, target, seen=seen)

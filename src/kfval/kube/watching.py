@@ -57,13 +57,15 @@ def follow(
     label_selector: str | None = None,
     field_selector: str | None = None,
     deadline: float,
+    span_seconds: float = WATCH_SPAN_SECONDS,
 ) -> Iterator[Mapping[str, Body]]:
     """Yield the matching objects by name after the initial list and after every change.
 
     A watch that ends before `deadline` (server timeout, dropped connection, 410) is followed by a
     re-list, whose state is yielded too. `deadline` is a `time.monotonic()` value: once it has
     passed, the generator ends when the current watch does (within a second of it). Every yield is
-    a fresh dict, so a caller may keep one.
+    a fresh dict, so a caller may keep one. `span_seconds` bounds how long the state goes unyielded
+    when nothing changes.
     """
     selectors = {"label_selector": label_selector, "field_selector": field_selector}
     while True:
@@ -82,6 +84,7 @@ def follow(
                 selectors=selectors,
                 version=version,
                 deadline=deadline,
+                span_seconds=span_seconds,
             ):
                 _apply(objects, change)
                 yield dict(objects)
@@ -98,9 +101,10 @@ def _changes(
     selectors: Mapping[str, str | None],
     version: str,
     deadline: float,
+    span_seconds: float,
 ) -> Iterator[Body]:
     """ADDED, MODIFIED and DELETED events of one watch request, which ends by the deadline at the latest."""
-    span = max(1, math.ceil(min(deadline - time.monotonic(), WATCH_SPAN_SECONDS)))
+    span = max(1, math.ceil(min(deadline - time.monotonic(), span_seconds)))
     events = conn.watch(api_version, kind, namespace, resource_version=version, timeout_seconds=span, **selectors)
     for event in events:
         if event.get("type") == "ERROR":

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kfval.kube import checks, errors, waiting
+from kfval.kube import checks, errors, guards, waiting
 from kfval.kube.client import Body
 from kfval.kube.errors import SetupError
 from kfval.kube.session import ScenarioSession
@@ -213,6 +213,7 @@ def run(session: ScenarioSession, manifest: Path, variables: Mapping[str, str], 
     """Create a builder Job from `manifest` (with a new build id) and wait for it to finish either way."""
     build_id = str(uuid.uuid1())
     started = time.monotonic()
+    selector = f"{BUILDER_LABEL}=kaniko,{BUILD_ID_LABEL}={build_id}"
     applied = session.apply(manifest, {**variables, "build_id": build_id})
     job = next(a.name for a in applied if a.kind == "Job")
     waiting.wait_until(
@@ -224,9 +225,16 @@ def run(session: ScenarioSession, manifest: Path, variables: Mapping[str, str], 
         check=checks.job_finished("Complete", "Failed", failure_fails_wait=False),
         timeout_seconds=timeout,
         what=f'the builder Job "{job}" to finish',
+        guard=guards.workload(
+            session.conn,
+            session.namespace,
+            kind="Job",
+            name=job,
+            pods=selector,
+            image_pull_grace_seconds=session.run.image_pull_grace_seconds,
+        ),
     )
     seconds = time.monotonic() - started
-    selector = f"{BUILDER_LABEL}=kaniko,{BUILD_ID_LABEL}={build_id}"
     pods: list[Body] = session.conn.list("v1", "Pod", session.namespace, label_selector=selector)["items"]
     pod = pods[-1]
     terminated = _kaniko_terminated(pod)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from kfval.kube import checks, errors, quantities, waiting
+from kfval.kube import checks, errors, guards, quantities, waiting
 from kfval.kube.client import Body
 from kfval.kube.session import ScenarioSession
 
@@ -36,13 +36,8 @@ def pod(session: ScenarioSession, name: str) -> Body:
 
 
 def _refusal(session: ScenarioSession, name: str) -> str | None:
-    """The FailedCreate the notebook's StatefulSet met (an admission webhook's refusal), if any."""
-    events = session.conn.list("v1", "Event", session.namespace, field_selector="reason=FailedCreate")["items"]
-    for event in events:
-        involved = event.get("involvedObject") or {}
-        if involved.get("kind") in ("StatefulSet", "Notebook") and involved.get("name") == name:
-            return str(event.get("message", ""))
-    return None
+    """The StatefulSet's FailedCreate (re-issued on the Notebook): an admission webhook refused the pod."""
+    return guards.create_refusal(session.conn, session.namespace, kinds=("StatefulSet", "Notebook"), name=name)
 
 
 def _too_big(session: ScenarioSession, found: Body) -> str | None:
@@ -80,7 +75,9 @@ def _readiness(session: ScenarioSession, name: str) -> checks.Check:
             found = pod(session, name)
         except errors.NotFoundError:
             found = None
-        failure = (checks.pod_failure(found) or _too_big(session, found)) if found else None
+        grace = session.run.image_pull_grace_seconds
+        failure = checks.pod_failure(found, image_pull_grace_seconds=grace) if found else None
+        failure = failure or (_too_big(session, found) if found else None)
         have = status.get("readyReplicas", 0)
         return checks.Verdict(
             False, failure, waiting_for, (checks.difference("status.readyReplicas", want=1, have=have),)
@@ -192,7 +189,7 @@ def pod_output(session: ScenarioSession, name: str, *, timeout: float) -> str:
         kind="Pod",
         namespace=session.namespace,
         name=name,
-        check=checks.pods_completed(1),
+        check=checks.pods_completed(1, image_pull_grace_seconds=session.run.image_pull_grace_seconds),
         timeout_seconds=timeout,
         what=f'pod "{name}" to complete',
     )

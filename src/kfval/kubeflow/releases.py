@@ -122,6 +122,10 @@ def release_pods(session: ScenarioSession, release: str, *, label: str) -> list[
     return [pod for pod in items if not pod["metadata"].get("deletionTimestamp")]
 
 
+def _pod_name(pod: Body) -> str:
+    return str(pod["metadata"]["name"])
+
+
 def wait_pods_ready(session: ScenarioSession, release: str, *, label: str, timeout: float) -> list[Body]:
     """Every pod of the release Running and Ready, and none left of an older ReplicaSet."""
 
@@ -131,9 +135,11 @@ def wait_pods_ready(session: ScenarioSession, release: str, *, label: str, timeo
         leaving = len(pods) - len(live)
         done = bool(live) and not unready and not leaving
         unmet = tuple(f"pod {name}: status.conditions[type=Ready].status: want True" for name in unready)
+        grace = session.run.image_pull_grace_seconds
+        failures = (checks.pod_failure(p, image_pull_grace_seconds=grace) for p in sorted(live, key=_pod_name))
         return checks.Verdict(
             done,
-            None,
+            next((failure for failure in failures if failure), None),
             "every pod of the release Ready",
             unmet + ((f"{leaving} pod(s) terminating",) if leaving else ()),
         )

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kfval.kube import checks, errors, evidence, waiting
+from kfval.kube import checks, errors, evidence, guards, waiting
 from kfval.kube.client import Body
 from kfval.kube.session import ScenarioSession
 
@@ -71,13 +71,14 @@ def _wait_for_pods(
 def wait_pods_started(session: ScenarioSession, kind: str, name: str, *, timeout: float) -> None:
     """Every pod the job asks for is Running (or already Succeeded); a pod that never can fails this at once."""
     count = replica_count(get(session, kind, name))
-    check = checks.pods_in_phase(("Running", "Succeeded"), count)
+    grace = session.run.image_pull_grace_seconds
+    check = checks.pods_in_phase(("Running", "Succeeded"), count, image_pull_grace_seconds=grace)
     _wait_for_pods(session, name, check, timeout=timeout, what=f'{count} pod(s) of {kind} "{name}" to run')
 
 
 def wait_pods_completed(session: ScenarioSession, kind: str, name: str, *, timeout: float) -> None:
     count = replica_count(get(session, kind, name))
-    check = checks.pods_completed(count)
+    check = checks.pods_completed(count, image_pull_grace_seconds=session.run.image_pull_grace_seconds)
     _wait_for_pods(session, name, check, timeout=timeout, what=f'{count} pod(s) of {kind} "{name}" to complete')
 
 
@@ -105,6 +106,14 @@ def wait_finished(session: ScenarioSession, kind: str, name: str, *, timeout: fl
         check=checks.job_finished(SUCCEEDED, FAILED, failure_fails_wait=False),
         timeout_seconds=timeout,
         what=f'{kind} "{name}" to finish',
+        guard=guards.workload(
+            session.conn,
+            session.namespace,
+            kind=kind,
+            name=name,
+            pods=selector(name),
+            image_pull_grace_seconds=session.run.image_pull_grace_seconds,
+        ),
     )
     return dict(found[name])
 

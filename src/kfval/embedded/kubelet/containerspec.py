@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -26,6 +27,47 @@ Expander = Callable[[Sequence[str], Mapping[str, str]], list[str]]
 
 class MissingCommandError(Exception):
     """Neither the container nor its image names a command: the runtime cannot create the container."""
+
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_DOMAIN = rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_REFERENCE = re.compile(
+    rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,})?$"
+)
+NAME_TOTAL_LENGTH_MAX = 255
+
+
+def reference_error(reference: str) -> str | None:
+    """Why the kubelet cannot even parse the image reference (its InvalidImageName message), or None.
+
+    The grammar is distribution/reference's, as the kubelet applies it before pulling
+    (`reference.ParseNormalizedNamed`): lowercase path components, an optional registry host first,
+    a tag of at most 128 characters, an optional digest.
+    """
+    name = reference.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    why = None
+    if not _REFERENCE.match(reference):
+        why = "invalid reference format"
+        if _REFERENCE.match(reference.lower()) or _REFERENCE.match(_lower_path(reference)):
+            why += ": repository name must be lowercase"
+    elif len(name) > NAME_TOTAL_LENGTH_MAX:
+        why = f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters"
+    if why is None:
+        return None
+    return f'Failed to apply default image tag "{reference}": couldn\'t parse image reference "{reference}": {why}'
+
+
+def _lower_path(reference: str) -> str:
+    """The reference with its repository path lowercased (the registry host and the tag keep their case)."""
+    first, slash, rest = reference.partition("/")
+    if not slash or not ("." in first or ":" in first or first == "localhost"):
+        first, rest, slash = "", reference, ""
+    path, colon, tag = rest.partition(":")
+    return f"{first}{slash}{path.lower()}{colon}{tag}"
 
 
 def normalized_reference(reference: str) -> str:

@@ -97,6 +97,10 @@ class ImagePuller:
         reference = str(container.get("image", ""))
         key = f"{pod['metadata'].get('uid')}_{reference}"
         policy = pull_policy(container)
+        invalid = containerspec.reference_error(reference)
+        if invalid is not None:
+            await self._refuse_reference(pod, field_path, invalid, report, stopping)
+            return None
         while not stopping.is_set():
             content = self._known(reference)
             if content is not None and (policy == "Never" or (policy != "Always" and reference in self._present)):
@@ -120,6 +124,15 @@ class ImagePuller:
             ):
                 return None
         return None
+
+    async def _refuse_reference(
+        self, pod: Body, field_path: str, message: str, report: StateReport, stopping: asyncio.Event
+    ) -> None:
+        """A reference no registry can be asked for: InvalidImageName until the pod goes, as the kubelet
+        reports it on every sync (its InspectFailed event once)."""
+        report(podstatus.waiting("InvalidImageName", message))
+        self._event(pod, field_path, "Warning", "InspectFailed", message)
+        await stopping.wait()
 
     def _backing_off(self, pod: Body, field_path: str, reference: str, report: StateReport) -> None:
         message = f'Back-off pulling image "{reference}"'
