@@ -73,13 +73,17 @@ def test_failed_scenarios_and_the_evidence_of_failed_steps_are_open() -> None:
                 "it fails",
                 35,
                 model.Result(model.Status.FAILED, 5, "boom"),
-                embeddings=(model.Embedding("text/plain", b"line 1\nline 2\n", "evidence"),),
+                embeddings=(
+                    model.Embedding("text/plain", b"line 1\nline 2\n", "evidence"),
+                    model.Embedding("text/plain", b"log line\n" * 100, "pod log"),
+                ),
             ),
         ),
     )
     text = page(model.Run(features=(dataclasses.replace(report_samples.run().features[0], scenarios=(failing,)),)))
     assert "<details open><summary>evidence <small>(2 line(s))</small></summary><pre>line 1\nline 2\n</pre>" in text
     assert '<pre class="error">boom</pre>' in text
+    assert "<details><summary>pod log <small>(100 line(s))</small></summary>" in text  # a whole log stays folded
 
 
 def test_steps_show_status_and_duration_and_outline_rows_their_values() -> None:
@@ -139,3 +143,11 @@ def test_the_trend_appears_from_two_runs_on() -> None:
 
 def test_an_empty_run_says_so() -> None:
     assert "no scenario ran" in page(model.Run())
+
+
+def test_metrics_are_in_their_table_not_repeated_as_attachments() -> None:
+    feature = model.Feature("features/m.feature", "f", "Feature", "M", 1, scenarios=(_metric_scenario(),))
+    text = page(model.Run(features=(feature,)))
+
+    assert "<summary>metric accuracy" not in text
+    assert text.count("<td>accuracy</td>") == 1

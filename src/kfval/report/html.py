@@ -5,8 +5,8 @@ No scripts, no external styles or images: plots are inlined as data URIs, logs f
 down: totals and a pass/fail bar, the trend over the last runs (when `reports/history/` has some),
 then per feature and scenario the metrics table (value, threshold, pass or fail), the plots the
 steps attached (loss per rank, metrics against their thresholds, pod phases), and every step with
-its status, duration, error and evidence. Failed scenarios, and the evidence of failed steps, are
-open. Every piece of run text is escaped (the common Cucumber HTML reporters interpolate pod logs
+its status, duration, error and evidence. Failed scenarios, and the short evidence of failed steps,
+are open. Every piece of run text is escaped (the common Cucumber HTML reporters interpolate pod logs
 unescaped, see reference/report-formats.md §3.2 item 12) and redacted.
 """
 
@@ -23,6 +23,8 @@ IMAGE_MIME_TYPES = ("image/png", "image/gif", "image/jpeg", "image/svg+xml")
 # a trend needs at least two runs to show a direction; more metrics than this would make a poster
 TREND_MIN_RUNS = 2
 TREND_MAX_SERIES = 12
+# the evidence of a failed step is shown open when it is short (an explanation, events); a whole pod log stays folded
+OPEN_EVIDENCE_MAX_LINES = 40
 _BAD = (model.Status.FAILED, model.Status.UNDEFINED)
 
 _STYLE = """
@@ -179,7 +181,11 @@ def _item(item: model.Step | model.Hook, redactor: Redactor) -> str:
     if item.result.error_message:
         kind = "error" if status in _BAD else "reason"
         parts.append(f'<pre class="{kind}">{_text(item.result.error_message, redactor)}</pre>')
-    parts.extend(_attachment(embedding, redactor, open_=status in _BAD) for embedding in item.embeddings)
+    parts.extend(
+        _attachment(embedding, redactor, failed=status in _BAD)
+        for embedding in item.embeddings
+        if not (embedding.name or "").startswith(measures.EMBEDDING_PREFIX)  # the metrics table shows them
+    )
     parts.append("</li>")
     return "".join(parts)
 
@@ -193,15 +199,16 @@ def _figure(mime_type: str, data: bytes, caption: str) -> str:
     )
 
 
-def _attachment(embedding: model.Embedding, redactor: Redactor, *, open_: bool) -> str:
+def _attachment(embedding: model.Embedding, redactor: Redactor, *, failed: bool) -> str:
     title = _text(embedding.name or embedding.mime_type, redactor)
     if embedding.mime_type in IMAGE_MIME_TYPES:
         return f"<div><small>picture: {title} (under Plots)</small></div>"
     if embedding.is_text:
         text = embedding.data.decode("utf-8", errors="replace")
         lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+        opened = failed and lines <= OPEN_EVIDENCE_MAX_LINES
         return (
-            f"<details{' open' if open_ else ''}><summary>{title} <small>({lines} line(s))</small></summary>"
+            f"<details{' open' if opened else ''}><summary>{title} <small>({lines} line(s))</small></summary>"
             f"<pre>{_text(text, redactor)}</pre></details>"
         )
     size = f"{escape(embedding.mime_type)}, {len(embedding.data)} bytes"

@@ -14,6 +14,7 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 MIME_TYPE = "image/png"
 DPI = 96
@@ -25,8 +26,12 @@ COMPARISONS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, "<"
 Point = tuple[float, float]
 
 
+def _figure(width: float, height: float) -> Figure:
+    """A figure whose layout keeps titles, labels and legends inside it (matplotlib's constrained layout)."""
+    return Figure(figsize=(width, height), layout="constrained")
+
+
 def _png(figure: Figure) -> bytes:
-    figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
@@ -34,7 +39,7 @@ def _png(figure: Figure) -> bytes:
 
 def loss_curves(series: Mapping[str, Sequence[Point]], *, title: str, xlabel: str = "epoch") -> bytes:
     """One line per rank (pod): training loss against progress through training."""
-    figure = Figure(figsize=(7, 3.6))
+    figure = _figure(7, 3.6)
     axes = figure.add_subplot()
     for label, points in series.items():
         axes.plot([x for x, _ in points], [y for _, y in points], label=label, linewidth=1.2)
@@ -47,7 +52,7 @@ def loss_curves(series: Mapping[str, Sequence[Point]], *, title: str, xlabel: st
 def against_threshold(name: str, points: Sequence[Point], *, threshold: float, comparison: str) -> bytes:
     """A metric per epoch (or its one final value) beside the dashed threshold line it must respect."""
     passes = COMPARISONS[comparison]
-    figure = Figure(figsize=(7, 3.2))
+    figure = _figure(7, 3.2)
     axes = figure.add_subplot()
     xs, ys = [x for x, _ in points], [y for _, y in points]
     if len(points) > 1:
@@ -59,6 +64,8 @@ def against_threshold(name: str, points: Sequence[Point], *, threshold: float, c
         axes.annotate(f"{y:.4g}", (x, y), textcoords="offset points", xytext=(6, 6), fontsize="small")
     spread = max(abs(threshold), *(abs(y) for y in ys)) * 0.05 or 1.0
     axes.set_ylim(min(threshold, *ys) - spread, max(threshold, *ys) + spread)
+    axes.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
+    axes.set_xticks(sorted(set(xs)))
     axes.set(title=f"{name} ({comparison} {threshold:g} to pass)", xlabel="epoch", ylabel=name)
     axes.grid(alpha=0.3)
     axes.legend(loc="best", fontsize="small")
@@ -68,22 +75,22 @@ def against_threshold(name: str, points: Sequence[Point], *, threshold: float, c
 def phase_timeline(spans: Sequence[tuple[str, str, float, float]], *, title: str) -> bytes:
     """A Gantt chart of pod phases: (pod, phase, start, end) in seconds since the first pod was created."""
     pods = list(dict.fromkeys(pod for pod, _, _, _ in spans))
-    figure = Figure(figsize=(7, 0.9 + 0.35 * len(pods)))
+    figure = _figure(7, 1.3 + 0.35 * len(pods))
     axes = figure.add_subplot()
     for pod, phase, start, end in spans:
         row = len(pods) - 1 - pods.index(pod)
         axes.barh(row, max(end - start, 0.05), left=start, height=0.6, color=PHASE_COLOURS.get(phase, "#999999"))
     axes.set_yticks(range(len(pods)), list(reversed(pods)), fontsize="small")
     axes.set(title=title, xlabel="seconds since the first pod was created")
-    handles = [axes.bar(0, 0, color=colour, label=phase) for phase, colour in PHASE_COLOURS.items()]
-    axes.legend(handles=handles, loc="lower right", fontsize="x-small", ncols=len(handles))
+    handles = [Patch(color=colour, label=phase) for phase, colour in PHASE_COLOURS.items()]
+    figure.legend(handles=handles, loc="outside lower center", fontsize="x-small", ncols=len(handles))
     axes.grid(axis="x", alpha=0.3)
     return _png(figure)
 
 
 def trend(series: Mapping[str, Sequence[float | None]], *, runs: Sequence[str]) -> bytes:
     """Small multiples, one per metric, over the last runs (oldest left); a gap where a run lacks the metric."""
-    figure = Figure(figsize=(7, 1.5 * len(series) + 0.4))
+    figure = _figure(7, 1.5 * len(series) + 0.4)
     for index, (name, values) in enumerate(series.items(), start=1):
         axes = figure.add_subplot(len(series), 1, index)
         points = [(x, y) for x, y in enumerate(values) if y is not None]
