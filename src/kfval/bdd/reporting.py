@@ -59,7 +59,10 @@ class Writers:
         trend: list[history.Summary] = []
         if self.history_path is not None:
             _write(self.history_path / summary.file_name, self.redactor.redact(summary.to_json()))
-            trend = history.latest(history.load(self.history_path), summary)
+            try:
+                trend = history.latest(history.load(self.history_path), summary)
+            except history.HistoryError as error:  # the page is still written, without the trend
+                print(f"kfval reporting: no trend on the HTML page: {error}", file=sys.stderr)
         if self.html_path is not None:
             _write(self.html_path, html.render(run, redactor=self.redactor, trend=trend))
 
