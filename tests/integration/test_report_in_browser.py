@@ -123,6 +123,7 @@ def test_what_a_person_sees_of_the_html_report(real_run: RealRun) -> None:
     assert OUTLINE_ROW in dom and "&lt;workers&gt;" not in dom
     assert SECRET not in dom and base64.b64encode(SECRET.encode()).decode() not in dom
     assert "worker cannot load its data with ***" in dom
+    assert dom.count('<details open=""><summary>evidence') == 2  # the terrain's evidence of each failure
     assert "<td>accuracy</td><td>0.9" in dom and '<td>&gt;= 0.9999</td><td class="fail">fail</td>' in dom
     assert {"mnist training loss per rank", "accuracy against its threshold", "pod phases"} <= set(alts)
     assert alts.count("pod phases") == 2

@@ -76,6 +76,7 @@ def test_failed_scenarios_and_the_evidence_of_failed_steps_are_open() -> None:
                 embeddings=(
                     model.Embedding("text/plain", b"line 1\nline 2\n", "evidence"),
                     model.Embedding("text/plain", b"log line\n" * 100, "pod log"),
+                    model.Embedding("text/plain", b"event\n" * 100, "evidence"),
                 ),
             ),
         ),

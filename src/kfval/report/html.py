@@ -23,8 +23,10 @@ IMAGE_MIME_TYPES = ("image/png", "image/gif", "image/jpeg", "image/svg+xml")
 # a trend needs at least two runs to show a direction; more metrics than this would make a poster
 TREND_MIN_RUNS = 2
 TREND_MAX_SERIES = 12
-# the evidence of a failed step is shown open when it is short (an explanation, events); a whole pod log stays folded
+# the evidence of a failed step is shown open when it is short (an explanation, events) or is the evidence the
+# terrain collects on failure (steps/terrain.py names it so); a whole pod log stays folded
 OPEN_EVIDENCE_MAX_LINES = 40
+FAILURE_EVIDENCE = "evidence"
 _BAD = (model.Status.FAILED, model.Status.UNDEFINED)
 
 _STYLE = """
@@ -206,7 +208,7 @@ def _attachment(embedding: model.Embedding, redactor: Redactor, *, failed: bool)
     if embedding.is_text:
         text = embedding.data.decode("utf-8", errors="replace")
         lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-        opened = failed and lines <= OPEN_EVIDENCE_MAX_LINES
+        opened = failed and (lines <= OPEN_EVIDENCE_MAX_LINES or embedding.name == FAILURE_EVIDENCE)
         return (
             f"<details{' open' if opened else ''}><summary>{title} <small>({lines} line(s))</small></summary>"
             f"<pre>{_text(text, redactor)}</pre></details>"
