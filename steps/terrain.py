@@ -10,7 +10,7 @@ import time
 from radish import after, before, world
 
 from kfval.bdd import lifecycle, reporting
-from kfval.bdd.scenario import scenario_pod_seconds
+from kfval.bdd.scenario import record_pods
 from kfval.kube import evidence
 from kfval.kube.errors import KfvalError, SetupError
 from kfval.kube.session import ScenarioSession
@@ -45,9 +45,9 @@ def close_session(scenario):
     started = time.monotonic()
     try:
         if session.created:
-            reporting.add_property(scenario, "pods_ran_seconds", f"{scenario_pod_seconds(session):.1f}")
+            record_pods(scenario, session)
     except Exception as error:  # a hook must never raise: the problem is reported instead
-        world.kfval.problems.append(f"{scenario.sentence}: pod run time could not be read: {error}")
+        world.kfval.problems.append(f"{scenario.sentence}: pod times could not be read: {error}")
     if scenario.state == "failed" and session.created:
         try:
             text = evidence.collect(session.conn, session.namespace).render()

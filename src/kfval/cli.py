@@ -15,7 +15,7 @@ from kfval import janitoring, settings
 from kfval.bdd import linting
 from kfval.embedded import launch
 from kfval.kube.errors import KfvalError
-from kfval.report import html, junit, reading, redaction
+from kfval.report import history, html, junit, model, reading, redaction
 
 
 def _cluster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -119,11 +119,25 @@ def _check_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     lint.add_argument("--steps", type=Path, default=Path("steps"), help="step definitions (default steps)")
     lint.add_argument("--manifests", type=Path, default=Path("manifests"), help="manifests (default manifests)")
     report = subparsers.add_parser(
-        "report", help="render JUnit XML and the HTML page again from a Cucumber JSON report"
+        "report",
+        help="render JUnit XML and the HTML page again from Cucumber JSON reports, merging several runs into one",
     )
-    report.add_argument("cucumber", type=Path, help="the Cucumber JSON report, e.g. reports/cucumber.json")
-    report.add_argument("--junit", type=Path, default=None, help="where to write JUnit XML (default: beside it)")
-    report.add_argument("--html", type=Path, default=None, help="where to write the HTML page (default: beside it)")
+    report.add_argument(
+        "cucumber", type=Path, nargs="+", help="Cucumber JSON reports, e.g. reports/cucumber.json (one or more)"
+    )
+    report.add_argument("--junit", type=Path, default=None, help="where to write JUnit XML (default: beside the first)")
+    report.add_argument(
+        "--html", type=Path, default=None, help="where to write the HTML page (default: beside the first)"
+    )
+    report.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        help="run summaries for the trend (default: history/ beside the first report, when it exists)",
+    )
+    report.add_argument(
+        "--runs", type=int, default=history.DEFAULT_RUNS, help=f"runs the trend shows (default {history.DEFAULT_RUNS})"
+    )
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -136,18 +150,28 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    runs = []
+    for path in args.cucumber:
+        try:
+            runs.append(reading.parse(path.read_text(encoding="utf-8")))
+        except OSError as error:
+            print(f"kfval report: cannot read {path}: {error.strerror or error}", file=sys.stderr)
+            return 2
+        except reading.ReportFormatError as error:
+            print(f"kfval report: {path} is not a Cucumber JSON report: {error}", file=sys.stderr)
+            return 2
+    run = model.merge(runs)
+    first: Path = args.cucumber[0]
     try:
-        run = reading.parse(args.cucumber.read_text(encoding="utf-8"))
-    except OSError as error:
-        print(f"kfval report: cannot read {args.cucumber}: {error.strerror or error}", file=sys.stderr)
+        earlier = history.load(args.history or first.with_name("history"))
+    except history.HistoryError as error:
+        print(f"kfval report: {error}", file=sys.stderr)
         return 2
-    except reading.ReportFormatError as error:
-        print(f"kfval report: {args.cucumber} is not a Cucumber JSON report: {error}", file=sys.stderr)
-        return 2
+    trend = history.latest(earlier, history.summarize(run), runs=args.runs) if earlier else []
     redactor = redaction.Redactor()
     for path, text in (
-        (args.junit or args.cucumber.with_name("junit.xml"), junit.render(run, redactor=redactor)),
-        (args.html or args.cucumber.with_name("report.html"), html.render(run, redactor=redactor)),
+        (args.junit or first.with_name("junit.xml"), junit.render(run, redactor=redactor)),
+        (args.html or first.with_name("report.html"), html.render(run, redactor=redactor, trend=trend)),
     ):
         path.write_text(text, encoding="utf-8")
         print(f"wrote {path}")

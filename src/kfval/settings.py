@@ -97,6 +97,9 @@ class Reports:
     cucumber: Path = Path("reports/cucumber.json")
     junit: Path = Path("reports/junit.xml")
     html: Path = Path("reports/report.html")
+    history: Path | None = None
+    """One summary per run, whose latest ones the HTML page draws as a trend (None: `history/` beside the
+    Cucumber report, so a run reporting elsewhere, a test's or the post-upgrade one, keeps its own trend)."""
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,7 @@ def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str])
     timeouts = values.get("timeouts", {})
     _refuse_unknown("timeouts", timeouts, {f.name for f in dataclasses.fields(Timeouts)})
     reports = values.get("reports", {})
-    _refuse_unknown("reports", reports, {"cucumber", "junit", "html"})
+    _refuse_unknown("reports", reports, {f.name for f in dataclasses.fields(Reports)})
     notebooks = values.get("notebooks", {})
     _refuse_unknown("notebooks", notebooks, {"profile_namespace", "storage_class"})
     helm = values.get("helm", {})
@@ -229,7 +232,7 @@ def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str])
         thresholds=MappingProxyType({k: _number("thresholds", k, v) for k, v in values.get("thresholds", {}).items()}),
         images=MappingProxyType(dict(values.get("images", {}))),
         variables=MappingProxyType(dict(values.get("variables", {}))),
-        reports=Reports(**{k: Path(v) for k, v in reports.items()}),
+        reports=Reports(**{k: Path(v) for k, v in reports.items() if v or k != "history"}),
         notebooks=Notebooks(
             profile_namespace=_flag(notebooks.get("profile_namespace", "true")),
             storage_class=notebooks.get("storage_class", "").strip(),

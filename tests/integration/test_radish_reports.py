@@ -123,8 +123,8 @@ def test_radish_s_deviations_are_fixed(jvm_run: tuple[Reports, subprocess.Comple
         "error_message": "cleanup failed: namespace kfval-1 still Terminating after 120 s (token ***)",
     }
     assert [(row["id"], row["name"], row["line"]) for row in (row_1, row_12)] == [
-        ("report-sample;outline-with-rows;small-counts;2", "Outline with rows", 39),
-        ("report-sample;outline-with-rows;small-counts;3", "Outline with rows", 40),
+        ("report-sample;outline-with-a-count-of-<count>;small-counts;2", "Outline with a count of 1", 39),
+        ("report-sample;outline-with-a-count-of-<count>;small-counts;3", "Outline with a count of 12", 40),
     ]
     assert [step["line"] for step in row_12["steps"]] == [34, 35]
 
@@ -165,14 +165,14 @@ def test_the_junit_report_has_a_case_per_scenario(jvm_run: tuple[Reports, subpro
         "Passing scenario with a table and a doc string",
         "Failing scenario",
         "Passing steps with a failing cleanup",
-        "Outline with rows [count=1]",
-        "Outline with rows [count=12]",
+        "Outline with a count of 1 [count=1]",
+        "Outline with a count of 12 [count=12]",
     ]
     assert all(case.get("time") for case in cases)
     assert {name for name, failure in failures.items() if failure is not None} == {
         "Failing scenario",
         "Passing steps with a failing cleanup",
-        "Outline with rows [count=12]",
+        "Outline with a count of 12 [count=12]",
     }
     failure = failures["Failing scenario"]
     assert failure is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from kfval.report import model
@@ -76,3 +78,25 @@ def test_slug_follows_cucumber_ids(name: str, expected: str) -> None:
 )
 def test_text_embeddings_are_recognised(mime_type: str, is_text: bool) -> None:
     assert model.Embedding(mime_type, b"x").is_text is is_text
+
+
+def test_an_outline_row_substitutes_its_values_into_a_name() -> None:
+    example = model.Example("Examples", "", 20, ("workers", "epochs"), ("2", "1"), 1)
+
+    assert example.substitute("A master and <workers> worker(s), <epochs> epoch(s), <other>") == (
+        "A master and 2 worker(s), 1 epoch(s), <other>"
+    )
+
+
+def test_merging_runs_joins_features_by_uri_in_the_order_given() -> None:
+    first, second = report_samples.run(), report_samples.run()
+    other = dataclasses.replace(first.features[0], uri="features/other.feature", id="other")
+    later = dataclasses.replace(second, started_at=None, features=(*second.features, other))
+
+    merged = model.merge([first, later])
+
+    assert [f.uri for f in merged.features] == ["features/sample.feature", "features/other.feature"]
+    assert len(merged.features[0].scenarios) == 2 * len(first.features[0].scenarios)
+    assert merged.started_at == first.started_at
+    assert merged.properties == first.properties
+    assert model.merge([]) == model.Run()

@@ -97,7 +97,11 @@ def configure_reports(overrides: Mapping[str, str]) -> Redactor:
         reports = settings.Reports()
     redactor = Redactor()
     reporting.configure(
-        cucumber_path=reports.cucumber, junit_path=reports.junit, html_path=reports.html, redactor=redactor
+        cucumber_path=reports.cucumber,
+        junit_path=reports.junit,
+        html_path=reports.html,
+        history_path=reports.history or reports.cucumber.parent / "history",
+        redactor=redactor,
     )
     return redactor
 

@@ -148,10 +148,12 @@ class Recorder:
         own_steps = scenario.all_steps[len(background.steps) if background else 0 :]
         templates = scenario.parent.steps if gherkin.is_container(scenario.parent) else own_steps
         example = gherkin.example(scenario, source)
-        name = scenario.parent.sentence if example else scenario.sentence
-        scenario_id = f"{model.slug(feature.sentence)};{model.slug(name)}"
+        outline_name = scenario.parent.sentence if example else scenario.sentence
+        # the id keeps the outline's own name (stable whatever the row holds); the name is the row's
+        scenario_id = f"{model.slug(feature.sentence)};{model.slug(outline_name)}"
         if example is not None:
             scenario_id += f";{model.slug(example.name)};{example.index + 2}"
+        name = example.substitute(outline_name) if example else outline_name
         steps = tuple(
             self._step_record(step, template, source) for step, template in zip(own_steps, templates, strict=False)
         )

@@ -33,7 +33,7 @@ from radish.hookregistry import HookRegistry
 from radish.stepmodel import Step as RadishStep
 
 from kfval.bdd import recording
-from kfval.report import cucumber, html, junit, model, redaction
+from kfval.report import cucumber, history, html, junit, model, redaction
 
 # radish runs `before` hooks by ascending order and `after` hooks by descending order.
 HOOK_ORDER = -1000
@@ -50,12 +50,21 @@ class Writers:
     redactor: redaction.Redactor
     dialect: cucumber.Dialect
     html_path: Path | None
+    history_path: Path | None = None
 
     def write(self, run: model.Run) -> None:
         _write(self.cucumber_path, cucumber.render(run, redactor=self.redactor, dialect=self.dialect))
         _write(self.junit_path, junit.render(run, redactor=self.redactor))
+        summary = history.summarize(run)
+        trend: list[history.Summary] = []
+        if self.history_path is not None:
+            _write(self.history_path / summary.file_name, self.redactor.redact(summary.to_json()))
+            try:
+                trend = history.latest(history.load(self.history_path), summary)
+            except history.HistoryError as error:  # the page is still written, without the trend
+                print(f"kfval reporting: no trend on the HTML page: {error}", file=sys.stderr)
         if self.html_path is not None:
-            _write(self.html_path, html.render(run, redactor=self.redactor))
+            _write(self.html_path, html.render(run, redactor=self.redactor, trend=trend))
 
 
 @dataclass
@@ -76,10 +85,11 @@ def configure(
     dialect: cucumber.Dialect = cucumber.Dialect.JVM,
     redact_console: bool = True,
     html_path: Path | None = None,
+    history_path: Path | None = None,
 ) -> None:
     """Start reporting this run (call once, early; later calls only update paths and redactor)."""
     global _extension  # noqa: PLW0603 - one run per process, as radish's own hook registry
-    writers = Writers(Path(cucumber_path), Path(junit_path), redactor, dialect, html_path)
+    writers = Writers(Path(cucumber_path), Path(junit_path), redactor, dialect, html_path, history_path)
     if _extension is None:
         _extension = _Extension(recording.Recorder(), writers)
         _register_hooks()

@@ -7,8 +7,7 @@ waits for or judges a workload. State is the scenario's (`step.context`) or the 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +20,7 @@ from kfval.kube import errors, podtimes
 from kfval.kube.session import ScenarioSession
 from kfval.kubeflow import builds, helmengines
 from kfval.kubeflow import releases as kfval_releases
+from kfval.report import measures, plots
 
 MANIFESTS = Path("manifests")
 T = TypeVar("T")
@@ -127,10 +127,32 @@ def attach_text(step: Any, name: str, text: str) -> None:
     reporting.attach(step, name=name, mime_type="text/plain", data=text)
 
 
-def record_metric(step: Any, name: str, value: float) -> None:
-    """A metric as a JUnit property of the scenario and as a JSON embedding of the step."""
+def record_metric(
+    step: Any, name: str, value: float, *, threshold: float | None = None, comparison: str | None = None
+) -> None:
+    """A metric as a JUnit property of the scenario and as a JSON embedding of the step (with the threshold
+    it must respect, which the HTML metrics table and the Cucumber JSON keep beside it)."""
+    metric = measures.Metric(name, value, threshold, comparison)
     reporting.add_property(step.parent, name, f"{value:.4f}")
-    reporting.attach(step, name=f"metric {name}", mime_type="application/json", data=json.dumps({name: value}))
+    embedding = metric.embedding()
+    reporting.attach(step, name=embedding.name or name, mime_type=embedding.mime_type, data=embedding.data)
+
+
+def record_against_threshold(
+    step: Any, name: str, points: Sequence[plots.Point], *, threshold: float, comparison: str
+) -> None:
+    """The metric's final value recorded, and its values per epoch drawn against the threshold line."""
+    record_metric(step, name, points[-1][1], threshold=threshold, comparison=comparison)
+    image = plots.against_threshold(redacted(name), points, threshold=threshold, comparison=comparison)
+    reporting.attach(step, name=f"{name} against its threshold", mime_type=plots.MIME_TYPE, data=image)
+
+
+def record_loss_curves(step: Any, job: str, series: Mapping[str, Sequence[plots.Point]]) -> None:
+    """The training loss of every rank (pod) that printed one, as one plot; nothing when none did."""
+    drawn = {redacted(pod): points for pod, points in series.items() if points}
+    if drawn:
+        image = plots.loss_curves(drawn, title=redacted(f"{job}: training loss per rank"))
+        reporting.attach(step, name=f"{job} training loss per rank", mime_type=plots.MIME_TYPE, data=image)
 
 
 def attach_logs(step: Any, logs: Mapping[str, str], parse: Callable[[str], T]) -> dict[str, T]:
@@ -140,10 +162,25 @@ def attach_logs(step: Any, logs: Mapping[str, str], parse: Callable[[str], T]) -
     return {pod: parse(text) for pod, text in logs.items()}
 
 
-def scenario_pod_seconds(scenario_session: ScenarioSession) -> float:
-    """How long the scenario's pods ran (for the suite-overhead figure); 0 when they cannot be read."""
+def record_pods(scenario: Any, scenario_session: ScenarioSession) -> None:
+    """How long the scenario's pods ran (a JUnit property, for the suite-overhead figure) and their phase
+    timeline (a Gantt chart); 0 s and no chart when the pods cannot be read."""
     try:
         pods = scenario_session.conn.list("v1", "Pod", scenario_session.namespace)["items"]
     except errors.KfvalError:
-        return 0.0
-    return podtimes.busy_seconds(podtimes.intervals(pods, now=datetime.now(UTC)))
+        reporting.add_property(scenario, "pods_ran_seconds", "0.0")
+        return
+    now = datetime.now(UTC)
+    reporting.add_property(
+        scenario, "pods_ran_seconds", f"{podtimes.busy_seconds(podtimes.intervals(pods, now=now)):.1f}"
+    )
+    spans = podtimes.phase_spans(pods, now=now)
+    if not spans:
+        return
+    origin = min(span.start for span in spans)
+    rows = [
+        (redacted(span.pod), span.phase, (span.start - origin).total_seconds(), (span.end - origin).total_seconds())
+        for span in spans
+    ]
+    image = plots.phase_timeline(rows, title="pod phases")
+    reporting.attach(scenario, name="pod phases", mime_type=plots.MIME_TYPE, data=image)

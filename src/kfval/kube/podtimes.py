@@ -1,12 +1,14 @@
-"""How long a scenario's pods really ran: the union of their containers' running intervals.
+"""How long a scenario's pods really ran (the union of their containers' running intervals), and when
+each pod was in which phase (the report's pod phase timeline).
 
-It lets a run tell the time spent training apart from the time the suite spends around it (creating,
+The running time lets a run tell the time spent training apart from the time the suite spends around it (creating,
 waiting, cleaning up), which bench/suite_overhead.py reports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,3 +47,51 @@ def busy_seconds(spans: Iterable[tuple[datetime, datetime]]) -> float:
     if current_start is not None and current_end is not None:
         total += (current_end - current_start).total_seconds()
     return total
+
+
+@dataclass(frozen=True)
+class PhaseSpan:
+    """A stretch of time one pod spent in one phase, as its status tells it afterwards."""
+
+    pod: str
+    phase: str
+    start: datetime
+    end: datetime
+
+
+def phase_spans(pods: Iterable[Mapping[str, Any]], *, now: datetime) -> list[PhaseSpan]:
+    """Each pod's Pending (creation to its first container start), Running (to its last container's end)
+    and final phase (Succeeded or Failed, until `now`): the pod phase timeline of a scenario.
+
+    A pod's status keeps no history of its phases, only these timestamps, so the spans are read from
+    them; a pod deleted before the scenario ended (clean pod policy) is not in the list and not shown.
+    """
+    found = []
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        created = _time(pod["metadata"].get("creationTimestamp"))
+        status = pod.get("status") or {}
+        phase = status.get("phase") or "Pending"
+        states = [
+            state
+            for container in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
+            for state in (container.get("state") or {}, container.get("lastState") or {})
+        ]
+        starts = [
+            moment
+            for state in states
+            if (moment := _time((state.get("running") or state.get("terminated") or {}).get("startedAt")))
+        ]
+        ends = [moment for state in states if (moment := _time((state.get("terminated") or {}).get("finishedAt")))]
+        if created is None:
+            continue
+        first_start = min(starts) if starts else None
+        found.append(PhaseSpan(name, "Pending", created, first_start or now))
+        if first_start is None:
+            continue
+        finished = phase in ("Succeeded", "Failed")
+        running_end = max(ends) if finished and ends else now
+        found.append(PhaseSpan(name, "Running", first_start, running_end))
+        if finished:
+            found.append(PhaseSpan(name, phase, running_end, now))
+    return found

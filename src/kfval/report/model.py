@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 NANOSECONDS_PER_SECOND = 1_000_000_000
@@ -140,6 +140,14 @@ class Example:
     values: tuple[str, ...]
     index: int
 
+    def substitute(self, text: str) -> str:
+        """`text` with each `<header>` placeholder replaced by this row's value, as Cucumber names outline rows."""
+        cells = dict(zip(self.header, self.values, strict=False))
+        return _PLACEHOLDER.sub(lambda match: cells.get(match.group(1), match.group(0)), text)
+
+
+_PLACEHOLDER = re.compile(r"<([^<>]+)>")
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -219,3 +227,21 @@ class Run:
     @property
     def status(self) -> Status:
         return worst(feature.status for feature in self.features)
+
+
+def merge(runs: Iterable[Run]) -> Run:
+    """Several runs as one report: a feature that more than one run has (same uri) holds all their
+    scenarios, in the order the runs are given; a run's own properties are kept when they agree."""
+    features: dict[str, Feature] = {}
+    runs = list(runs)
+    for run in runs:
+        for feature in run.features:
+            known = features.get(feature.uri)
+            features[feature.uri] = (
+                feature if known is None else replace(known, scenarios=known.scenarios + feature.scenarios)
+            )
+    started = [run.started_at for run in runs if run.started_at is not None]
+    shared = [pair for pair in runs[0].properties if all(pair in run.properties for run in runs)] if runs else []
+    return Run(
+        features=tuple(features.values()), started_at=min(started) if started else None, properties=tuple(shared)
+    )

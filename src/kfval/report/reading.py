@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 from datetime import datetime
 from typing import Any
 
-from kfval.report import model, sources
-
-METRIC_PREFIX = "metric "
+from kfval.report import measures, model, sources
 
 
 class ReportFormatError(ValueError):
@@ -73,20 +72,22 @@ def _scenario(
 ) -> model.Scenario:
     steps = tuple(_step(step) for step in element.get("steps") or [])
     started = element.get("start_timestamp")
-    return model.Scenario(
-        id=element["id"],
-        keyword=element["keyword"],
-        name=element["name"],
-        line=element["line"],
-        description=element.get("description", ""),
-        tags=tuple(_tag(tag, element["line"] - 1) for tag in element.get("tags") or []),
-        background=background,
-        steps=steps,
-        before=tuple(_hook(hook) for hook in element.get("before") or []),
-        after=tuple(_hook(hook) for hook in element.get("after") or []),
-        example=_example(element, source),
-        started_at=datetime.fromisoformat(started.replace("Z", "+00:00")) if started else None,
-        properties=_metrics(steps),
+    example = _example(element, source)
+    return _with_metrics(
+        model.Scenario(
+            id=element["id"],
+            keyword=element["keyword"],
+            name=example.substitute(element["name"]) if example else element["name"],
+            line=element["line"],
+            description=element.get("description", ""),
+            tags=tuple(_tag(tag, element["line"] - 1) for tag in element.get("tags") or []),
+            background=background,
+            steps=steps,
+            before=tuple(_hook(hook) for hook in element.get("before") or []),
+            after=tuple(_hook(hook) for hook in element.get("after") or []),
+            example=example,
+            started_at=datetime.fromisoformat(started.replace("Z", "+00:00")) if started else None,
+        )
     )
 
 
@@ -143,12 +144,7 @@ def _example(element: dict[str, Any], source: sources.FeatureSource) -> model.Ex
     return model.Example(block.keyword if block else "Examples", parts[2], element["line"], header, values, index)
 
 
-def _metrics(steps: tuple[model.Step, ...]) -> tuple[tuple[str, str], ...]:
-    """The scenario's metrics, from the JSON embeddings the suite names `metric <name>`."""
-    found: list[tuple[str, str]] = []
-    for step in steps:
-        for embedding in step.embeddings:
-            if (embedding.name or "").startswith(METRIC_PREFIX) and embedding.mime_type == "application/json":
-                values = json.loads(embedding.data)
-                found.extend((name, f"{float(value):.4f}") for name, value in values.items())
-    return tuple(found)
+def _with_metrics(scenario: model.Scenario) -> model.Scenario:
+    """The scenario with its metrics as properties again, from the embeddings the suite names `metric <name>`."""
+    found = tuple((metric.name, f"{metric.value:.4f}") for metric in measures.of_scenario(scenario))
+    return dataclasses.replace(scenario, properties=found)
