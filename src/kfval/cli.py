@@ -1,7 +1,7 @@
 """The `kfval` command: run the suite, check features without a cluster, re-render reports, manage
 the embedded cluster, clean up after a run.
 
-Subcommands arrive with the capabilities they serve: `run`, `lint`, `report`, `janitor`, `cluster`.
+Subcommands arrive with the capabilities they serve: `run`, `lint`, `report`, `janitor`, `cluster`, `rbac`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ import os
 import sys
 from pathlib import Path
 
+import yaml
+
 from kfval import janitoring, settings
-from kfval.bdd import linting
+from kfval.bdd import linting, selection
 from kfval.embedded import launch
+from kfval.kube import permissions
 from kfval.kube.errors import KfvalError
 from kfval.report import html, junit, reading, redaction
 
@@ -126,6 +129,40 @@ def _check_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     report.add_argument("--html", type=Path, default=None, help="where to write the HTML page (default: beside it)")
 
 
+def _rbac_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rbac = subparsers.add_parser(
+        "rbac", help="print the ClusterRole the selected features need (from the permissions table)"
+    )
+    rbac.add_argument(
+        "features", nargs="*", type=Path, default=[selection.FEATURES_DIR], help="feature files or folders"
+    )
+    rbac.add_argument("-t", "--tags", default=None, help="radish tag expression, as `kfval run --tags` takes it")
+    rbac.add_argument("--name", default="kfval", help="the ClusterRole's name (default kfval)")
+    rbac.add_argument(
+        "--bind",
+        metavar="NAMESPACE/SERVICEACCOUNT",
+        default=None,
+        help="also print a ClusterRoleBinding of the role to this service account",
+    )
+    rbac.add_argument("--markdown", action="store_true", help="print the whole table as the README shows it instead")
+
+
+def _rbac(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(permissions.markdown(), end="")
+        return 0
+    granted = permissions.grants(selection.select(args.features, args.tags))
+    documents: list[object] = [permissions.cluster_role(granted, name=args.name)]
+    if args.bind:
+        namespace, slash, account = args.bind.partition("/")
+        if not slash or not namespace or not account:
+            print(f"kfval rbac: --bind {args.bind!r}: write NAMESPACE/SERVICEACCOUNT", file=sys.stderr)
+            return 2
+        documents.append(permissions.binding(args.name, namespace=namespace, service_account=account))
+    print(yaml.safe_dump_all(documents, sort_keys=False), end="")
+    return 0
+
+
 def _lint(args: argparse.Namespace) -> int:
     findings = linting.lint(args.features, steps_dir=args.steps, manifests_dir=args.manifests)
     for problem in findings.problems:
@@ -180,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     _cluster_parser(subparsers)
     _run_parser(subparsers)
     _check_parsers(subparsers)
+    _rbac_parser(subparsers)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         if args.command == "run":
@@ -190,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             return _lint(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "rbac":
+            return _rbac(args)
         return _cluster(args)
     except (launch.LaunchError, KfvalError) as error:
         print(f"kfval: {error}", file=sys.stderr)
