@@ -45,6 +45,8 @@ class Target:
 class Run:
     """How a run checks itself against the cluster before and while it runs."""
 
+    preflight: bool = True
+    """Check the cluster (API, CRDs, controllers, permissions, storage) before the first scenario."""
     strict_permissions: bool = False
     """Refuse, before sending it, any request the permissions table (kfval.kube.permissions) lacks: the
     project's tests run so, which keeps `kfval rbac` complete."""

@@ -21,7 +21,7 @@ from kfval.bdd import reporting
 from kfval.embedded import launch
 from kfval.kube import client, errors, permissions
 from kfval.kube.session import RunScope, new_run_id
-from kfval.kubeflow import builds, helmengines, notebooks
+from kfval.kubeflow import builds, helmengines, notebooks, preflight
 from kfval.report.redaction import Redactor
 
 
@@ -118,6 +118,8 @@ def start(
     run_id = new_run_id()
     connected = connect(config, cache_dir=target.CACHE_DIR / run_id, features=features)
     conn = connected.conn
+    if config.run.preflight:
+        _preflight(config, connected, features)
     config = dataclasses.replace(config, builder=with_embedded_registry(config.builder, connected.registry))
     for secret in builds.credential_forms(config.builder):
         redactor.register(secret)
@@ -138,6 +140,21 @@ def start(
     _install_signal_handlers(run)
     print(f"kfval run {run_id} against {conn.server} (context {conn.context!r})", file=sys.stderr)
     return run
+
+
+def _preflight(config: settings.Settings, connected: Connected, features: tuple[str, ...]) -> None:
+    """The run stops before its first scenario when the cluster lacks what the features need."""
+    report = preflight.check(connected.conn, features, storage_class=config.notebooks.storage_class)
+    if report.ok:
+        print(f"kfval preflight: nothing missing ({len(report.findings)} checks)", file=sys.stderr)
+        return
+    connected.conn.close()
+    if connected.started:
+        launch.stop(config.target.state_dir)
+    raise errors.SetupError(
+        "the cluster lacks what the selected features need (turn this check off with -u run.preflight=false):\n"
+        + report.render()
+    )
 
 
 def finish(run: SuiteRun) -> list[str]:
