@@ -49,6 +49,8 @@ class FakeCluster:
         return {"items": [d for d in self.deployments if wanted.items() <= d["metadata"]["labels"].items()]}
 
     def create(self, body: Body, namespace: str | None = None) -> Body:
+        if "nonResourceAttributes" in body["spec"]:
+            return {"status": {"allowed": ("get", body["spec"]["nonResourceAttributes"]["path"]) not in self.denied}}
         attributes = body["spec"]["resourceAttributes"]
         resource = attributes["resource"] + (f"/{attributes['subresource']}" if attributes["subresource"] else "")
         return {"status": {"allowed": (attributes["verb"], resource) not in self.denied}}
@@ -101,6 +103,12 @@ def test_a_denied_verb_is_named_with_its_resource() -> None:
     operator = deployment("training-operator", {"control-plane": "kubeflow-training-operator"}, 1)
     report = run(FakeCluster(deployments=[operator], denied={("get", "pods/log")}), "pytorchjob")
     assert [(f.check, f.detail) for f in report.missing()] == [("may pods/log", "get denied (cluster-wide)")]
+
+
+def test_a_denied_discovery_path_is_named() -> None:
+    operator = deployment("training-operator", {"control-plane": "kubeflow-training-operator"}, 1)
+    report = run(FakeCluster(deployments=[operator], denied={("get", "/openapi/v3")}), "pytorchjob")
+    assert [(f.check, f.detail) for f in report.missing()] == [("may read discovery", "get /openapi/v3 denied")]
 
 
 def test_an_api_that_does_not_answer_is_the_only_finding() -> None:

@@ -129,21 +129,33 @@ def _controllers(conn: Connection, needs: Sequence[capabilities.Needs], *, embed
     return findings
 
 
+DISCOVERY_PATHS = ("/api", "/apis", "/openapi/v3", "/version")
+"""Concrete paths of the table's non-resource URLs, as a review asks about them."""
+
+
+def _reviewed(conn: Connection, spec: Body) -> bool:
+    review: Body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": spec}
+    return bool((conn.create(review).get("status") or {}).get("allowed"))
+
+
 def _allowed(conn: Connection, group: str, resource: str, verb: str) -> bool:
     plural, _, subresource = resource.partition("/")
-    review: Body = {
-        "apiVersion": "authorization.k8s.io/v1",
-        "kind": "SelfSubjectAccessReview",
-        "spec": {"resourceAttributes": {"group": group, "resource": plural, "subresource": subresource, "verb": verb}},
-    }
-    return bool((conn.create(review).get("status") or {}).get("allowed"))
+    attributes = {"group": group, "resource": plural, "subresource": subresource, "verb": verb}
+    return _reviewed(conn, {"resourceAttributes": attributes})
 
 
 def _permissions(conn: Connection, granted: permissions.Grants, *, tags: str | None) -> list[Finding]:
     """One finding per resource the table names: granted, or the verbs denied, with the command that grants them."""
     command = "kfval rbac" + (f" --tags '{tags}'" if tags else "")
     fix = f"bind the role `{command}` prints to the suite's user (a cluster administrator applies it)"
-    findings = []
+    try:
+        hidden = [
+            p for p in DISCOVERY_PATHS if not _reviewed(conn, {"nonResourceAttributes": {"path": p, "verb": "get"}})
+        ]
+    except errors.ClusterError as error:
+        return [Finding("may review its permissions", False, str(error), fix)]
+    detail = f"get {' '.join(hidden)} denied" if hidden else f"get {' '.join(DISCOVERY_PATHS)} granted"
+    findings = [Finding("may read discovery", not hidden, detail, fix)]
     for group, resource, verbs in permissions.merged(granted.rules):
         named = f"{resource}.{group}" if group else resource
         try:
