@@ -11,7 +11,7 @@ import pytest
 
 from kfval import cli
 from kfval.embedded import launch
-from kfval.kube import client, permissions
+from kfval.kube import client, errors, permissions
 from tests.support.identities import service_account
 from tests.support.kubectl import Kubectl
 from tests.support.suites import run_suite
@@ -34,16 +34,14 @@ def strict_conn(cluster: launch.ClusterInfo, tmp_path: Path) -> Iterator[client.
 
 def test_the_strict_door_refuses_a_kind_the_table_lacks(strict_conn: client.Connection, namespace: str) -> None:
     assert strict_conn.list("kubeflow.org/v1", "PyTorchJob", namespace)["items"] == []
-    with pytest.raises(permissions.PermissionNotInTableError, match="list configmaps"):
+    with pytest.raises(errors.PermissionNotInTableError, match="list configmaps"):
         strict_conn.list("v1", "ConfigMap", namespace)
-    with pytest.raises(
-        permissions.PermissionNotInTableError, match=r"list pytorchjobs\.kubeflow\.org in every namespace"
-    ):
+    with pytest.raises(errors.PermissionNotInTableError, match=r"list pytorchjobs\.kubeflow\.org in every namespace"):
         strict_conn.list("kubeflow.org/v1", "PyTorchJob")
 
 
 def test_the_strict_door_checks_subresources(strict_conn: client.Connection, namespace: str) -> None:
-    with pytest.raises(permissions.PermissionNotInTableError, match="get pods/exec"):
+    with pytest.raises(errors.PermissionNotInTableError, match="get pods/exec"):
         strict_conn.exec("nowhere", namespace, ["true"], container=None, timeout_seconds=5)
 
 

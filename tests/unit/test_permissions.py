@@ -19,7 +19,7 @@ GOLDEN = Path(__file__).parent / "fixtures" / "rbac"
 
 def test_a_request_outside_the_table_names_its_verb_and_resource() -> None:
     granted = permissions.grants(["pytorchjob"])
-    with pytest.raises(permissions.PermissionNotInTableError) as raised:
+    with pytest.raises(errors.PermissionNotInTableError) as raised:
         granted.require("delete", group="", resource="configmaps", namespace="kfval-r1-1", namespaced=True)
     assert "delete configmaps" in str(raised.value)
     assert "kfval/kube/permissions.py" in str(raised.value)
@@ -29,16 +29,14 @@ def test_a_request_outside_the_table_names_its_verb_and_resource() -> None:
 def test_a_rule_used_in_scenario_namespaces_does_not_cover_every_namespace() -> None:
     granted = permissions.grants(["pytorchjob"])
     granted.require("list", group="kubeflow.org", resource="pytorchjobs", namespace="kfval-r1-1", namespaced=True)
-    with pytest.raises(
-        permissions.PermissionNotInTableError, match=r"list pytorchjobs\.kubeflow\.org in every namespace"
-    ):
+    with pytest.raises(errors.PermissionNotInTableError, match=r"list pytorchjobs\.kubeflow\.org in every namespace"):
         granted.require("list", group="kubeflow.org", resource="pytorchjobs", namespace=None, namespaced=True)
 
 
 def test_subresources_are_rules_of_their_own() -> None:
     granted = permissions.grants(["tfjob"])
     granted.require("get", group="", resource="pods/log", namespace="ns", namespaced=True)
-    with pytest.raises(permissions.PermissionNotInTableError, match="create pods/exec"):
+    with pytest.raises(errors.PermissionNotInTableError, match="create pods/exec"):
         granted.require("create", group="", resource="pods/exec", namespace="ns", namespaced=True)
     permissions.grants(["notebooks"]).require("create", group="", resource="pods/exec", namespace="ns", namespaced=True)
 

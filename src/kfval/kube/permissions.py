@@ -125,10 +125,6 @@ the Helm feature reruns the `@post-upgrade` scenarios of PyTorchJob and notebook
 FEATURES = tuple(key for key in TABLE if key not in (RUN, PREFLIGHT))
 
 
-class PermissionNotInTableError(errors.KfvalError):
-    """The suite made a request the permissions table does not list: add a rule to kfval/kube/permissions.py."""
-
-
 def features_with_needs(features: Iterable[str]) -> tuple[str, ...]:
     """The features named and those they run steps of, in table order; an unknown name is a SetupError."""
     wanted = set(features)
@@ -157,15 +153,15 @@ class Grants:
         )
 
     def require(self, verb: str, *, group: str, resource: str, namespace: str | None, namespaced: bool) -> None:
-        """Raise PermissionNotInTableError, naming verb and resource, unless a rule covers the request."""
+        """Raise errors.PermissionNotInTableError, naming verb and resource, unless a rule covers the request."""
         cluster_wide = namespace is None or not namespaced
         if self.covers(verb, group=group, resource=resource, cluster_wide=cluster_wide):
             return
         where = "in every namespace" if namespaced and namespace is None else ("cluster-wide" if not namespaced else "")
         named = f"{resource}.{group}" if group else resource
-        raise PermissionNotInTableError(
+        raise errors.PermissionNotInTableError(
             f"the suite asked to {verb} {named}{' ' + where if where else ''}, which the permissions table "
-            f"(kfval/kube/permissions.py, features: {', '.join(self.features)}) does not list: add the rule "
+            f"(kfval/kube/permissions.py, features: {', '.join(self.features) or 'none'}) does not list: add the rule "
             "to the feature that needs it, so `kfval rbac` and preflight grant it"
         )
 
