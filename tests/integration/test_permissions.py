@@ -4,7 +4,7 @@ ClusterRole `kfval rbac` prints for them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,21 +50,40 @@ def rbac(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return capsys.readouterr().out
 
 
-def runner_kubeconfig(cluster: launch.ClusterInfo, kubectl: Kubectl, namespace: str, role: str, tmp_path: Path) -> Path:
-    """A ServiceAccount `kfval` of `namespace`, bound to the ClusterRole `role` (YAML) and nothing else."""
-    kubeconfig = service_account(cluster, kubectl, namespace, "kfval", tmp_path / "runner.kubeconfig")
-    kubectl.run("apply", "-f", "-", stdin=role)
-    return kubeconfig
-
-
-def test_the_generated_role_is_enough_for_the_quick_training_scenarios(
+@pytest.fixture
+def runner_for(
     cluster: launch.ClusterInfo, kubectl: Kubectl, namespace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Callable[[str], Path]]:
+    """A kubeconfig of the ServiceAccount `kfval`, bound to `kfval rbac --tags <tags>` and nothing else."""
+    role = f"kfval-{namespace}"
+
+    def bound(tags: str) -> Path:
+        kubectl.run(
+            "apply", "-f", "-", stdin=rbac(capsys, "--tags", tags, "--name", role, "--bind", f"{namespace}/kfval")
+        )
+        return service_account(cluster, kubectl, namespace, "kfval", tmp_path / "runner.kubeconfig")
+
+    yield bound
+    kubectl.run("delete", "clusterrolebinding,clusterrole", role, check=False)
+
+
+@pytest.mark.parametrize(
+    ("feature", "tags", "scenarios"),
+    [
+        ("features/pytorchjob.feature", "pytorchjob and not smoke", 4),
+        # Helm runs as a child process with the run's kubeconfig: install, upgrade, and uninstall at cleanup
+        ("features/helm_upgrade.feature", "helm and smoke", 1),
+    ],
+)
+def test_the_generated_role_is_enough_for_the_scenarios_it_was_generated_for(
+    runner_for: Callable[[str], Path], tmp_path: Path, feature: str, tags: str, scenarios: int
 ) -> None:
-    tags = "pytorchjob and not smoke"
-    role = rbac(capsys, "--tags", tags, "--name", f"kfval-{namespace}", "--bind", f"{namespace}/kfval")
-    kubeconfig = runner_kubeconfig(cluster, kubectl, namespace, role, tmp_path)
-    run = run_suite("features/pytorchjob.feature", kubeconfig, tmp_path, tags=tags)
+    run = run_suite(feature, runner_for(tags), tmp_path, tags=tags)
     assert run.returncode == 0, run.output[-3000:]
-    statuses = {e["name"]: {s["result"]["status"] for s in e["steps"]} for f in run.cucumber for e in f["elements"]}
-    assert len(statuses) >= 4 and all(found == {"passed"} for found in statuses.values()), statuses
-    kubectl.run("delete", "clusterrolebinding,clusterrole", f"kfval-{namespace}")
+    statuses = {
+        e["name"]: {s["result"]["status"] for s in e["steps"]}
+        for f in run.cucumber
+        for e in f["elements"]
+        if e.get("type") == "scenario"
+    }
+    assert len(statuses) == scenarios and all(found == {"passed"} for found in statuses.values()), statuses
