@@ -52,7 +52,8 @@ def test_tags_select_features_as_radish_selects_scenarios() -> None:
     assert selection.select([ROOT / "features"], "smoke and training") == ("pytorchjob", "tfjob")
     assert selection.select([ROOT / "features"], "post-upgrade") == ("pytorchjob", "notebooks")
     assert selection.select([ROOT / "features"]) == permissions.FEATURES
-    assert selection.select([ROOT / "features" / "tfjob.feature"], "pytorchjob") == ()
+    with pytest.raises(errors.SetupError, match="'pytorchjob' selects no scenario"):
+        selection.select([ROOT / "features" / "tfjob.feature"], "pytorchjob")
 
 
 def test_every_feature_of_the_project_names_one_feature_of_the_table() -> None:

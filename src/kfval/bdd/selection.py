@@ -40,4 +40,6 @@ def select(paths: Sequence[Path] = (FEATURES_DIR,), tags: str | None = None) -> 
         raise errors.SetupError(f"no feature files in {', '.join(str(p) for p in paths)}")
     core = Core()
     core.parse_features(files, tagexpressions.parse(tags) if tags else None)
+    if not any(feature.scenarios for feature in core.features):
+        raise errors.SetupError(f"the tag expression {tags!r} selects no scenario in {', '.join(files)}")
     return keys_of(core.features)
