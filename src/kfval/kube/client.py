@@ -140,6 +140,12 @@ class Connection:
                 namespaced=bool(resource.namespaced),
             )
 
+    def _permit_pods(self, verbs: Sequence[str], subresource: str, namespace: str) -> None:
+        """A pod subresource (`log`, `exec`: WebSocket is a get, 1.31+ also authorizes create)."""
+        if self.strict is not None:
+            for verb in verbs:
+                self._permit(verb, self.resource("v1", "Pod"), namespace, subresource=subresource)
+
     # -- verbs on dict bodies ------------------------------------------------------------------
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Body:
@@ -272,7 +278,7 @@ class Connection:
     ) -> str:
         core = k8s.CoreV1Api(self.api)
         extra: Body = {"tail_lines": tail_lines} if tail_lines is not None else {}
-        self._permit("get", self.resource("v1", "Pod"), namespace, subresource="log")
+        self._permit_pods(("get",), "log", namespace)
         if container:
             extra["container"] = container
         what = describe("Pod", name, namespace) + " log"
@@ -300,8 +306,7 @@ class Connection:
         """
         core = k8s.CoreV1Api(self.api)
         what = describe("Pod", pod, namespace) + " exec"
-        for verb in ("get", "create"):
-            self._permit(verb, self.resource("v1", "Pod"), namespace, subresource="exec")
+        self._permit_pods(("get", "create"), "exec", namespace)
         extra: Body = {"container": container} if container else {}
 
         def run() -> ExecResult:
