@@ -1,7 +1,8 @@
 """The `kfval` command: run the suite, check features without a cluster, re-render reports, manage
 the embedded cluster, clean up after a run.
 
-Subcommands arrive with the capabilities they serve: `run`, `lint`, `report`, `janitor`, `cluster`.
+Subcommands arrive with the capabilities they serve: `run`, `lint`, `report`, `janitor`, `cluster`, `rbac`,
+`preflight`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ import os
 import sys
 from pathlib import Path
 
-from kfval import janitoring, settings
-from kfval.bdd import linting
+import yaml
+
+from kfval import janitoring, settings, target
+from kfval.bdd import linting, selection
 from kfval.embedded import launch
+from kfval.kube import permissions
 from kfval.kube.errors import KfvalError
+from kfval.kubeflow import preflight
 from kfval.report import history, html, junit, model, reading, redaction
 
 
@@ -140,6 +145,80 @@ def _check_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     )
 
 
+def _selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """The features a command is about, chosen as `kfval run` chooses them."""
+    parser.add_argument(
+        "features", nargs="*", type=Path, default=[selection.FEATURES_DIR], help="feature files or folders"
+    )
+    parser.add_argument("-t", "--tags", default=None, help="radish tag expression, as `kfval run --tags` takes it")
+
+
+def _rbac_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rbac = subparsers.add_parser(
+        "rbac", help="print the ClusterRole the selected features need (from the permissions table)"
+    )
+    _selection_arguments(rbac)
+    rbac.add_argument("--name", default="kfval", help="the ClusterRole's name (default kfval)")
+    rbac.add_argument(
+        "--bind",
+        metavar="NAMESPACE/SERVICEACCOUNT",
+        default=None,
+        help="also print a ClusterRoleBinding of the role to this service account",
+    )
+    rbac.add_argument("--markdown", action="store_true", help="print the whole table as the README shows it instead")
+
+
+def _preflight_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = subparsers.add_parser(
+        "preflight", help="check the cluster has what the selected features need, and that the suite may use it"
+    )
+    _selection_arguments(check)
+    check.add_argument(
+        "-u",
+        "--user-data",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. -u target.kind=kubeconfig (repeatable)",
+    )
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    config = settings.load(settings.RADISH_INI, environ=os.environ, overrides=settings.pairs(args.user_data))
+    embedded = launch.find(config.target.state_dir) if config.target.kind == "local" else None
+    if config.target.kind == "local" and embedded is None:
+        print(f"kfval preflight: no embedded cluster runs from {config.target.state_dir}; start it: kfval cluster up")
+        return 2
+    features = selection.select(args.features, args.tags)
+    conn = target.connect(
+        config,
+        cache_dir=target.CACHE_DIR / "preflight",
+        embedded_kubeconfig=embedded.kubeconfig if embedded else None,
+    )
+    try:
+        report = preflight.check(conn, features, storage_class=config.notebooks.storage_class, tags=args.tags)
+    finally:
+        conn.close()
+    print(report.render())
+    return 0 if report.ok else 1
+
+
+def _rbac(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(permissions.markdown(), end="")
+        return 0
+    granted = permissions.grants(selection.select(args.features, args.tags))
+    documents: list[object] = [permissions.cluster_role(granted, name=args.name)]
+    if args.bind:
+        namespace, slash, account = args.bind.partition("/")
+        if not slash or not namespace or not account:
+            print(f"kfval rbac: --bind {args.bind!r}: write NAMESPACE/SERVICEACCOUNT", file=sys.stderr)
+            return 2
+        documents.append(permissions.binding(args.name, namespace=namespace, service_account=account))
+    print(yaml.safe_dump_all(documents, sort_keys=False), end="")
+    return 0
+
+
 def _lint(args: argparse.Namespace) -> int:
     findings = linting.lint(args.features, steps_dir=args.steps, manifests_dir=args.manifests)
     for problem in findings.problems:
@@ -204,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     _cluster_parser(subparsers)
     _run_parser(subparsers)
     _check_parsers(subparsers)
+    _rbac_parser(subparsers)
+    _preflight_parser(subparsers)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         if args.command == "run":
@@ -214,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
             return _lint(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "rbac":
+            return _rbac(args)
+        if args.command == "preflight":
+            return _preflight(args)
         return _cluster(args)
     except (launch.LaunchError, KfvalError) as error:
         print(f"kfval: {error}", file=sys.stderr)

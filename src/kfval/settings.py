@@ -20,7 +20,7 @@ from kfval.kubeflow.builds import Builder
 RADISH_INI = Path("radish.ini")
 TARGET_KINDS = ("local", "kubeconfig")
 SECTIONS = frozenset(
-    {"target", "timeouts", "thresholds", "images", "variables", "reports", "notebooks", "helm", "builder"}
+    {"target", "run", "timeouts", "thresholds", "images", "variables", "reports", "notebooks", "helm", "builder"}
 )
 ENV_PREFIX = "KFVAL_"
 
@@ -39,6 +39,17 @@ class Target:
     def __post_init__(self) -> None:
         if self.kind not in TARGET_KINDS:
             raise SetupError(f"target.kind is {self.kind!r}; use one of {', '.join(TARGET_KINDS)}")
+
+
+@dataclass(frozen=True)
+class Run:
+    """How a run checks itself against the cluster before and while it runs."""
+
+    preflight: bool = True
+    """Check the cluster (API, CRDs, controllers, permissions, storage) before the first scenario."""
+    strict_permissions: bool = False
+    """Refuse, before sending it, any request the permissions table (kfval.kube.permissions) lacks: the
+    project's tests run so, which keeps `kfval rbac` complete."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,7 @@ class Settings:
     """Everything a run is configured with."""
 
     target: Target = field(default_factory=Target)
+    run: Run = field(default_factory=Run)
     timeouts: Timeouts = field(default_factory=Timeouts)
     thresholds: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     images: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -226,8 +238,11 @@ def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str])
     _refuse_unknown("helm", helm, {f.name for f in dataclasses.fields(Helm)})
     builder = values.get("builder", {})
     _refuse_unknown("builder", builder, {f.name for f in dataclasses.fields(Builder)})
+    run = values.get("run", {})
+    _refuse_unknown("run", run, {f.name for f in dataclasses.fields(Run)})
     return Settings(
         target=_target(values.get("target", {})),
+        run=Run(**{k: _flag(v) for k, v in run.items()}),
         timeouts=Timeouts(**{k: _number("timeouts", k, v) for k, v in timeouts.items()}),
         thresholds=MappingProxyType({k: _number("thresholds", k, v) for k, v in values.get("thresholds", {}).items()}),
         images=MappingProxyType(dict(values.get("images", {}))),

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from kfval.embedded import launch
 from kfval.kube import client as kube_client
 from kfval.kube import errors
+from tests.support.identities import kubeconfig_with_token
 from tests.support.kubectl import Kubectl
 
 pytestmark = pytest.mark.integration
@@ -29,13 +29,6 @@ class Identity:
     user: str
     kubeconfig: Path
     kubectl: Kubectl
-
-
-def kubeconfig_with_token(cluster: launch.ClusterInfo, token: str, path: Path) -> Path:
-    document = yaml.safe_load(cluster.kubeconfig.read_text())
-    document["users"][0]["user"] = {"token": token}
-    path.write_text(yaml.safe_dump(document))
-    return path
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Running the suite itself (radish with the project's steps) against the test cluster, and reading what it left.
 
 The runs target the session's embedded cluster as a `kubeconfig` target, so the cluster outlives each
-run and the tests can check that nothing of the run is left in it.
+run and the tests can check that nothing of the run is left in it. They run with strict permissions: a
+request the permissions table (`kfval rbac`) lacks fails the run, so the table keeps up with the steps.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def suite_argv(feature: str, kubeconfig: Path, reports: Path, *overrides: str, t
     argv = [RADISH, feature, "-b", "steps", "--no-ansi", *(["--tags", tags] if tags else [])]
     pairs = (
         "target.kind=kubeconfig",
+        "run.strict_permissions=true",
         f"target.kubeconfig={kubeconfig}",
         f"reports.cucumber={reports / 'cucumber.json'}",
         f"reports.junit={reports / 'junit.xml'}",

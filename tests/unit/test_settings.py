@@ -103,6 +103,7 @@ def test_a_kfval_variable_that_names_no_section_is_named_in_the_error(ini: Path)
 ROOT = Path(__file__).resolve().parents[2]
 DATACLASS_SECTIONS = {
     "target": settings.Target,
+    "run": settings.Run,
     "timeouts": settings.Timeouts,
     "reports": settings.Reports,
     "notebooks": settings.Notebooks,
@@ -163,6 +164,7 @@ def test_every_setting_is_written_down_in_radish_ini() -> None:
 SAMPLES = {
     "kind": "kubeconfig",
     "in_cluster": "true",
+    "strict_permissions": "true",
     "insecure": "true",
     "timeouts": "7",
     "thresholds": "0.5",

@@ -19,9 +19,9 @@ from types import FrameType
 from kfval import settings, target
 from kfval.bdd import reporting
 from kfval.embedded import launch
-from kfval.kube import client, errors
+from kfval.kube import client, errors, permissions
 from kfval.kube.session import RunScope, new_run_id
-from kfval.kubeflow import builds, helmengines, notebooks
+from kfval.kubeflow import builds, helmengines, notebooks, preflight
 from kfval.report.redaction import Redactor
 
 
@@ -51,11 +51,17 @@ class Connected:
     """The embedded cluster's image registry (target.kind local only)."""
 
 
-def connect(config: settings.Settings, *, cache_dir: Path) -> Connected:
-    """Connect to the configured target; with target.kind local, find the embedded cluster or start it."""
+def connect(
+    config: settings.Settings, *, cache_dir: Path, features: tuple[str, ...] = permissions.FEATURES
+) -> Connected:
+    """Connect to the configured target; with target.kind local, find the embedded cluster or start it.
+
+    `features` are the run's keys of the permissions table: with `run.strict_permissions` the connection
+    refuses any request they do not grant."""
     if config.target.kind != "local":
         kubeconfig = None if config.target.in_cluster else config.target.kubeconfig
-        return Connected(target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=None), False, kubeconfig)
+        conn = target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=None, features=features)
+        return Connected(conn, False, kubeconfig)
     state_dir = config.target.state_dir
     info = launch.find(state_dir)
     started = info is None
@@ -65,7 +71,7 @@ def connect(config: settings.Settings, *, cache_dir: Path) -> Connected:
         except launch.LaunchError as error:
             raise errors.SetupError(f"the embedded cluster did not start: {error}") from error
     try:
-        conn = target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=info.kubeconfig)
+        conn = target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=info.kubeconfig, features=features)
         return Connected(conn, started, info.kubeconfig, info.registry)
     except errors.KfvalError:
         if started:
@@ -106,12 +112,18 @@ def configure_reports(overrides: Mapping[str, str]) -> Redactor:
     return redactor
 
 
-def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
-    """Settings, target cluster and connection; raises KfvalError naming the cause when the run cannot start."""
+def start(
+    overrides: Mapping[str, str], redactor: Redactor, *, features: tuple[str, ...] = permissions.FEATURES
+) -> SuiteRun:
+    """Settings, target cluster and connection; raises KfvalError naming the cause when the run cannot start.
+
+    `features` are the keys of the permissions table the run's selected features use."""
     config = settings.load(settings.RADISH_INI, environ=os.environ, overrides=overrides)
     run_id = new_run_id()
-    connected = connect(config, cache_dir=target.CACHE_DIR / run_id)
+    connected = connect(config, cache_dir=target.CACHE_DIR / run_id, features=features)
     conn = connected.conn
+    if config.run.preflight:
+        _preflight(config, connected, features)
     config = dataclasses.replace(config, builder=with_embedded_registry(config.builder, connected.registry))
     for secret in builds.credential_forms(config.builder):
         redactor.register(secret)
@@ -132,6 +144,21 @@ def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
     _install_signal_handlers(run)
     print(f"kfval run {run_id} against {conn.server} (context {conn.context!r})", file=sys.stderr)
     return run
+
+
+def _preflight(config: settings.Settings, connected: Connected, features: tuple[str, ...]) -> None:
+    """The run stops before its first scenario when the cluster lacks what the features need."""
+    report = preflight.check(connected.conn, features, storage_class=config.notebooks.storage_class)
+    if report.ok:
+        print(f"kfval preflight: nothing missing ({len(report.findings)} checks)", file=sys.stderr)
+        return
+    connected.conn.close()
+    if connected.started:
+        launch.stop(config.target.state_dir)
+    raise errors.SetupError(
+        "the cluster lacks what the selected features need (turn this check off with -u run.preflight=false):\n"
+        + report.render()
+    )
 
 
 def finish(run: SuiteRun) -> list[str]:

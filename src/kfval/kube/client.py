@@ -21,7 +21,7 @@ from kubernetes import dynamic, stream, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
-from kfval.kube import errors
+from kfval.kube import errors, permissions
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,8 +57,18 @@ class Kind:
 class Connection:
     """One authenticated connection to one cluster, for one run."""
 
-    def __init__(self, api: k8s.ApiClient, *, server: str, context: str, cache_file: Path) -> None:
+    def __init__(
+        self,
+        api: k8s.ApiClient,
+        *,
+        server: str,
+        context: str,
+        cache_file: Path,
+        strict: permissions.Grants | None = None,
+    ) -> None:
         self.api = api
+        self.strict = strict
+        """When set, a request the permissions table lacks fails before it is sent (the test suite runs so)."""
         self.server = server
         self.context = context
         self._cache_file = cache_file
@@ -120,11 +130,28 @@ class Connection:
         resource = self.resource(api_version, kind)
         return Kind(api_version, kind, bool(resource.namespaced))
 
+    def _permit(self, verb: str, resource: Any, namespace: str | None, *, subresource: str = "") -> None:
+        if self.strict is not None:
+            self.strict.require(
+                verb,
+                group=str(resource.group or ""),
+                resource=f"{resource.name}/{subresource}" if subresource else str(resource.name),
+                namespace=namespace,
+                namespaced=bool(resource.namespaced),
+            )
+
+    def _permit_pods(self, verbs: Sequence[str], subresource: str, namespace: str) -> None:
+        """A pod subresource (`log`, `exec`: WebSocket is a get, 1.31+ also authorizes create)."""
+        if self.strict is not None:
+            for verb in verbs:
+                self._permit(verb, self.resource("v1", "Pod"), namespace, subresource=subresource)
+
     # -- verbs on dict bodies ------------------------------------------------------------------
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Body:
         resource = self.resource(api_version, kind)
         what = describe(kind, name, namespace)
+        self._permit("get", resource, namespace)
         return _dict(self.call("get", what, lambda: resource.get(name=name, namespace=namespace)))
 
     def list(
@@ -138,6 +165,7 @@ class Connection:
     ) -> Body:
         """The List body: `items` and `metadata.resourceVersion`."""
         resource = self.resource(api_version, kind)
+        self._permit("list", resource, namespace)
         what = describe(resource.name, None, namespace)
         return _dict(
             self.call(
@@ -149,12 +177,14 @@ class Connection:
 
     def create(self, body: Body, namespace: str | None = None) -> Body:
         resource = self.resource(body["apiVersion"], body["kind"])
+        self._permit("create", resource, namespace)
         what = describe(body["kind"], body.get("metadata", {}).get("name", ""), namespace)
         return _dict(self.call("create", what, lambda: resource.create(body=body, namespace=namespace)))
 
     def apply(self, body: Body, namespace: str | None, *, field_manager: str) -> Body:
         """Server-side apply: creates or updates, as `kubectl apply --server-side` does."""
         resource = self.resource(body["apiVersion"], body["kind"])
+        self._permit("patch", resource, namespace)
         what = describe(body["kind"], body["metadata"]["name"], namespace)
         return _dict(
             self.call(
@@ -168,6 +198,7 @@ class Connection:
 
     def patch(self, api_version: str, kind: str, name: str, namespace: str | None, patch: Body) -> Body:
         resource = self.resource(api_version, kind)
+        self._permit("patch", resource, namespace)
         return _dict(
             self.call(
                 "patch",
@@ -190,6 +221,7 @@ class Connection:
     ) -> None:
         resource = self.resource(api_version, kind)
         options: Body = {"propagationPolicy": propagation}
+        self._permit("delete", resource, namespace)
         if grace_period_seconds is not None:
             options["gracePeriodSeconds"] = grace_period_seconds
         self.call(
@@ -211,6 +243,7 @@ class Connection:
     ) -> Iterator[Body]:
         """Events `{"type", "object"}` from `resource_version` on; ExpiredError when it is too old (410)."""
         resource = self.resource(api_version, kind)
+        self._permit("watch", resource, namespace)
         what = describe(resource.name, None, namespace)
         stream = self.call(
             "watch",
@@ -245,6 +278,7 @@ class Connection:
     ) -> str:
         core = k8s.CoreV1Api(self.api)
         extra: Body = {"tail_lines": tail_lines} if tail_lines is not None else {}
+        self._permit_pods(("get",), "log", namespace)
         if container:
             extra["container"] = container
         what = describe("Pod", name, namespace) + " log"
@@ -272,6 +306,7 @@ class Connection:
         """
         core = k8s.CoreV1Api(self.api)
         what = describe("Pod", pod, namespace) + " exec"
+        self._permit_pods(("get", "create"), "exec", namespace)
         extra: Body = {"container": container} if container else {}
 
         def run() -> ExecResult:
@@ -339,8 +374,17 @@ def _dict(value: Any) -> Body:
     return dict(value)
 
 
-def connect(*, kubeconfig: Path | None, context: str | None, in_cluster: bool, cache_dir: Path) -> Connection:
-    """Load the configuration and prove the server answers; errors name the server and the context."""
+def connect(
+    *,
+    kubeconfig: Path | None,
+    context: str | None,
+    in_cluster: bool,
+    cache_dir: Path,
+    strict: permissions.Grants | None = None,
+) -> Connection:
+    """Load the configuration and prove the server answers; errors name the server and the context.
+
+    With `strict`, every request outside those grants fails before it is sent."""
     configuration = k8s.Configuration()
     try:
         if in_cluster:
@@ -357,7 +401,7 @@ def connect(*, kubeconfig: Path | None, context: str | None, in_cluster: bool, c
     cache_dir.mkdir(parents=True, exist_ok=True)
     api = k8s.ApiClient(configuration)
     connection = Connection(
-        api, server=configuration.host, context=context_name, cache_file=cache_dir / "discovery.json"
+        api, server=configuration.host, context=context_name, cache_file=cache_dir / "discovery.json", strict=strict
     )
     connection.call("list", "the API versions", lambda: k8s.CoreApi(api).get_api_versions())
     return connection

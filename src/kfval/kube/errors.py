@@ -16,6 +16,7 @@
      ├── WorkloadFailedError          a wait saw a state that cannot recover (ImagePullBackOff, job Failed, ...)
      ├── ReleaseError                 a Helm action failed, crashed or hung; carries Helm's last words
      ├── ExpectationError             the cluster answered, but not as the feature expects
+     ├── PermissionNotInTableError    a request the permissions table lacks, refused with strict permissions
      └── SetupError                   the suite itself cannot start (settings, embedded cluster)
 
 Steps never catch these: radish reports the message, the terrain records the evidence.
@@ -110,6 +111,10 @@ class ExpectationError(KfvalError):
 
 class SetupError(KfvalError):
     pass
+
+
+class PermissionNotInTableError(KfvalError):
+    """The suite made a request the permissions table (kfval/kube/permissions.py) does not list."""
 
 
 _BY_STATUS: dict[int, type[ClusterError]] = {
