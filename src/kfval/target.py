@@ -10,23 +10,42 @@ from __future__ import annotations
 from pathlib import Path
 
 from kfval import settings
-from kfval.kube import client, errors
+from kfval.kube import client, errors, outages
 
 CACHE_DIR = Path(".state/client-cache")
 """Discovery caches, one folder per run (a stale cache would hide a CRD installed since)."""
 
 
-def connect(config: settings.Settings, *, cache_dir: Path, embedded_kubeconfig: Path | None) -> client.Connection:
+def connect(
+    config: settings.Settings,
+    *,
+    cache_dir: Path,
+    embedded_kubeconfig: Path | None,
+    vanished: outages.Vanished | None = None,
+) -> client.Connection:
     """A connection to `target.kind`; for `local`, to the embedded cluster whose kubeconfig is given.
 
-    Raises SetupError when the target is local and no embedded cluster runs, ClusterError subclasses
+    Outages are ridden out for `timeouts.api_outage`; `vanished` says when the embedded cluster is gone for
+    good. Raises SetupError when the target is local and no embedded cluster runs, ClusterError subclasses
     when the server cannot be reached or refuses the credentials.
     """
     target = config.target
+    bound = config.timeouts.api_outage
     if target.kind == "local":
         if embedded_kubeconfig is None:
             raise errors.SetupError(f"no embedded cluster runs from {target.state_dir}; it keeps nothing once stopped")
-        return client.connect(kubeconfig=embedded_kubeconfig, context=None, in_cluster=False, cache_dir=cache_dir)
+        return client.connect(
+            kubeconfig=embedded_kubeconfig,
+            context=None,
+            in_cluster=False,
+            cache_dir=cache_dir,
+            outage_bound_seconds=bound,
+            vanished=vanished,
+        )
     return client.connect(
-        kubeconfig=target.kubeconfig, context=target.context, in_cluster=target.in_cluster, cache_dir=cache_dir
+        kubeconfig=target.kubeconfig,
+        context=target.context,
+        in_cluster=target.in_cluster,
+        cache_dir=cache_dir,
+        outage_bound_seconds=bound,
     )

@@ -19,7 +19,7 @@ from types import FrameType
 from kfval import settings, target
 from kfval.bdd import reporting
 from kfval.embedded import launch
-from kfval.kube import client, errors
+from kfval.kube import client, errors, outages
 from kfval.kube.session import RunScope, new_run_id
 from kfval.kubeflow import builds, helmengines, notebooks
 from kfval.report.redaction import Redactor
@@ -65,12 +65,28 @@ def connect(config: settings.Settings, *, cache_dir: Path) -> Connected:
         except launch.LaunchError as error:
             raise errors.SetupError(f"the embedded cluster did not start: {error}") from error
     try:
-        conn = target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=info.kubeconfig)
+        conn = target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=info.kubeconfig, vanished=vanished(info))
         return Connected(conn, started, info.kubeconfig, info.registry)
     except errors.KfvalError:
         if started:
             launch.stop(state_dir)
         raise
+
+
+def vanished(info: launch.ClusterInfo) -> outages.Vanished:
+    """Whether the embedded cluster is gone for good: its recorded process is dead (killed, crashed) or another
+    one runs from its state dir now. Such a cluster never answers again, so the run stops at once."""
+
+    def gone() -> str | None:
+        running = launch.find(info.state_dir)
+        if running is not None and running.pid == info.pid:
+            return None
+        return (
+            f"the embedded cluster's process (pid {info.pid}, recorded in {info.state_dir / 'cluster.json'}) "
+            f"is dead; its log is {info.log_path}"
+        )
+
+    return gone
 
 
 def with_embedded_registry(builder: builds.Builder, registry: launch.RegistryInfo | None) -> builds.Builder:

@@ -1,9 +1,12 @@
 """The suite's only door to the `kubernetes` package: configuration, the dynamic client, and retries.
 
 Every request goes through :meth:`Connection.call`, which maps the client's exceptions into the
-suite's tree (errors.py) and retries what is transient (no connection, 5xx, 429) in one place.
-Bodies go in and come out as plain dicts, so nothing above this module depends on the client's
-model classes.
+suite's tree (errors.py) and, in this one place, tries again what failed for a transient reason
+(no connection, reset, TLS cut off, timeout, 429, 5xx) for as long as outages.py allows. Every request
+carries a connect and a read timeout, so a stalled connection fails instead of hanging; urllib3's own
+retries are off, so nothing is re-sent behind the suite's back. A create or delete whose answer was lost
+is resolved by reading back, never sent twice blindly; an exec is sent once. Bodies go in and come out
+as plain dicts, so nothing above this module depends on the client's model classes.
 """
 
 from __future__ import annotations
@@ -21,19 +24,37 @@ from kubernetes import dynamic, stream, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
-from kfval.kube import errors
+from kfval.kube import errors, outages, resending
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Body = dict[str, Any]
 
-RETRIES = 3
-RETRY_PAUSE_SECONDS = 0.5
-_TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
-_IDEMPOTENT_VERBS = frozenset({"get", "list", "watch", "read", "discover", "apply"})
-"""Retried after a transient failure; a create or delete that may have happened is not sent twice."""
-WATCH_READ_TIMEOUT_SECONDS = 30.0
-"""How long a watch may stay silent beyond its own timeoutSeconds before the connection counts as dead."""
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 15.0
+"""How long a request may wait for the next byte of its answer before the connection counts as stalled."""
+WATCH_READ_MARGIN_SECONDS = 5.0
+"""How long a watch may stay silent beyond its own timeoutSeconds before the connection counts as stalled."""
+_SENT_ONCE_VERBS = frozenset({"exec"})
+"""Never tried again: a command may have run although its answer was lost, and nothing can read that back."""
+_FAILURES: tuple[type[BaseException], ...] = (ApiException, *errors.TRANSPORT_ERRORS)
+
+
+class _BoundedApiClient(k8s.ApiClient):
+    """An ApiClient whose every request has a connect and a read timeout unless it brings its own (a watch
+    does): without one, a connection that stops passing bytes would hang the run for good."""
+
+    def call_api(
+        self,
+        method: str,
+        url: str,
+        header_params: Any = None,
+        body: Any = None,
+        post_params: Any = None,
+        _request_timeout: Any = None,
+    ) -> Any:
+        timeout = _request_timeout or (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
+        return super().call_api(method, url, header_params, body, post_params, _request_timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -57,10 +78,13 @@ class Kind:
 class Connection:
     """One authenticated connection to one cluster, for one run."""
 
-    def __init__(self, api: k8s.ApiClient, *, server: str, context: str, cache_file: Path) -> None:
+    def __init__(
+        self, api: k8s.ApiClient, *, server: str, context: str, cache_file: Path, outages: outages.Outages
+    ) -> None:
         self.api = api
         self.server = server
         self.context = context
+        self.outages = outages
         self._cache_file = cache_file
         self._dynamic_client: dynamic.DynamicClient | None = None
         self._resources: dict[tuple[str, str], Any] = {}
@@ -80,24 +104,28 @@ class Connection:
         self.api.close()
 
     def call(self, verb: str, what: str, request: Callable[[], T]) -> T:
-        """Run `request`, mapping failures to the suite's errors; retry only transient ones."""
-        retries = RETRIES if verb in _IDEMPOTENT_VERBS else 0
-        for attempt in range(retries + 1):
+        """Run `request`, mapping failures to the suite's errors; a transient failure is tried again until
+        the server answers or the outage outlasts its bound (an `exec` is sent once)."""
+        while True:
+            since = self.outages.now()
             try:
-                return request()
-            except ApiException as error:
-                if int(error.status or 0) in _TRANSIENT_STATUS and attempt < retries:
-                    time.sleep(_retry_after(error))
-                    continue
-                if int(error.status or 0) == 0:
-                    raise errors.unreachable(error, server=self.server, context=self.context) from error
-                raise errors.from_api_exception(error, verb=verb, what=what, server=self.server) from error
-            except errors.TRANSPORT_ERRORS as error:
-                if attempt < retries:
-                    time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))
-                    continue
-                raise errors.unreachable(error, server=self.server, context=self.context) from error
-        raise AssertionError("unreachable")
+                result = request()
+            except _FAILURES as error:
+                self._failed(verb, what, error, since=since)
+            else:
+                self.outages.answered()
+                return result
+
+    def _failed(self, verb: str, what: str, error: BaseException, *, since: float) -> None:
+        """Raise `error` as the suite's error, unless it is transient and `verb` may be tried again: then it
+        counts towards the outage, which pauses before the next try or raises once it is too long."""
+        if verb not in _SENT_ONCE_VERBS and errors.is_transient(error):
+            self.outages.failed(f"{verb} {what}", error, since=since, retry_after=errors.retry_after(error))
+            return
+        if isinstance(error, ApiException) and error.status:
+            self.outages.answered()
+            raise errors.from_api_exception(error, verb=verb, what=what, server=self.server) from error
+        raise errors.unreachable(error, server=self.server, context=self.context) from error
 
     def resource(self, api_version: str, kind: str) -> Any:
         """The dynamic resource for a kind; MissingKindError when the cluster does not serve it."""
@@ -148,9 +176,15 @@ class Connection:
         )
 
     def create(self, body: Body, namespace: str | None = None) -> Body:
+        """Create the object; after a lost answer, the object that try made is found by its request mark."""
         resource = self.resource(body["apiVersion"], body["kind"])
         what = describe(body["kind"], body.get("metadata", {}).get("name", ""), namespace)
-        return _dict(self.call("create", what, lambda: resource.create(body=body, namespace=namespace)))
+        marked = resending.marked(body)
+        attempt = resending.at_most_once(
+            lambda: resource.create(body=marked, namespace=namespace),
+            lambda: resending.created(self, marked, namespace),
+        )
+        return _dict(self.call("create", what, attempt))
 
     def apply(self, body: Body, namespace: str | None, *, field_manager: str) -> Body:
         """Server-side apply: creates or updates, as `kubectl apply --server-side` does."""
@@ -188,15 +222,16 @@ class Connection:
         propagation: str = "Background",
         grace_period_seconds: int | None = None,
     ) -> None:
+        """Delete the object; after a lost answer, it is read back (gone or being deleted) before a new try."""
         resource = self.resource(api_version, kind)
         options: Body = {"propagationPolicy": propagation}
         if grace_period_seconds is not None:
             options["gracePeriodSeconds"] = grace_period_seconds
-        self.call(
-            "delete",
-            describe(kind, name, namespace),
+        attempt = resending.at_most_once(
             lambda: resource.delete(name=name, namespace=namespace, body=options),
+            lambda: resending.deleted(self, api_version, kind, name, namespace),
         )
+        self.call("delete", describe(kind, name, namespace), attempt)
 
     def watch(
         self,
@@ -209,29 +244,33 @@ class Connection:
         label_selector: str | None = None,
         field_selector: str | None = None,
     ) -> Iterator[Body]:
-        """Events `{"type", "object"}` from `resource_version` on; ExpiredError when it is too old (410)."""
+        """Events `{"type", "object"}` from `resource_version` on; ExpiredError when it is too old (410).
+
+        A watch that breaks (reset, stalled, refused) just ends, once the failure is counted towards the
+        outage: the caller re-lists, and that list rides out the rest of the outage (watching.py).
+        """
         resource = self.resource(api_version, kind)
         what = describe(resource.name, None, namespace)
-        stream = self.call(
-            "watch",
-            what,
-            lambda: watch.Watch().stream(
-                resource.get,
-                namespace=namespace,
-                resource_version=resource_version,
-                timeout_seconds=timeout_seconds,
-                label_selector=label_selector,
-                field_selector=field_selector,
-                allow_watch_bookmarks=True,
-                serialize=False,
-                _request_timeout=timeout_seconds + WATCH_READ_TIMEOUT_SECONDS,
-            ),
+        events = watch.Watch().stream(
+            resource.get,
+            namespace=namespace,
+            resource_version=resource_version,
+            timeout_seconds=timeout_seconds,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            allow_watch_bookmarks=True,
+            serialize=False,
+            _request_timeout=(CONNECT_TIMEOUT_SECONDS, timeout_seconds + WATCH_READ_MARGIN_SECONDS),
         )
-        iterator = iter(stream)
         while True:
-            event = self.call("watch", what, lambda: next(iterator, None))
+            try:
+                event = next(events, None)
+            except _FAILURES as error:
+                self._failed("watch", what, error, since=self.outages.now())
+                return
             if event is None:
                 return
+            self.outages.answered()
             yield {"type": event["type"], "object": event["raw_object"]}
 
     def pod_log(
@@ -324,23 +363,26 @@ _INSTALL_HINTS = {
 }
 
 
-def _retry_after(error: ApiException) -> float:
-    headers = error.headers or {}
-    value = headers.get("Retry-After") if hasattr(headers, "get") else None
-    try:
-        return min(10.0, float(value)) if value else RETRY_PAUSE_SECONDS
-    except ValueError:
-        return RETRY_PAUSE_SECONDS
-
-
 def _dict(value: Any) -> Body:
     if hasattr(value, "to_dict"):
         return value.to_dict()  # type: ignore[no-any-return]
     return dict(value)
 
 
-def connect(*, kubeconfig: Path | None, context: str | None, in_cluster: bool, cache_dir: Path) -> Connection:
-    """Load the configuration and prove the server answers; errors name the server and the context."""
+def connect(
+    *,
+    kubeconfig: Path | None,
+    context: str | None,
+    in_cluster: bool,
+    cache_dir: Path,
+    outage_bound_seconds: float = outages.DEFAULT_BOUND_SECONDS,
+    vanished: outages.Vanished | None = None,
+) -> Connection:
+    """Load the configuration and prove the server answers; errors name the server and the context.
+
+    Later outages are ridden out for up to `outage_bound_seconds`; `vanished` tells a server that will not
+    come back (the embedded cluster's dead process), so the run fails at once instead of waiting that long.
+    """
     configuration = k8s.Configuration()
     try:
         if in_cluster:
@@ -355,9 +397,11 @@ def connect(*, kubeconfig: Path | None, context: str | None, in_cluster: bool, c
         source = "the in-cluster service account" if in_cluster else f"kubeconfig {kubeconfig or '~/.kube/config'}"
         raise errors.SetupError(f"cannot load {source} (context {context!r}): {error}") from error
     cache_dir.mkdir(parents=True, exist_ok=True)
-    api = k8s.ApiClient(configuration)
+    configuration.retries = False  # the suite retries, in `Connection.call`: urllib3 would re-send a DELETE
+    api = _BoundedApiClient(configuration)
+    riding = outages.Outages(configuration.host, context_name, bound_seconds=outage_bound_seconds, vanished=vanished)
     connection = Connection(
-        api, server=configuration.host, context=context_name, cache_file=cache_dir / "discovery.json"
+        api, server=configuration.host, context=context_name, cache_file=cache_dir / "discovery.json", outages=riding
     )
     connection.call("list", "the API versions", lambda: k8s.CoreApi(api).get_api_versions())
     return connection
