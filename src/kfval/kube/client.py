@@ -42,7 +42,11 @@ _FAILURES: tuple[type[BaseException], ...] = (ApiException, *errors.TRANSPORT_ER
 
 class _BoundedApiClient(k8s.ApiClient):
     """An ApiClient whose every request has a connect and a read timeout unless it brings its own (a watch
-    does): without one, a connection that stops passing bytes would hang the run for good."""
+    does): without one, a connection that stops passing bytes would hang the run for good. It counts the
+    server's answers (any status but a transient one), so that only a real answer ends an outage: a kind
+    found in the discovery cache says nothing about the server."""
+
+    answers = 0
 
     def call_api(
         self,
@@ -54,7 +58,10 @@ class _BoundedApiClient(k8s.ApiClient):
         _request_timeout: Any = None,
     ) -> Any:
         timeout = _request_timeout or (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
-        return super().call_api(method, url, header_params, body, post_params, _request_timeout=timeout)
+        response = super().call_api(method, url, header_params, body, post_params, _request_timeout=timeout)
+        if response.status not in errors.TRANSIENT_STATUS:
+            self.answers += 1
+        return response
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,7 @@ class Connection:
     """One authenticated connection to one cluster, for one run."""
 
     def __init__(
-        self, api: k8s.ApiClient, *, server: str, context: str, cache_file: Path, outages: outages.Outages
+        self, api: _BoundedApiClient, *, server: str, context: str, cache_file: Path, outages: outages.Outages
     ) -> None:
         self.api = api
         self.server = server
@@ -107,13 +114,15 @@ class Connection:
         """Run `request`, mapping failures to the suite's errors; a transient failure is tried again until
         the server answers or the outage outlasts its bound (an `exec` is sent once)."""
         while True:
-            since = self.outages.now()
+            since, answers = self.outages.now(), self.api.answers
             try:
                 result = request()
             except _FAILURES as error:
                 self._failed(verb, what, error, since=since)
             else:
-                self.outages.answered()
+                # An exec answers over its WebSocket, which the answer count does not see.
+                if self.api.answers > answers or verb in _SENT_ONCE_VERBS:
+                    self.outages.answered()
                 return result
 
     def _failed(self, verb: str, what: str, error: BaseException, *, since: float) -> None:
@@ -176,7 +185,7 @@ class Connection:
         )
 
     def create(self, body: Body, namespace: str | None = None) -> Body:
-        """Create the object; after a lost answer, the object that try made is found by its request mark."""
+        """Create the object; after a lost answer, the object that try made is read back (resending.py)."""
         resource = self.resource(body["apiVersion"], body["kind"])
         what = describe(body["kind"], body.get("metadata", {}).get("name", ""), namespace)
         marked = resending.marked(body)
@@ -262,14 +271,18 @@ class Connection:
             serialize=False,
             _request_timeout=(CONNECT_TIMEOUT_SECONDS, timeout_seconds + WATCH_READ_MARGIN_SECONDS),
         )
+        heard = self.outages.now()
         while True:
             try:
                 event = next(events, None)
             except _FAILURES as error:
-                self._failed("watch", what, error, since=self.outages.now())
+                # The server was last heard from at the watch's start or its last event: a stalled watch has
+                # been an outage since then, not since its read timed out.
+                self._failed("watch", what, error, since=heard)
                 return
             if event is None:
                 return
+            heard = self.outages.now()
             self.outages.answered()
             yield {"type": event["type"], "object": event["raw_object"]}
 
@@ -287,12 +300,15 @@ class Connection:
         if container:
             extra["container"] = container
         what = describe("Pod", name, namespace) + " log"
-        response: Any = self.call(
-            "read",
-            what,
-            lambda: core.read_namespaced_pod_log(name, namespace, previous=previous, _preload_content=False, **extra),
-        )
-        return bytes(response.data).decode("utf-8", errors="replace")
+
+        def read() -> bytes:
+            # The body is read inside the try: a connection cut while the log streams is an outage too.
+            response: Any = core.read_namespaced_pod_log(
+                name, namespace, previous=previous, _preload_content=False, **extra
+            )
+            return bytes(response.data)
+
+        return self.call("read", what, read).decode("utf-8", errors="replace")
 
     def exec(
         self,

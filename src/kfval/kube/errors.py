@@ -227,8 +227,8 @@ def failure_text(error: BaseException) -> str:
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
-    """`error` and what it wraps: its causes, its context, and exceptions among its arguments (urllib3 puts the
-    socket's error there), breadth first, each once."""
+    """`error` and what it wraps: its causes, its context, exceptions among its arguments (urllib3 puts the
+    socket's error there) and a pool error's `reason`, breadth first, each once."""
     pending, seen = [error], set[int]()
     while pending and len(seen) < 16:
         current = pending.pop(0)
@@ -237,7 +237,8 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         pending += [argument for argument in current.args if isinstance(argument, BaseException)]
-        pending += [linked for linked in (current.__cause__, current.__context__) if linked is not None]
+        linked = (current.__cause__, current.__context__, getattr(current, "reason", None))
+        pending += [link for link in linked if isinstance(link, BaseException)]
 
 
 CONFIG_ERRORS: tuple[type[BaseException], ...] = (ConfigException,)

@@ -2,9 +2,12 @@
 
 A create or delete whose connection broke may or may not have reached the API server. Sending it again
 blindly would make a second object (`generateName`) or fail on the first one's effect (409
-AlreadyExists, 404 NotFound), so every try after the first reads back what the one before did: a create
-finds the object by the request mark it carries, a delete finds the object gone or being deleted. The
-read-backs go through the connection's own verbs, so they ride out the rest of the outage as well.
+AlreadyExists, 404 NotFound), so every try after the first reads back what the one before did. A named
+create finds its object by name, and takes it as its own when it carries the run's labels (a stranger's
+object of that name is left to the 409 the next try gets); a create that leaves the name to the server
+(`generateName`) cannot be found by name, so only such a body carries a request mark, an annotation that
+tells its object from its siblings. A delete finds the object gone or being deleted. The read-backs go
+through the connection's own verbs, so they ride out the rest of the outage as well.
 """
 
 from __future__ import annotations
@@ -43,7 +46,10 @@ def at_most_once(send: Callable[[], T], took_effect: Callable[[], T | None]) -> 
 
 
 def marked(body: Body) -> Body:
-    """A copy of `body` with a request mark of its own."""
+    """`body` as a create sends it: a copy with a request mark of its own when the server names the object,
+    `body` itself when it has a name (the name finds it, and the object carries no trace of the suite)."""
+    if (body.get("metadata") or {}).get("name"):
+        return body
     copied = copy.deepcopy(body)
     annotations = copied.setdefault("metadata", {}).setdefault("annotations", {})
     annotations[REQUEST_ANNOTATION] = secrets.token_hex(8)
@@ -51,17 +57,20 @@ def marked(body: Body) -> Body:
 
 
 def created(conn: Connection, body: Body, namespace: str | None) -> Body | None:
-    """The object an earlier try of this create made (it carries the same mark), or None."""
+    """The object an earlier try of this create made, or None: by name when the body has one (and the object
+    carries every label of the body), else by the request mark `marked` gave it."""
     metadata = body["metadata"]
     api_version, kind = body["apiVersion"], body["kind"]
+    labels: dict[str, str] = metadata.get("labels") or {}
     if metadata.get("name"):
         try:
-            candidates = [conn.get(api_version, kind, metadata["name"], namespace)]
+            found = conn.get(api_version, kind, metadata["name"], namespace)
         except errors.NotFoundError:
             return None
-    else:
-        labels = ",".join(f"{key}={value}" for key, value in (metadata.get("labels") or {}).items())
-        candidates = conn.list(api_version, kind, namespace, label_selector=labels or None).get("items") or []
+        carried = (found.get("metadata") or {}).get("labels") or {}
+        return found if labels.items() <= carried.items() else None
+    selector = ",".join(f"{key}={value}" for key, value in labels.items())
+    candidates = conn.list(api_version, kind, namespace, label_selector=selector or None).get("items") or []
     mark = metadata["annotations"][REQUEST_ANNOTATION]
     return next((item for item in candidates if _mark(item) == mark), None)
 
