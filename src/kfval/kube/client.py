@@ -12,6 +12,7 @@ as plain dicts, so nothing above this module depends on the client's model class
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ Body = dict[str, Any]
 CONNECT_TIMEOUT_SECONDS = 5.0
 READ_TIMEOUT_SECONDS = 15.0
 """How long a request may wait for the next byte of its answer before the connection counts as stalled."""
+EXEC_MARGIN_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
+"""How long an exec may go on past its own timeout (to connect, and to hear its end) before it is given up."""
 WATCH_READ_MARGIN_SECONDS = 5.0
 """How long a watch may stay silent beyond its own timeoutSeconds before the connection counts as stalled."""
 _SENT_ONCE_VERBS = frozenset({"exec"})
@@ -323,9 +326,13 @@ class Connection:
         """Run `command` in a running container, as `kubectl exec` does (WebSocket, channel protocol);
         `stdin` is sent to it first (without closing the stream, which only the v5 protocol can do).
 
-        Not retried: a command may have run although its answer was lost.
+        Not retried: a command may have run although its answer was lost. The WebSocket client has no
+        timeout of its own (a stalled connection would hang its handshake for good), so the exec runs in a
+        thread of its own, on an ApiClient of its own (the WebSocket transport swaps the client's `call_api`
+        while it connects), and is given up `EXEC_MARGIN_SECONDS` after `timeout_seconds`.
         """
-        core = k8s.CoreV1Api(self.api)
+        exec_api = _BoundedApiClient(self.api.configuration)
+        core = k8s.CoreV1Api(exec_api)
         what = describe("Pod", pod, namespace) + " exec"
         extra: Body = {"container": container} if container else {}
 
@@ -355,12 +362,38 @@ class Connection:
                     raise errors.WaitTimeoutError(f"{what}: {' '.join(command)} ran longer than {timeout_seconds:g} s")
             finally:
                 session.close()
+                session.sock.shutdown()  # close() leaves the socket open once the server has closed the stream
             return ExecResult(int(session.returncode or 0), "".join(out), "".join(err))
 
-        return self.call("exec", what, run)
+        try:
+            return self.call("exec", what, lambda: _within(run, timeout_seconds + EXEC_MARGIN_SECONDS, what=what))
+        finally:
+            exec_api.close()
 
     def version(self) -> Body:
         return _dict(self.call("read", "the server version", lambda: k8s.VersionApi(self.api).get_code()))
+
+
+def _within(request: Callable[[], T], seconds: float, *, what: str) -> T:
+    """`request`'s result, run in a daemon thread and given up after `seconds`: a TimeoutError then (the
+    thread ends when its connection does; nothing waits for it)."""
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, request()))
+        except BaseException as error:  # handed to the caller's thread, which raises it
+            outcome.append((False, error))
+
+    worker = threading.Thread(target=run, name=f"kfval {what}", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not outcome:
+        raise TimeoutError(f"no answer to the {what} within {seconds:g} s: the connection stalled")
+    succeeded, value = outcome[0]
+    if succeeded:
+        return value  # type: ignore[no-any-return]
+    raise value
 
 
 def describe(kind: str, name: str | None, namespace: str | None) -> str:
