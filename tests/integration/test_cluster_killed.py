@@ -42,6 +42,16 @@ def training_under(pid: int) -> list[psutil.Process]:
     return found
 
 
+def started_from(state_dir: Path) -> list[psutil.Process]:
+    """Every process whose command line names the cluster's state dir: its pods' sandboxes (bwrap binds
+    the pod's files from there), whoever started them, also one started as the cluster died."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if any(str(state_dir) in part for part in process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
 def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
     """Those still running (a zombie waiting to be reaped runs nothing any more)."""
     running = []
@@ -84,4 +94,5 @@ def test_a_killed_cluster_fails_the_run_saying_it_is_gone(tmp_path: Path, mnist_
     assert "Traceback" not in output, output
     assert took < OUTAGE_BOUND_SECONDS, f"the run took {took:.1f} s to end after the cluster died"
     eventually_blocking(lambda: not alive(pods), "the cluster's pod processes to end", timeout=30)
+    assert not alive(started_from(state_dir)), [process.info["cmdline"][:3] for process in started_from(state_dir)]
     print(f"fault timings: cluster SIGKILLed mid-training: the run ended {took:.1f} s later, exit {process.returncode}")
