@@ -79,3 +79,10 @@ def test_failure_text_names_the_deepest_cause_or_the_servers_answer() -> None:
     assert errors.failure_text(unavailable) == "503 ServiceUnavailable: no healthy upstream"
     timed_out = urllib3.exceptions.ReadTimeoutError(None, "/api", "Read timed out.")  # type: ignore[arg-type]
     assert errors.failure_text(timed_out).startswith("ReadTimeoutError")
+
+
+def test_a_timeout_is_told_from_a_refusal() -> None:
+    assert errors.is_timeout(urllib3.exceptions.ReadTimeoutError(None, "/api", "Read timed out."))  # type: ignore[arg-type]
+    assert errors.is_timeout(urllib3.exceptions.ProtocolError("aborted", TimeoutError("timed out")))
+    assert not errors.is_timeout(ConnectionRefusedError(111, "Connection refused"))
+    assert not errors.is_timeout(api_error(503))

@@ -279,9 +279,9 @@ class Connection:
             try:
                 event = next(events, None)
             except _FAILURES as error:
-                # The server was last heard from at the watch's start or its last event: a stalled watch has
-                # been an outage since then, not since its read timed out.
-                self._failed("watch", what, error, since=heard)
+                # A watch that timed out last heard from the server at its start or its last event: it has been
+                # an outage since then, not since the read gave up. A refusal or reset is one from now.
+                self._failed("watch", what, error, since=heard if errors.is_timeout(error) else self.outages.now())
                 return
             if event is None:
                 return

@@ -202,6 +202,11 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, TRANSPORT_ERRORS)
 
 
+def is_timeout(error: BaseException) -> bool:
+    """Whether the connection gave no byte for the read (or connect) timeout: a stall, not a refusal."""
+    return any(isinstance(cause, (TimeoutError, urllib3.exceptions.TimeoutError)) for cause in _causes(error))
+
+
 def retry_after(error: BaseException) -> float | None:
     """The seconds a 429 or 503 answer asks the client to wait (Retry-After), capped; None when it says none."""
     headers = getattr(error, "headers", None) or {}
