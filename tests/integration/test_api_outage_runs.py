@@ -80,6 +80,15 @@ def namespace_exists(conn: client.Connection, prefix: str) -> Callable[[], bool]
     return probe
 
 
+def without_faults(feature: str, kubeconfig: Path, reports: Path, *, scenarios: str | None = None) -> float:
+    """The wall time of a run through the proxy without faults, which must pass: the figure to compare with."""
+    reports.mkdir()
+    started = time.monotonic()
+    run = run_suite(feature, kubeconfig, reports, scenarios=scenarios, timeout=RUN_SECONDS)
+    assert run.returncode == 0, run.error_messages() or run.output
+    return time.monotonic() - started
+
+
 def run_with_faults(argv: list[str], reports: Path, script: Script) -> tuple[SuiteRun, float]:
     started = time.monotonic()
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -115,12 +124,7 @@ def test_mnist_training_passes_through_two_outages_and_a_stall(
     proxy: FaultProxy, cluster: launch.ClusterInfo, conn: client.Connection, kubectl: Kubectl, tmp_path: Path
 ) -> None:
     kubeconfig = proxy.kubeconfig(cluster.kubeconfig, tmp_path / "kubeconfig")
-    calm = tmp_path / "calm"
-    calm.mkdir()
-    started = time.monotonic()
-    baseline = run_suite(TRAINING, kubeconfig, calm, timeout=RUN_SECONDS)
-    calm_seconds = time.monotonic() - started
-    assert baseline.returncode == 0, baseline.error_messages() or baseline.output
+    calm_seconds = without_faults(TRAINING, kubeconfig, tmp_path / "calm")
 
     prefix = f"af{uuid.uuid4().hex[:6]}"
     cues = [
@@ -152,12 +156,7 @@ def test_the_quick_pytorchjob_passes_through_503_answers(
     proxy: FaultProxy, cluster: launch.ClusterInfo, conn: client.Connection, kubectl: Kubectl, tmp_path: Path
 ) -> None:
     kubeconfig = proxy.kubeconfig(cluster.kubeconfig, tmp_path / "kubeconfig")
-    calm = tmp_path / "calm"
-    calm.mkdir()
-    started = time.monotonic()
-    baseline = run_suite(FEATURE, kubeconfig, calm, scenarios=WIRING, timeout=RUN_SECONDS)
-    calm_seconds = time.monotonic() - started
-    assert baseline.returncode == 0, baseline.error_messages() or baseline.output
+    calm_seconds = without_faults(FEATURE, kubeconfig, tmp_path / "calm", scenarios=WIRING)
 
     prefix = f"af{uuid.uuid4().hex[:6]}"
     cues = [Cue("the run's namespace", namespace_exists(conn, prefix), lambda faults: faults.unavailable(5.0))]

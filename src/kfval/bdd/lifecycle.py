@@ -152,8 +152,10 @@ def finish(run: SuiteRun) -> list[str]:
     for session in list(run.scope.open_sessions):
         problems.extend(session.close(timeout_seconds=run.settings.timeouts.cleanup))
     run.scope.conn.close()
-    if run.started_cluster is not None:
-        launch.stop(run.started_cluster)
+    if run.started_cluster is not None and not launch.stop(run.started_cluster):
+        left = launch.reap(run.started_cluster)  # it died under the run: what it was starting may live on
+        if left:
+            print(f"kfval: the embedded cluster died during the run; killed what it left: {left}", file=sys.stderr)
     reporting.flush()
     return problems
 
