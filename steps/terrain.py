@@ -10,7 +10,7 @@ import time
 from radish import after, before, world
 
 from kfval.bdd import lifecycle, reporting, selection
-from kfval.bdd.scenario import record_pods
+from kfval.bdd.scenario import attach_outages, record_pods
 from kfval.kube import evidence
 from kfval.kube.errors import KfvalError, SetupError
 from kfval.kube.session import ScenarioSession
@@ -37,6 +37,16 @@ def open_session(scenario):
     scenario.context.session = ScenarioSession(world.kfval.scope, scenario.sentence)
 
 
+@after.each_step
+def record_outages(step):
+    if world.kfval is None:
+        return
+    try:
+        attach_outages(step, world.kfval.scope.conn)
+    except Exception as error:  # a hook must never raise: the problem is reported instead
+        world.kfval.problems.append(f"{step.sentence}: API outages could not be recorded: {error}")
+
+
 @after.each_scenario
 def close_session(scenario):
     session = scenario.context.session
@@ -55,6 +65,10 @@ def close_session(scenario):
         except Exception as error:  # a hook must never raise: the problem is reported instead
             world.kfval.problems.append(f"{scenario.sentence}: evidence could not be collected: {error}")
     problems = session.close(timeout_seconds=world.kfval.settings.timeouts.cleanup)
+    try:
+        attach_outages(scenario, session.conn, name="API outages during cleanup")
+    except Exception as error:  # a hook must never raise: the problem is reported instead
+        problems.append(f"API outages during cleanup could not be recorded: {error}")
     error = "\n".join(problems) if problems else None
     reporting.record_hook(
         scenario, kind="after", name="cleanup", error=error, duration_seconds=time.monotonic() - started

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from kfval.kube import outages
 from kfval.kube.errors import SetupError
 from kfval.kubeflow.builds import Builder
 
@@ -68,9 +69,22 @@ class Timeouts:
     """Helm's --timeout for an install, upgrade or rollback that should succeed."""
     failing_upgrade: float = 30.0
     """Helm's --timeout for an upgrade a scenario expects to fail (it waits out the whole of it)."""
+    api_outage: float = outages.DEFAULT_BOUND_SECONDS
+    """How long the API server may stay unreachable (refused, reset, stalled, 429/5xx) before a step fails;
+    shorter outages are ridden out. Cleanup keeps trying for its own `cleanup` timeout instead."""
 
     def __post_init__(self) -> None:
-        for name in ("apply", "pod_start", "training", "cleanup", "image_pull", "build", "helm", "failing_upgrade"):
+        for name in (
+            "apply",
+            "pod_start",
+            "training",
+            "cleanup",
+            "image_pull",
+            "build",
+            "helm",
+            "failing_upgrade",
+            "api_outage",
+        ):
             if getattr(self, name) <= 0:
                 raise SetupError(f"timeouts.{name} must be a positive number of seconds")
 

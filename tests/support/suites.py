@@ -41,8 +41,17 @@ class SuiteRun:
         return "\n".join(step["result"].get("error_message", "") for step in self.failed_steps())
 
 
-def suite_argv(feature: str, kubeconfig: Path, reports: Path, *overrides: str, tags: str | None = None) -> list[str]:
+def suite_argv(
+    feature: str,
+    kubeconfig: Path,
+    reports: Path,
+    *overrides: str,
+    tags: str | None = None,
+    scenarios: str | None = None,
+) -> list[str]:
+    """radish's argv for a run; `scenarios` is radish's `-s` (scenario ids of the feature, comma-separated)."""
     argv = [RADISH, feature, "-b", "steps", "--no-ansi", *(["--tags", tags] if tags else [])]
+    argv += ["--scenarios", scenarios] if scenarios else []
     pairs = (
         "target.kind=kubeconfig",
         "run.strict_permissions=true",
@@ -68,10 +77,16 @@ def finished(process: subprocess.Popen[str], reports: Path, output: str) -> Suit
 
 
 def run_suite(
-    feature: str, kubeconfig: Path, reports: Path, *overrides: str, tags: str | None = None, timeout: float = 300
+    feature: str,
+    kubeconfig: Path,
+    reports: Path,
+    *overrides: str,
+    tags: str | None = None,
+    scenarios: str | None = None,
+    timeout: float = 300,
 ) -> SuiteRun:
     process = subprocess.Popen(
-        suite_argv(feature, kubeconfig, reports, *overrides, tags=tags),
+        suite_argv(feature, kubeconfig, reports, *overrides, tags=tags, scenarios=scenarios),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

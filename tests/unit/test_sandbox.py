@@ -280,3 +280,14 @@ async def test_plain_sandbox_maps_workdir_and_runs_unsandboxed(tmp_path: Path) -
     process = await sandbox.PlainSandbox(tmp_path, CLOCK).start(spec, sink)
     assert await process.wait() == 0
     assert sink.of("stdout") == [str(tmp_path).encode(), b"x"]
+
+
+def test_a_process_whose_cluster_died_before_its_death_signal_was_set_ends_at_once() -> None:
+    if not shutil.which("setpriv"):
+        pytest.skip("without setpriv the death signal is set before exec, with no check")
+    launcher = sandbox.ProcessLauncher(None, CLOCK)
+    ran = subprocess.run([*launcher.chain(None, None), "echo", "ran"], capture_output=True, check=False)
+    assert (ran.returncode, ran.stdout) == (0, b"ran\n")
+    launcher.parent_pid = os.getpid() + 1  # as if its parent were already gone: init or a subreaper adopted it
+    orphan = subprocess.run([*launcher.chain(None, None), "echo", "ran"], capture_output=True, check=False)
+    assert (orphan.returncode, orphan.stdout) == (137, b"")

@@ -19,7 +19,7 @@ from types import FrameType
 from kfval import settings, target
 from kfval.bdd import reporting
 from kfval.embedded import launch
-from kfval.kube import client, errors, permissions
+from kfval.kube import client, errors, outages, permissions
 from kfval.kube.session import RunScope, new_run_id
 from kfval.kubeflow import builds, helmengines, notebooks, preflight
 from kfval.report.redaction import Redactor
@@ -71,12 +71,34 @@ def connect(
         except launch.LaunchError as error:
             raise errors.SetupError(f"the embedded cluster did not start: {error}") from error
     try:
-        conn = target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=info.kubeconfig, features=features)
+        conn = target.connect(
+            config,
+            cache_dir=cache_dir,
+            embedded_kubeconfig=info.kubeconfig,
+            features=features,
+            vanished=vanished(info),
+        )
         return Connected(conn, started, info.kubeconfig, info.registry)
     except errors.KfvalError:
         if started:
             launch.stop(state_dir)
         raise
+
+
+def vanished(info: launch.ClusterInfo) -> outages.Vanished:
+    """Whether the embedded cluster is gone for good: its recorded process is dead (killed, crashed) or another
+    one runs from its state dir now. Such a cluster never answers again, so the run stops at once."""
+
+    def gone() -> str | None:
+        running = launch.find(info.state_dir)
+        if running is not None and running.pid == info.pid:
+            return None
+        return (
+            f"the embedded cluster's process (pid {info.pid}, recorded in {info.state_dir / 'cluster.json'}) "
+            f"is dead; its log is {info.log_path}"
+        )
+
+    return gone
 
 
 def with_embedded_registry(builder: builds.Builder, registry: launch.RegistryInfo | None) -> builds.Builder:
@@ -167,8 +189,10 @@ def finish(run: SuiteRun) -> list[str]:
     for session in list(run.scope.open_sessions):
         problems.extend(session.close(timeout_seconds=run.settings.timeouts.cleanup))
     run.scope.conn.close()
-    if run.started_cluster is not None:
-        launch.stop(run.started_cluster)
+    if run.started_cluster is not None and not launch.stop(run.started_cluster):
+        left = launch.reap(run.started_cluster)  # it died under the run: what it was starting may live on
+        if left:
+            print(f"kfval: the embedded cluster died during the run; killed what it left: {left}", file=sys.stderr)
     reporting.flush()
     return problems
 

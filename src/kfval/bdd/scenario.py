@@ -7,6 +7,7 @@ waits for or judges a workload. State is the scenario's (`step.context`) or the 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from radish import world
 from kfval import settings as kfval_settings
 from kfval.bdd import reporting
 from kfval.kube import errors, podtimes
+from kfval.kube.client import Connection
 from kfval.kube.session import ScenarioSession
 from kfval.kubeflow import builds, helmengines
 from kfval.kubeflow import releases as kfval_releases
@@ -160,6 +162,18 @@ def attach_logs(step: Any, logs: Mapping[str, str], parse: Callable[[str], T]) -
     for pod, text in logs.items():
         attach_text(step, f"{pod} log", text)
     return {pod: parse(text) for pod, text in logs.items()}
+
+
+def attach_outages(step_or_scenario: Any, conn: Connection, *, name: str = "API outages") -> None:
+    """The API outages met since the last call (start, length, what was retried), as evidence of the step (or of
+    the scenario's cleanup) and on the console, so that a pass through a blip is never silent."""
+    found = conn.outages.drain()
+    if not found:
+        return
+    lines = [outage.describe() for outage in found]
+    for line in lines:
+        print(f"kfval: {line}", file=sys.stderr)
+    reporting.attach(step_or_scenario, name=name, mime_type="text/plain", data="\n".join(lines))
 
 
 def record_pods(scenario: Any, scenario_session: ScenarioSession) -> None:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from kfval.embedded.kubelet import processes, reaping, sandbox
+
 DEFAULT_STATE_DIR = Path(".state") / "cluster"
 TENSORFLOW_BASE = "base/tensorflow:2.21.0"
 """One of the bases registry/seeding.py seeds (launch stays free of the registry's imports)."""
@@ -246,6 +248,23 @@ def stop(state_dir: Path = DEFAULT_STATE_DIR, *, timeout_seconds: float = STOP_T
         time.sleep(0.05)
     os.kill(info.pid, signal.SIGKILL)
     return True
+
+
+def reap(state_dir: Path) -> str | None:
+    """Finish what a cluster killed outright (SIGKILL) left on `state_dir`: a pod process it was starting as it
+    died can outlive it (its death signal not yet asked for), so the process groups it recorded are killed and
+    its network namespaces, links and memory cgroups removed, as its next start would. What was left, in
+    words, or None when nothing was; nothing is touched while the cluster recorded there runs."""
+    if find(state_dir) is not None:
+        return None
+    killed = reaping.kill_recorded(state_dir / processes.PID_FILE)
+    namespaces, links = reaping.remove_host_objects(sandbox.cluster_prefix(state_dir))
+    if not (killed.members or namespaces or links):
+        return None
+    return (
+        f"{len(killed.members)} process(es) of {len(killed.process_groups)} pod container(s), "
+        f"{len(namespaces)} network namespace(s), {len(links)} link(s)"
+    )
 
 
 class Cluster:

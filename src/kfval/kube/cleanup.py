@@ -7,7 +7,6 @@ Cleanup never raises: it returns the problems it met, so the terrain can report 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,36 +31,59 @@ class Created:
 
 def delete_created(conn: Connection, created: Sequence[Created], *, timeout_seconds: float) -> list[str]:
     """Delete in reverse order of creation, then wait until each is gone, all within one deadline; returns the
-    problems."""
-    problems = []
-    for item in reversed(created):
-        try:
-            conn.delete(item.api_version, item.kind, item.name, item.namespace, propagation="Foreground")
-        except errors.NotFoundError:
-            continue
-        except errors.KfvalError as error:
-            problems.append(f"cannot delete {describe(item.kind, item.name, item.namespace)}: {error}")
-    deadline = time.monotonic() + timeout_seconds
-    for item in reversed(created):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            what = describe(item.kind, item.name, item.namespace)
-            problems.append(f"cleanup ran out of its {timeout_seconds:.0f} s before {what} was gone")
-            break
-        try:
-            waiting.wait_until(
-                conn,
-                api_version=item.api_version,
-                kind=item.kind,
-                namespace=item.namespace,
-                name=item.name,
-                check=checks.gone(),
-                timeout_seconds=left,
-                what=f"{describe(item.kind, item.name, item.namespace)} to be deleted",
-            )
-        except errors.KfvalError as error:
-            problems.append(str(error))
+    problems. An API outage is ridden out up to that deadline (not `timeouts.api_outage`): leftovers cost
+    more than a late end. A cluster that stays unreachable past it, or is gone, ends the cleanup at once."""
+    deadline = conn.outages.now() + timeout_seconds
+    problems: list[str] = []
+    try:
+        with conn.outages.until(deadline, name=f"the cleanup's deadline (timeouts.cleanup, {timeout_seconds:g} s)"):
+            problems += [problem for item in reversed(created) if (problem := _delete(conn, item))]
+            for item in reversed(created):
+                left = deadline - conn.outages.now()
+                if left <= 0:
+                    what = describe(item.kind, item.name, item.namespace)
+                    problems.append(f"cleanup ran out of its {timeout_seconds:.0f} s before {what} was gone")
+                    break
+                problem = _await_gone(conn, item, left=left)
+                if problem:
+                    problems.append(problem)
+    except errors.ClusterUnreachableError as error:
+        problems.append(f"cleanup could not finish: {error}")
     return problems
+
+
+def _delete(conn: Connection, item: Created) -> str | None:
+    """Ask for the deletion; the problem, if the cluster would not take it."""
+    try:
+        conn.delete(item.api_version, item.kind, item.name, item.namespace, propagation="Foreground")
+    except errors.NotFoundError:
+        return None
+    except errors.ClusterUnreachableError:
+        raise
+    except errors.KfvalError as error:
+        return f"cannot delete {describe(item.kind, item.name, item.namespace)}: {error}"
+    return None
+
+
+def _await_gone(conn: Connection, item: Created, *, left: float) -> str | None:
+    """Wait for the object to be gone in the `left` seconds of the cleanup; the problem, if it is not."""
+    what = describe(item.kind, item.name, item.namespace)
+    try:
+        waiting.wait_until(
+            conn,
+            api_version=item.api_version,
+            kind=item.kind,
+            namespace=item.namespace,
+            name=item.name,
+            check=checks.gone(),
+            timeout_seconds=left,
+            what=f"{what} to be deleted",
+        )
+    except errors.ClusterUnreachableError:
+        raise
+    except errors.KfvalError as error:
+        return str(error)
+    return None
 
 
 def janitor(conn: Connection, run_id: str, *, timeout_seconds: float) -> tuple[list[str], list[str]]:

@@ -1,14 +1,18 @@
 """The suite's only door to the `kubernetes` package: configuration, the dynamic client, and retries.
 
 Every request goes through :meth:`Connection.call`, which maps the client's exceptions into the
-suite's tree (errors.py) and retries what is transient (no connection, 5xx, 429) in one place.
-Bodies go in and come out as plain dicts, so nothing above this module depends on the client's
-model classes.
+suite's tree (errors.py) and, in this one place, tries again what failed for a transient reason
+(no connection, reset, TLS cut off, timeout, 429, 5xx) for as long as outages.py allows. Every request
+carries a connect and a read timeout, so a stalled connection fails instead of hanging; urllib3's own
+retries are off, so nothing is re-sent behind the suite's back. A create or delete whose answer was lost
+is resolved by reading back, never sent twice blindly; an exec is sent once. Bodies go in and come out
+as plain dicts, so nothing above this module depends on the client's model classes.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,19 +25,46 @@ from kubernetes import dynamic, stream, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
-from kfval.kube import errors, permissions
+from kfval.kube import errors, outages, permissions, resending
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Body = dict[str, Any]
 
-RETRIES = 3
-RETRY_PAUSE_SECONDS = 0.5
-_TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
-_IDEMPOTENT_VERBS = frozenset({"get", "list", "watch", "read", "discover", "apply"})
-"""Retried after a transient failure; a create or delete that may have happened is not sent twice."""
-WATCH_READ_TIMEOUT_SECONDS = 30.0
-"""How long a watch may stay silent beyond its own timeoutSeconds before the connection counts as dead."""
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 15.0
+"""How long a request may wait for the next byte of its answer before the connection counts as stalled."""
+EXEC_MARGIN_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
+"""How long an exec may go on past its own timeout (to connect, and to hear its end) before it is given up."""
+WATCH_READ_MARGIN_SECONDS = 5.0
+"""How long a watch may stay silent beyond its own timeoutSeconds before the connection counts as stalled."""
+_SENT_ONCE_VERBS = frozenset({"exec"})
+"""Never tried again: a command may have run although its answer was lost, and nothing can read that back."""
+_FAILURES: tuple[type[BaseException], ...] = (ApiException, *errors.TRANSPORT_ERRORS)
+
+
+class _BoundedApiClient(k8s.ApiClient):
+    """An ApiClient whose every request has a connect and a read timeout unless it brings its own (a watch
+    does): without one, a connection that stops passing bytes would hang the run for good. It counts the
+    server's answers (any status but a transient one), so that only a real answer ends an outage: a kind
+    found in the discovery cache says nothing about the server."""
+
+    answers = 0
+
+    def call_api(
+        self,
+        method: str,
+        url: str,
+        header_params: Any = None,
+        body: Any = None,
+        post_params: Any = None,
+        _request_timeout: Any = None,
+    ) -> Any:
+        timeout = _request_timeout or (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
+        response = super().call_api(method, url, header_params, body, post_params, _request_timeout=timeout)
+        if response.status not in errors.TRANSIENT_STATUS:
+            self.answers += 1
+        return response
 
 
 @dataclass(frozen=True)
@@ -59,11 +90,12 @@ class Connection:
 
     def __init__(
         self,
-        api: k8s.ApiClient,
+        api: _BoundedApiClient,
         *,
         server: str,
         context: str,
         cache_file: Path,
+        outages: outages.Outages,
         strict: permissions.Grants | None = None,
     ) -> None:
         self.api = api
@@ -71,6 +103,7 @@ class Connection:
         """When set, a request the permissions table lacks fails before it is sent (the test suite runs so)."""
         self.server = server
         self.context = context
+        self.outages = outages
         self._cache_file = cache_file
         self._dynamic_client: dynamic.DynamicClient | None = None
         self._resources: dict[tuple[str, str], Any] = {}
@@ -90,24 +123,30 @@ class Connection:
         self.api.close()
 
     def call(self, verb: str, what: str, request: Callable[[], T]) -> T:
-        """Run `request`, mapping failures to the suite's errors; retry only transient ones."""
-        retries = RETRIES if verb in _IDEMPOTENT_VERBS else 0
-        for attempt in range(retries + 1):
+        """Run `request`, mapping failures to the suite's errors; a transient failure is tried again until
+        the server answers or the outage outlasts its bound (an `exec` is sent once)."""
+        while True:
+            since, answers = self.outages.now(), self.api.answers
             try:
-                return request()
-            except ApiException as error:
-                if int(error.status or 0) in _TRANSIENT_STATUS and attempt < retries:
-                    time.sleep(_retry_after(error))
-                    continue
-                if int(error.status or 0) == 0:
-                    raise errors.unreachable(error, server=self.server, context=self.context) from error
-                raise errors.from_api_exception(error, verb=verb, what=what, server=self.server) from error
-            except errors.TRANSPORT_ERRORS as error:
-                if attempt < retries:
-                    time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))
-                    continue
-                raise errors.unreachable(error, server=self.server, context=self.context) from error
-        raise AssertionError("unreachable")
+                result = request()
+            except _FAILURES as error:
+                self._failed(verb, what, error, since=since)
+            else:
+                # An exec answers over its WebSocket, which the answer count does not see.
+                if self.api.answers > answers or verb in _SENT_ONCE_VERBS:
+                    self.outages.answered()
+                return result
+
+    def _failed(self, verb: str, what: str, error: BaseException, *, since: float) -> None:
+        """Raise `error` as the suite's error, unless it is transient and `verb` may be tried again: then it
+        counts towards the outage, which pauses before the next try or raises once it is too long."""
+        if verb not in _SENT_ONCE_VERBS and errors.is_transient(error):
+            self.outages.failed(f"{verb} {what}", error, since=since, retry_after=errors.retry_after(error))
+            return
+        if isinstance(error, ApiException) and error.status:
+            self.outages.answered()
+            raise errors.from_api_exception(error, verb=verb, what=what, server=self.server) from error
+        raise errors.unreachable(error, server=self.server, context=self.context) from error
 
     def resource(self, api_version: str, kind: str) -> Any:
         """The dynamic resource for a kind; MissingKindError when the cluster does not serve it."""
@@ -176,10 +215,16 @@ class Connection:
         )
 
     def create(self, body: Body, namespace: str | None = None) -> Body:
+        """Create the object; after a lost answer, the object that try made is read back (resending.py)."""
         resource = self.resource(body["apiVersion"], body["kind"])
         self._permit("create", resource, namespace)
         what = describe(body["kind"], body.get("metadata", {}).get("name", ""), namespace)
-        return _dict(self.call("create", what, lambda: resource.create(body=body, namespace=namespace)))
+        marked = resending.marked(body)
+        attempt = resending.at_most_once(
+            lambda: resource.create(body=marked, namespace=namespace),
+            lambda: resending.created(self, marked, namespace),
+        )
+        return _dict(self.call("create", what, attempt))
 
     def apply(self, body: Body, namespace: str | None, *, field_manager: str) -> Body:
         """Server-side apply: creates or updates, as `kubectl apply --server-side` does."""
@@ -219,16 +264,17 @@ class Connection:
         propagation: str = "Background",
         grace_period_seconds: int | None = None,
     ) -> None:
+        """Delete the object; after a lost answer, it is read back (gone or being deleted) before a new try."""
         resource = self.resource(api_version, kind)
         options: Body = {"propagationPolicy": propagation}
         self._permit("delete", resource, namespace)
         if grace_period_seconds is not None:
             options["gracePeriodSeconds"] = grace_period_seconds
-        self.call(
-            "delete",
-            describe(kind, name, namespace),
+        attempt = resending.at_most_once(
             lambda: resource.delete(name=name, namespace=namespace, body=options),
+            lambda: resending.deleted(self, api_version, kind, name, namespace),
         )
+        self.call("delete", describe(kind, name, namespace), attempt)
 
     def watch(
         self,
@@ -241,30 +287,38 @@ class Connection:
         label_selector: str | None = None,
         field_selector: str | None = None,
     ) -> Iterator[Body]:
-        """Events `{"type", "object"}` from `resource_version` on; ExpiredError when it is too old (410)."""
+        """Events `{"type", "object"}` from `resource_version` on; ExpiredError when it is too old (410).
+
+        A watch that breaks (reset, stalled, refused) just ends, once the failure is counted towards the
+        outage: the caller re-lists, and that list rides out the rest of the outage (watching.py).
+        """
         resource = self.resource(api_version, kind)
         self._permit("watch", resource, namespace)
         what = describe(resource.name, None, namespace)
-        stream = self.call(
-            "watch",
-            what,
-            lambda: watch.Watch().stream(
-                resource.get,
-                namespace=namespace,
-                resource_version=resource_version,
-                timeout_seconds=timeout_seconds,
-                label_selector=label_selector,
-                field_selector=field_selector,
-                allow_watch_bookmarks=True,
-                serialize=False,
-                _request_timeout=timeout_seconds + WATCH_READ_TIMEOUT_SECONDS,
-            ),
+        events = watch.Watch().stream(
+            resource.get,
+            namespace=namespace,
+            resource_version=resource_version,
+            timeout_seconds=timeout_seconds,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            allow_watch_bookmarks=True,
+            serialize=False,
+            _request_timeout=(CONNECT_TIMEOUT_SECONDS, timeout_seconds + WATCH_READ_MARGIN_SECONDS),
         )
-        iterator = iter(stream)
+        heard = self.outages.now()
         while True:
-            event = self.call("watch", what, lambda: next(iterator, None))
+            try:
+                event = next(events, None)
+            except _FAILURES as error:
+                # A watch that timed out last heard from the server at its start or its last event: it has been
+                # an outage since then, not since the read gave up. A refusal or reset is one from now.
+                self._failed("watch", what, error, since=heard if errors.is_timeout(error) else self.outages.now())
+                return
             if event is None:
                 return
+            heard = self.outages.now()
+            self.outages.answered()
             yield {"type": event["type"], "object": event["raw_object"]}
 
     def pod_log(
@@ -282,12 +336,15 @@ class Connection:
         if container:
             extra["container"] = container
         what = describe("Pod", name, namespace) + " log"
-        response: Any = self.call(
-            "read",
-            what,
-            lambda: core.read_namespaced_pod_log(name, namespace, previous=previous, _preload_content=False, **extra),
-        )
-        return bytes(response.data).decode("utf-8", errors="replace")
+
+        def read() -> bytes:
+            # The body is read inside the try: a connection cut while the log streams is an outage too.
+            response: Any = core.read_namespaced_pod_log(
+                name, namespace, previous=previous, _preload_content=False, **extra
+            )
+            return bytes(response.data)
+
+        return self.call("read", what, read).decode("utf-8", errors="replace")
 
     def exec(
         self,
@@ -302,9 +359,13 @@ class Connection:
         """Run `command` in a running container, as `kubectl exec` does (WebSocket, channel protocol);
         `stdin` is sent to it first (without closing the stream, which only the v5 protocol can do).
 
-        Not retried: a command may have run although its answer was lost.
+        Not retried: a command may have run although its answer was lost. The WebSocket client has no
+        timeout of its own (a stalled connection would hang its handshake for good), so the exec runs in a
+        thread of its own, on an ApiClient of its own (the WebSocket transport swaps the client's `call_api`
+        while it connects), and is given up `EXEC_MARGIN_SECONDS` after `timeout_seconds`.
         """
-        core = k8s.CoreV1Api(self.api)
+        exec_api = _BoundedApiClient(self.api.configuration)
+        core = k8s.CoreV1Api(exec_api)
         what = describe("Pod", pod, namespace) + " exec"
         self._permit_pods(("get", "create"), "exec", namespace)
         extra: Body = {"container": container} if container else {}
@@ -335,12 +396,38 @@ class Connection:
                     raise errors.WaitTimeoutError(f"{what}: {' '.join(command)} ran longer than {timeout_seconds:g} s")
             finally:
                 session.close()
+                session.sock.shutdown()  # close() leaves the socket open once the server has closed the stream
             return ExecResult(int(session.returncode or 0), "".join(out), "".join(err))
 
-        return self.call("exec", what, run)
+        try:
+            return self.call("exec", what, lambda: _within(run, timeout_seconds + EXEC_MARGIN_SECONDS, what=what))
+        finally:
+            exec_api.close()
 
     def version(self) -> Body:
         return _dict(self.call("read", "the server version", lambda: k8s.VersionApi(self.api).get_code()))
+
+
+def _within(request: Callable[[], T], seconds: float, *, what: str) -> T:
+    """`request`'s result, run in a daemon thread and given up after `seconds`: a TimeoutError then (the
+    thread ends when its connection does; nothing waits for it)."""
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, request()))
+        except BaseException as error:  # handed to the caller's thread, which raises it
+            outcome.append((False, error))
+
+    worker = threading.Thread(target=run, name=f"kfval {what}", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not outcome:
+        raise TimeoutError(f"no answer to the {what} within {seconds:g} s: the connection stalled")
+    succeeded, value = outcome[0]
+    if succeeded:
+        return value  # type: ignore[no-any-return]
+    raise value
 
 
 def describe(kind: str, name: str | None, namespace: str | None) -> str:
@@ -359,15 +446,6 @@ _INSTALL_HINTS = {
 }
 
 
-def _retry_after(error: ApiException) -> float:
-    headers = error.headers or {}
-    value = headers.get("Retry-After") if hasattr(headers, "get") else None
-    try:
-        return min(10.0, float(value)) if value else RETRY_PAUSE_SECONDS
-    except ValueError:
-        return RETRY_PAUSE_SECONDS
-
-
 def _dict(value: Any) -> Body:
     if hasattr(value, "to_dict"):
         return value.to_dict()  # type: ignore[no-any-return]
@@ -380,11 +458,16 @@ def connect(
     context: str | None,
     in_cluster: bool,
     cache_dir: Path,
+    outage_bound_seconds: float = outages.DEFAULT_BOUND_SECONDS,
+    vanished: outages.Vanished | None = None,
     strict: permissions.Grants | None = None,
 ) -> Connection:
     """Load the configuration and prove the server answers; errors name the server and the context.
 
-    With `strict`, every request outside those grants fails before it is sent."""
+    Later outages are ridden out for up to `outage_bound_seconds`; `vanished` tells a server that will not
+    come back (the embedded cluster's dead process), so the run fails at once instead of waiting that long.
+    With `strict`, every request outside those grants fails before it is sent.
+    """
     configuration = k8s.Configuration()
     try:
         if in_cluster:
@@ -399,9 +482,16 @@ def connect(
         source = "the in-cluster service account" if in_cluster else f"kubeconfig {kubeconfig or '~/.kube/config'}"
         raise errors.SetupError(f"cannot load {source} (context {context!r}): {error}") from error
     cache_dir.mkdir(parents=True, exist_ok=True)
-    api = k8s.ApiClient(configuration)
+    configuration.retries = False  # the suite retries, in `Connection.call`: urllib3 would re-send a DELETE
+    api = _BoundedApiClient(configuration)
+    riding = outages.Outages(configuration.host, context_name, bound_seconds=outage_bound_seconds, vanished=vanished)
     connection = Connection(
-        api, server=configuration.host, context=context_name, cache_file=cache_dir / "discovery.json", strict=strict
+        api,
+        server=configuration.host,
+        context=context_name,
+        cache_file=cache_dir / "discovery.json",
+        outages=riding,
+        strict=strict,
     )
     connection.call("list", "the API versions", lambda: k8s.CoreApi(api).get_api_versions())
     return connection

@@ -3,6 +3,8 @@
     KfvalError
      ├── ClusterError                 a request to the API server failed
      │    ├── ClusterUnreachableError  no connection (names the server and context)
+     │    │    ├── ApiOutageError       it answered before, then not for longer than the run's bound
+     │    │    └── ClusterGoneError     it will not answer again: the embedded cluster's process died
      │    ├── UnauthorizedError        401: the credentials were refused
      │    ├── ForbiddenError           403: names the verb and resource that were denied
      │    ├── NotFoundError            404
@@ -25,6 +27,8 @@ Steps never catch these: radish reports the message, the terrain records the evi
 from __future__ import annotations
 
 import json
+import ssl
+from collections.abc import Iterator
 from typing import Any
 
 import urllib3.exceptions
@@ -47,6 +51,17 @@ class ClusterError(KfvalError):
 
 class ClusterUnreachableError(ClusterError):
     pass
+
+
+class ApiOutageError(ClusterUnreachableError):
+    """The API server answered earlier in the run, then stopped answering for longer than the run allows
+    (timeouts.api_outage, or the cleanup's own deadline); the message names the server, how long it has
+    been unreachable, what was being tried and the last error."""
+
+
+class ClusterGoneError(ClusterUnreachableError):
+    """The cluster will not answer again (the embedded cluster's recorded process is dead): waiting out the
+    outage bound would only delay a failure that is already certain."""
 
 
 class UnauthorizedError(ClusterError):
@@ -162,8 +177,8 @@ def from_api_exception(error: ApiException, *, verb: str, what: str, server: str
 
 def unreachable(error: BaseException, *, server: str, context: str) -> ClusterUnreachableError:
     return ClusterUnreachableError(
-        f"cannot reach the API server {server} (context {context!r}): {error}; check that the cluster runs and "
-        "that target.kubeconfig/target.context in radish.ini point at it"
+        f"cannot reach the API server {server} (context {context!r}): {failure_text(error)}; check that the "
+        "cluster runs and that target.kubeconfig/target.context in radish.ini point at it"
     )
 
 
@@ -172,6 +187,68 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
     OSError,
 )
-"""What the client raises when there is no answer at all (refused, reset, DNS, TLS)."""
+"""What the client raises when there is no answer at all (refused, reset, DNS, TLS, read timeout)."""
+
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+"""Answers that mean "not now": too many requests, or a server (or the load balancer before it) in trouble."""
+RETRY_AFTER_CEILING_SECONDS = 10.0
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether trying again later may succeed: no answer at all (refused, reset, TLS cut off, timed out) or an
+    answer that says "not now" (429, 5xx). A server certificate the client refuses never gets better."""
+    if any(isinstance(cause, ssl.SSLCertVerificationError) for cause in _causes(error)):
+        return False
+    if isinstance(error, ApiException):
+        if error.status:
+            return int(error.status) in TRANSIENT_STATUS
+        # The client turns a TLS failure (an SSLEOFError when a connection is cut) into a status-0 ApiException.
+        return any(isinstance(cause, TRANSPORT_ERRORS) for cause in _causes(error))
+    return isinstance(error, TRANSPORT_ERRORS)
+
+
+def is_timeout(error: BaseException) -> bool:
+    """Whether the connection gave no byte for the read (or connect) timeout: a stall, not a refusal."""
+    return any(isinstance(cause, (TimeoutError, urllib3.exceptions.TimeoutError)) for cause in _causes(error))
+
+
+def retry_after(error: BaseException) -> float | None:
+    """The seconds a 429 or 503 answer asks the client to wait (Retry-After), capped; None when it says none."""
+    headers = getattr(error, "headers", None) or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return min(RETRY_AFTER_CEILING_SECONDS, max(0.0, float(value))) if value else None
+    except ValueError:
+        return None
+
+
+def failure_text(error: BaseException) -> str:
+    """One line for what went wrong, as deep as it is known: `ConnectionResetError: [Errno 104] Connection reset
+    by peer` rather than the client's wrapper around it, `503 ServiceUnavailable: ...` for an answer."""
+    if isinstance(error, ApiException) and error.status:
+        message, reason = _server_message(error)
+        return f"{error.status} {reason or error.reason}: {message}" if message else f"{error.status} {error.reason}"
+    causes = list(_causes(error))
+    systems = [cause for cause in causes if isinstance(cause, OSError) and not isinstance(cause, TimeoutError)]
+    if systems and str(systems[-1]):
+        return f"{type(systems[-1]).__name__}: {systems[-1]}"
+    wrapper = next((cause for cause in causes if isinstance(cause, urllib3.exceptions.HTTPError)), error)
+    return f"{type(wrapper).__name__}: {wrapper}"
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """`error` and what it wraps: its causes, its context, exceptions among its arguments (urllib3 puts the
+    socket's error there) and a pool error's `reason`, breadth first, each once."""
+    pending, seen = [error], set[int]()
+    while pending and len(seen) < 16:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [argument for argument in current.args if isinstance(argument, BaseException)]
+        linked = (current.__cause__, current.__context__, getattr(current, "reason", None))
+        pending += [link for link in linked if isinstance(link, BaseException)]
+
 
 CONFIG_ERRORS: tuple[type[BaseException], ...] = (ConfigException,)

@@ -6,9 +6,11 @@ as plain processes where it does not (said once, loudly). No process may outlive
 even when the cluster is SIGKILLed, so every process is started through this chain, each link
 of which replaces itself with `exec` and keeps the same pid:
 
-    setpriv --pdeathsig KILL  ->  [sh: join memory cgroup]  ->  [ip netns exec <pod>]  ->  bwrap
+    setpriv --pdeathsig KILL  ->  sh: parent check  ->  [sh: join memory cgroup]  ->  [ip netns exec <pod>]  ->  bwrap
 
-The parent-death signal kills the outer bwrap when the cluster dies; bwrap's
+The parent-death signal kills the outer bwrap when the cluster dies. A cluster that dies between the
+fork and setpriv's asking for that signal would leave the process to init for good, so the next link
+checks that its parent is still the cluster and ends (137) otherwise, as a killed process would; bwrap's
 `--die-with-parent` kills the PID namespace's init, which takes every container process with
 it. Each container is its own session and process group, and every started pid is recorded in
 the state directory so that `reaping.reap` can finish what a killed cluster left. A command
@@ -54,6 +56,8 @@ HOST_COMMAND_TIMEOUT_SECONDS = 30.0
 SANDBOX_SETUP_CHECKS = 200
 SANDBOX_SETUP_CHECK_SECONDS = 0.01
 JOIN_CGROUP_SCRIPT = 'echo $$ >"$0" || exit 125; exec "$@"'
+PARENT_CHECK_SCRIPT = 'test "$PPID" = "$0" || exit 137; exec "$@"'
+"""Run after the parent-death signal is set: the parent is still the cluster (pid `$0`), else it already died."""
 Process = asyncio.subprocess.Process
 Stdio = tuple[int, int, int]
 PIPED_OUTPUT: Stdio = (subprocess.DEVNULL, subprocess.PIPE, subprocess.PIPE)
@@ -136,10 +140,13 @@ class ProcessLauncher:
         self._ip = shutil.which("ip") or "ip"
         self._setsid = shutil.which("setsid")
         self._serial = 0
+        self.parent_pid = os.getpid()
+        """The process every started one must still be the child of once its death signal is set."""
 
     def chain(self, netns: str | None, cgroup: cgroups.MemoryCgroup | None) -> list[str]:
         """The exec chain in front of a command line: death signal, memory cgroup, network namespace."""
         argv = [self._setpriv, "--pdeathsig", "KILL", "--"] if self._setpriv else []
+        argv += ["/bin/sh", "-c", PARENT_CHECK_SCRIPT, str(self.parent_pid)] if self._setpriv else []
         if cgroup is not None:
             argv += ["/bin/sh", "-c", JOIN_CGROUP_SCRIPT, str(cgroup.procs)]
         if netns is not None:
