@@ -21,7 +21,7 @@ def open_run(features, marker):
     redactor = lifecycle.configure_reports(world.config.user_data)
     world.kfval, world.kfval_setup_error = None, None
     try:
-        world.kfval = lifecycle.start(world.config.user_data, redactor)
+        world.kfval = lifecycle.start(world.config.user_data, redactor, ansi=not world.config.no_ansi)
     except KfvalError as error:
         world.kfval_setup_error = error  # every scenario's first step fails with it, so the reports say why
     except Exception as error:  # a hook must never raise: radish would abort without a report

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kfval.kube import checks, errors, waiting
+from kfval.kube import checks, errors, progress, waiting
 from kfval.kube.client import Connection, describe
 
 RUN_ID_LABEL = "kfval.dev/run-id"
@@ -30,9 +30,11 @@ class Created:
     namespace: str | None
 
 
-def delete_created(conn: Connection, created: Sequence[Created], *, timeout_seconds: float) -> list[str]:
+def delete_created(
+    conn: Connection, created: Sequence[Created], *, timeout_seconds: float, sink: progress.Progress = progress.SILENT
+) -> list[str]:
     """Delete in reverse order of creation, then wait until each is gone, all within one deadline; returns the
-    problems."""
+    problems. `sink` hears how each wait for a deletion is getting on."""
     problems = []
     for item in reversed(created):
         try:
@@ -58,6 +60,7 @@ def delete_created(conn: Connection, created: Sequence[Created], *, timeout_seco
                 check=checks.gone(),
                 timeout_seconds=left,
                 what=f"{describe(item.kind, item.name, item.namespace)} to be deleted",
+                reporting=waiting.Reporting(sink, f"deleting {item.kind} {item.name}"),
             )
         except errors.KfvalError as error:
             problems.append(str(error))

@@ -153,6 +153,7 @@ def wait_pods_ready(session: ScenarioSession, release: str, *, label: str, timeo
         check=check,
         timeout_seconds=timeout,
         what=f'the pods of release "{release}" to be Ready',
+        reporting=session.reporting(f"release {release}"),
     )
     return list(found.values())
 
