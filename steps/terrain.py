@@ -9,7 +9,7 @@ import time
 
 from radish import after, before, world
 
-from kfval.bdd import lifecycle, reporting
+from kfval.bdd import failures, lifecycle, reporting
 from kfval.bdd.scenario import scenario_pod_seconds
 from kfval.kube import evidence
 from kfval.kube.errors import KfvalError, SetupError
@@ -19,6 +19,7 @@ from kfval.kube.session import ScenarioSession
 @before.all
 def open_run(features, marker):
     redactor = lifecycle.configure_reports(world.config.user_data)
+    failures.register()
     world.kfval, world.kfval_setup_error = None, None
     try:
         world.kfval = lifecycle.start(world.config.user_data, redactor, ansi=not world.config.no_ansi)

@@ -157,7 +157,7 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
-def _guarded(hook: Callable[..., None]) -> Callable[..., None]:
+def guarded(hook: Callable[..., None]) -> Callable[..., None]:
     """A hook that reports its own failure on stderr instead of letting radish abort the run."""
 
     @functools.wraps(hook)
@@ -180,7 +180,7 @@ def _register_hooks() -> None:
         ("after", "each_scenario", _on_scenario_end),
         ("after", "all", _on_run_end),
     ):
-        registry.register(when, what, _guarded(hook), order=HOOK_ORDER)
+        registry.register(when, what, guarded(hook), order=HOOK_ORDER)
 
 
 def _recorder() -> recording.Recorder:
