@@ -47,7 +47,7 @@ def accuracy_reached(step, name):
     minimum = scenario.settings(step).threshold("pytorch_min_accuracy")
     result = pytorch.parse_training_log(log)
     assert result.accuracy is not None, f"the master log has no accuracy line; its end:\n{log[-2000:]}"
-    scenario.record_metric(step, "accuracy", result.accuracy)
+    scenario.check_metric(step, "accuracy", result.accuracy, minimum, at_least=True)
     for metric, value in (("test_loss", result.test_loss), ("final_training_loss", result.final_loss)):
         if value is not None:
             scenario.record_metric(step, metric, value)

@@ -15,6 +15,9 @@ from kfval.kube import evidence
 from kfval.kube.errors import KfvalError, SetupError
 from kfval.kube.session import ScenarioSession
 
+SUMMARY_HOOK_ORDER = 10
+"""`after` hooks run by descending order: the summary comes after radish's end report (order 100)."""
+
 
 @before.all
 def open_run(features, marker):
@@ -64,10 +67,9 @@ def close_session(scenario):
         world.kfval.problems.extend(problems)
 
 
-@after.all
+@after.all(order=SUMMARY_HOOK_ORDER)
 def close_run(features, marker):
-    if world.kfval is None:
-        return
-    problems = lifecycle.finish(world.kfval)
+    problems = lifecycle.finish(world.kfval) if world.kfval is not None else []
+    print(lifecycle.summary_text(world.kfval, problems))
     if problems:
         raise SystemExit("kfval: cleanup problems:\n" + "\n".join(problems))

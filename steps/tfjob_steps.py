@@ -66,7 +66,7 @@ def cross_entropy_below(step, name):
     log = _parsed_logs(step, name, "worker")[f"{name}-worker-0"]
     maximum = scenario.settings(step).threshold("tf_max_cross_entropy")
     assert log.cross_entropy is not None, "the first worker printed no validation cross entropy"
-    scenario.record_metric(step, "validation_cross_entropy", log.cross_entropy)
+    scenario.check_metric(step, "validation_cross_entropy", log.cross_entropy, maximum, at_least=False)
     assert log.cross_entropy < maximum, f"validation cross entropy {log.cross_entropy:g} is not below {maximum:g}"
 
 
@@ -101,5 +101,5 @@ def chief_accuracy(step, name):
     log = _parsed_logs(step, name, "chief")[f"{name}-chief-0"]
     minimum = scenario.settings(step).threshold("tf_min_accuracy")
     assert log.accuracy is not None, "the chief printed no accuracy"
-    scenario.record_metric(step, "accuracy", log.accuracy)
+    scenario.check_metric(step, "accuracy", log.accuracy, minimum, at_least=True)
     assert log.accuracy >= minimum, f"accuracy {log.accuracy:.4f} is below the threshold {minimum:.4f}"

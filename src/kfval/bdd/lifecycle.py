@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 from kfval import settings, target
-from kfval.bdd import console, reporting
+from kfval.bdd import console, reporting, summary
 from kfval.embedded import launch
 from kfval.kube import client, errors
 from kfval.kube.session import RunScope, new_run_id
@@ -145,6 +145,16 @@ def finish(run: SuiteRun) -> list[str]:
         launch.stop(run.started_cluster)
     reporting.flush()
     return problems
+
+
+def summary_text(run: SuiteRun | None, problems: list[str]) -> str:
+    """The end-of-run summary: each scenario as the reports have it, the run id, the reports, the janitor."""
+    return summary.render(
+        reporting.scenarios(),
+        run_id=run.scope.run_id if run is not None else None,
+        reports=reporting.report_paths(),
+        cleanup_problems=problems,
+    )
 
 
 def _install_signal_handlers(run: SuiteRun) -> None:

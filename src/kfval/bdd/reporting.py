@@ -136,6 +136,19 @@ def add_property(scenario: Any, name: str, value: object) -> None:
         _extension.recorder.add_property(scenario, name, str(value))
 
 
+def scenarios() -> list[tuple[Any, model.Scenario]]:
+    """Each scenario of the run so far (radish's object and its record as the reports show it), in order."""
+    return [] if _extension is None else _extension.recorder.scenarios()
+
+
+def report_paths() -> tuple[Path, ...]:
+    """Where this run's reports are written."""
+    if _extension is None:
+        return ()
+    writers = _extension.writers
+    return (writers.cucumber_path, writers.junit_path, *((writers.html_path,) if writers.html_path else ()))
+
+
 def flush() -> None:
     """Write every report now from what is known; a step still running is reported as interrupted."""
     if _extension is not None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from radish import world
 
 from kfval import settings as kfval_settings
-from kfval.bdd import reporting
+from kfval.bdd import reporting, summary
 from kfval.kube import errors, podtimes
 from kfval.kube.session import ScenarioSession
 from kfval.kubeflow import builds, helmengines
@@ -131,6 +131,14 @@ def record_metric(step: Any, name: str, value: float) -> None:
     """A metric as a JUnit property of the scenario and as a JSON embedding of the step."""
     reporting.add_property(step.parent, name, f"{value:.4f}")
     reporting.attach(step, name=f"metric {name}", mime_type="application/json", data=json.dumps({name: value}))
+
+
+def check_metric(step: Any, name: str, value: float, threshold: float, *, at_least: bool) -> None:
+    """A metric a step judges against its threshold: recorded as any metric, and kept in the scenario's
+    context for the end-of-run summary (`at_least`: the value must reach it, else stay below it)."""
+    record_metric(step, name, value)
+    checked = summary.MetricCheck(name, value, threshold, at_least)
+    step.context.metric_checks = [*getattr(step.context, "metric_checks", []), checked]
 
 
 def attach_logs(step: Any, logs: Mapping[str, str], parse: Callable[[str], T]) -> dict[str, T]:
