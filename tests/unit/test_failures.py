@@ -23,7 +23,7 @@ def failure_of(error: BaseException) -> Any:
 
 
 def test_a_domain_error_shows_its_message_indented_and_the_start_of_its_evidence() -> None:
-    evidence = "\n".join(f"evidence line {n}" for n in range(20))
+    evidence = "\n".join(f"evidence line {n}" for n in range(19)) + "\n" + "x" * 300
     failure = failure_of(errors.WaitTimeoutError("timed out waiting\nstill unmet:\n  pods", evidence=evidence))
     view = failures.console_view(failure, radish_with_traceback=True)
     assert view.with_traceback is False
@@ -33,6 +33,10 @@ def test_a_domain_error_shows_its_message_indented_and_the_start_of_its_evidence
     assert lines[3] == "          evidence:"
     assert lines[4] == "            evidence line 0"
     assert lines[-1] == "            ... 8 more line(s) of evidence in the reports"
+    long = failures.console_view(
+        failure_of(errors.WorkloadFailedError("failed", evidence="y" * 300)), radish_with_traceback=False
+    )
+    assert long.reason.split("\n")[-1] == "            " + "y" * 157 + "..."
     assert "Traceback" not in view.reason
     assert view.traceback == failure.traceback
 

@@ -31,6 +31,8 @@ from kfval.kube.errors import KfvalError
 DOMAIN_ERRORS: tuple[type[BaseException], ...] = (KfvalError, AssertionError)
 """Failures the suite means: their message is the whole story for the console."""
 EVIDENCE_LINES = 12
+EVIDENCE_LINE_CHARACTERS = 160
+"""An evidence line longer than this (a job's replicaStatuses) is cut on the console; the reports keep it whole."""
 INDENT = "          "
 """Where radish starts a failure's first line under its step; later lines are indented to match."""
 SHOW_ORDER = 1000
@@ -74,10 +76,14 @@ def domain_text(exception: BaseException, reason: str) -> str:
     evidence = str(getattr(exception, "evidence", "") or "").strip().splitlines()
     if evidence:
         lines.append("evidence:")
-        lines += [f"  {line}" for line in evidence[:EVIDENCE_LINES]]
+        lines += [f"  {_cut(line)}" for line in evidence[:EVIDENCE_LINES]]
         if len(evidence) > EVIDENCE_LINES:
             lines.append(f"  ... {len(evidence) - EVIDENCE_LINES} more line(s) of evidence in the reports")
     return f"\n{INDENT}".join(lines)
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= EVIDENCE_LINE_CHARACTERS else line[: EVIDENCE_LINE_CHARACTERS - 3] + "..."
 
 
 def console_view(failure: Any, *, radish_with_traceback: bool) -> ConsoleFailure:
