@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import socket
@@ -15,7 +16,7 @@ import pytest
 import yaml
 
 from kfval.embedded import launch
-from kfval.kube import errors
+from kfval.kube import client, errors, progress
 from kfval.kubeflow import helmengines, releases
 from tests.support.kubectl import Kubectl
 from tests.support.polling import eventually_blocking
@@ -62,6 +63,43 @@ def test_a_release_installed_upgraded_rolled_back_and_uninstalled(
     chosen.uninstall("kf", timeout=60, missing_ok=True)
     left = kubectl.run("get", "deploy,secrets", "-n", namespace, "-l", "app.kubernetes.io/instance=kf", "-o", "name")
     assert left.stdout.strip() == ""
+
+
+class Recording:
+    """A progress sink that wants a status twice a second and keeps them."""
+
+    interval_seconds = 0.5
+
+    def __init__(self) -> None:
+        self.shown: list[progress.Status] = []
+
+    def due(self, elapsed_seconds: float) -> bool:
+        return True
+
+    def show(self, status: progress.Status) -> None:
+        self.shown.append(status)
+
+    def finished(self) -> None:
+        self.shown.append(progress.Status("(finished)", (), 0.0))
+
+
+def test_while_helm_waits_the_release_pods_are_shown_by_phase(
+    cluster: launch.ClusterInfo, conn: client.Connection, namespace: str
+) -> None:
+    sink = Recording()
+
+    def pods(release: str) -> list[str]:
+        items = conn.list("v1", "Pod", namespace, label_selector=f"app.kubernetes.io/instance={release}")["items"]
+        return [progress.pod_phases(items)]
+
+    chosen = releases.Releases(helmengines.SdkEngine(helmengines.HelmTarget(cluster.kubeconfig)), namespace)
+    chosen.watch = helmengines.Watch(sink, pods)
+    chosen.install("kf", releases.Change(str(CHARTS / "1.0.0")), timeout=120)
+    lines = [status.line() for status in sink.shown]
+    assert lines[-1] == "(finished): 0 s"
+    assert lines[:-1] and all(line.startswith("helm install kf: ") for line in lines[:-1]), lines
+    assert any(re.search(r"\d/\d pods? ", line) for line in lines), lines
+    chosen.uninstall("kf", timeout=120)
 
 
 def test_an_engine_that_hangs_is_stopped_and_its_last_words_reported(namespace: str, tmp_path: Path) -> None:

@@ -3,9 +3,13 @@ position from the end of a pod's log, and when a sink is asked at all."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from kfval.kube import progress, waiting
 from kfval.metrics import position
@@ -116,3 +120,25 @@ def test_training_position_from_the_end_of_each_kind_of_log() -> None:
 def test_a_keras_epoch_that_has_started_shows_before_its_summary() -> None:
     text = "Epoch 1/3\n120/120 - 10s - loss: 0.6994 - accuracy: 0.8043\nEpoch 2/3\n"
     assert position.latest(text) == position.Position(epoch=2, epochs=3)
+
+
+def test_a_child_process_is_run_as_subprocess_run_would_while_the_sink_hears_of_it() -> None:
+    sink = Recording()
+    sink.interval_seconds = 0.2
+    child = [sys.executable, "-c", "import sys, time; time.sleep(1.2); print(sys.stdin.read().upper())"]
+    done = progress.run_process(
+        child, stdin="helm", timeout=30, sink=sink, status=lambda elapsed: progress.Status("helm", (), elapsed)
+    )
+    assert (done.returncode, done.stdout) == (0, "HELM\n")
+    assert len(sink.shown) >= 3
+    assert sink.shown[-1].elapsed_seconds >= sink.shown[0].elapsed_seconds
+    assert sink.finished_count == 1
+
+
+def test_a_child_that_outlives_its_timeout_is_killed_with_what_it_said() -> None:
+    sink = Recording(wanted=False)
+    child = [sys.executable, "-c", "import time; print('started', flush=True); time.sleep(60)"]
+    with pytest.raises(subprocess.TimeoutExpired) as expired:
+        progress.run_process(child, stdin="", timeout=1.5, sink=sink, status=lambda e: progress.Status("x", (), e))
+    assert expired.value.output == "started\n"
+    assert sink.shown == [] and sink.finished_count == 1

@@ -70,7 +70,11 @@ def releases(step: Any) -> kfval_releases.Releases:
         scope = session(step).run
         target = helmengines.HelmTarget(scope.kubeconfig, scope.context)
         world.kfval.helm_engine = helmengines.select(target)
-    return kfval_releases.Releases(world.kfval.helm_engine, session(step).namespace)
+    scenario_session, label = session(step), settings(step).helm.instance_label
+    watch = helmengines.Watch(
+        scenario_session.run.progress, lambda release: [scenario_session.pod_phases(f"{label}={release}")]
+    )
+    return kfval_releases.Releases(world.kfval.helm_engine, scenario_session.namespace, watch)
 
 
 def overrides() -> dict[str, str]:

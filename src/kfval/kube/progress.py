@@ -11,6 +11,8 @@ nothing between its lines.
 
 from __future__ import annotations
 
+import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -100,3 +102,48 @@ def latest_condition(body: Mapping[str, Any]) -> str | None:
     latest = max(enumerate(conditions), key=lambda pair: (str(pair[1].get("lastTransitionTime") or ""), pair[0]))[1]
     kind = str(latest.get("type") or "?")
     return kind if latest.get("status") == "True" else f"{kind}={latest.get('status')}"
+
+
+def run_process(
+    argv: Sequence[str],
+    *,
+    stdin: str,
+    timeout: float,
+    sink: Progress,
+    status: Callable[[float], Status],
+    preexec_fn: Callable[[], None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout)` for a child the
+    suite waits on (a Helm action, a child run), telling `sink` how long it has been going: `status(elapsed)`
+    is asked whenever the sink wants one. On timeout the child is killed and TimeoutExpired raised, with
+    what it wrote so far, as subprocess.run does."""
+    started = time.monotonic()
+    child = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=preexec_fn,  # noqa: PLW1509 - the callers' die-with-parent hook, as subprocess.run had it
+    )
+    pending: str | None = stdin
+    try:
+        while True:
+            left = started + timeout - time.monotonic()
+            try:
+                stdout, stderr = child.communicate(pending, timeout=max(min(sink.interval_seconds or left, left), 0))
+                return subprocess.CompletedProcess(list(argv), child.returncode, stdout, stderr)
+            except subprocess.TimeoutExpired:
+                pending = None  # the input went with the first call; later calls only read
+                elapsed = time.monotonic() - started
+                if elapsed >= timeout:
+                    child.kill()
+                    stdout, stderr = child.communicate()
+                    raise subprocess.TimeoutExpired(list(argv), timeout, output=stdout, stderr=stderr) from None
+                if sink.due(elapsed):
+                    sink.show(status(elapsed))
+    finally:
+        sink.finished()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
