@@ -10,25 +10,9 @@ import pytest
 
 from kfval.bdd import rerun
 from kfval.embedded import launch
-from kfval.kube import progress
+from tests.support.sinks import RecordingSink
 
 pytestmark = pytest.mark.integration
-
-
-class Recording:
-    interval_seconds = 0.2
-
-    def __init__(self) -> None:
-        self.shown: list[progress.Status] = []
-
-    def due(self, elapsed_seconds: float) -> bool:
-        return True
-
-    def show(self, status: progress.Status) -> None:
-        self.shown.append(status)
-
-    def finished(self) -> None:
-        return None
 
 
 def test_a_child_run_reports_its_progress_and_not_an_earlier_runs_report(
@@ -36,7 +20,7 @@ def test_a_child_run_reports_its_progress_and_not_an_earlier_runs_report(
 ) -> None:
     stale = [{"name": "old", "elements": [{"type": "scenario", "name": "stale", "steps": []}]}]
     (tmp_path / "cucumber.json").write_text(json.dumps(stale))
-    sink = Recording()
+    sink = RecordingSink(interval_seconds=0.2)
     overrides = {"target.kind": "kubeconfig", "target.kubeconfig": str(cluster.kubeconfig)}
     outcome = rerun.run_tagged(
         "no-scenario-has-this-tag", overrides=overrides, reports=tmp_path, timeout=120, sink=sink

@@ -13,6 +13,7 @@ import pytest
 
 from kfval.kube import progress, waiting
 from kfval.metrics import position
+from tests.support.sinks import RecordingSink
 
 LOGS = Path(__file__).parent / "fixtures" / "logs"
 
@@ -23,26 +24,6 @@ def pod(name: str, phase: str, *, waiting_reason: str | None = None, deleting: b
     if deleting:
         metadata["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     return {"metadata": metadata, "status": {"phase": phase, "containerStatuses": statuses}}
-
-
-class Recording:
-    """A sink that wants every status and keeps them."""
-
-    interval_seconds: float | None = 1.0
-
-    def __init__(self, *, wanted: bool = True) -> None:
-        self.wanted = wanted
-        self.shown: list[progress.Status] = []
-        self.finished_count = 0
-
-    def due(self, elapsed_seconds: float) -> bool:
-        return self.wanted
-
-    def show(self, status: progress.Status) -> None:
-        self.shown.append(status)
-
-    def finished(self) -> None:
-        self.finished_count += 1
 
 
 def test_pods_are_counted_by_phase_or_by_their_waiting_reason() -> None:
@@ -75,7 +56,7 @@ def test_a_status_line_joins_its_facts_and_ends_with_the_seconds() -> None:
 
 
 def test_a_wait_reports_its_own_fact_then_the_callers_to_a_sink_that_wants_one() -> None:
-    sink = Recording()
+    sink = RecordingSink()
     target = waiting.Target("kubeflow.org/v1", "PyTorchJob", "ns", None, "mnist")
     job = {"status": {"conditions": [{"type": "Running", "status": "True"}]}}
 
@@ -89,7 +70,7 @@ def test_a_wait_reports_its_own_fact_then_the_callers_to_a_sink_that_wants_one()
 def test_a_sink_that_wants_nothing_costs_the_caller_nothing() -> None:
     asked: list[object] = []
     target = waiting.Target("v1", "Pod", "ns", "app=x", None)
-    reporting = waiting.Reporting(Recording(wanted=False), "x", lambda seen: asked.append(seen) or [])
+    reporting = waiting.Reporting(RecordingSink(wanted=False), "x", lambda seen: asked.append(seen) or [])
     reporting.report(target, {}, elapsed_seconds=1.0)
     assert asked == []
     assert progress.SILENT.due(100.0) is False
@@ -123,8 +104,7 @@ def test_a_keras_epoch_that_has_started_shows_before_its_summary() -> None:
 
 
 def test_a_child_process_is_run_as_subprocess_run_would_while_the_sink_hears_of_it() -> None:
-    sink = Recording()
-    sink.interval_seconds = 0.2
+    sink = RecordingSink(interval_seconds=0.2)
     child = [sys.executable, "-c", "import sys, time; time.sleep(1.2); print(sys.stdin.read().upper())"]
     done = progress.run_process(
         child, stdin="helm", timeout=30, sink=sink, status=lambda elapsed: progress.Status("helm", (), elapsed)
@@ -136,7 +116,7 @@ def test_a_child_process_is_run_as_subprocess_run_would_while_the_sink_hears_of_
 
 
 def test_a_child_that_outlives_its_timeout_is_killed_with_what_it_said() -> None:
-    sink = Recording(wanted=False)
+    sink = RecordingSink(wanted=False)
     child = [sys.executable, "-c", "import time; print('started', flush=True); time.sleep(60)"]
     with pytest.raises(subprocess.TimeoutExpired) as expired:
         progress.run_process(child, stdin="", timeout=1.5, sink=sink, status=lambda e: progress.Status("x", (), e))
