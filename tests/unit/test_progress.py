@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kfval.kube import progress, waiting
+from kfval.kube import errors, progress, waiting
 from kfval.metrics import position
 from tests.support.sinks import RecordingSink
 
@@ -122,3 +122,15 @@ def test_a_child_that_outlives_its_timeout_is_killed_with_what_it_said() -> None
         progress.run_process(child, stdin="", timeout=1.5, sink=sink, status=lambda e: progress.Status("x", (), e))
     assert expired.value.output == "started\n"
     assert sink.shown == [] and sink.finished_count == 1
+
+
+def test_a_read_that_fails_for_the_progress_line_never_fails_the_wait() -> None:
+    def unreadable(seen: Mapping[str, Any]) -> list[str]:
+        raise errors.ServerError("the server is busy", status=503)
+
+    sink = RecordingSink()
+    target = waiting.Target("v1", "Pod", "ns", "app=x", None)
+    waiting.Reporting(sink, "x", unreadable).report(target, {"a": pod("a", "Running")}, elapsed_seconds=2.0)
+    assert [s.line() for s in sink.shown] == ["x: 1/1 pod Running · 2 s"]
+    with pytest.raises(ValueError, match="a bug"):
+        progress.gathered(lambda: (_ for _ in ()).throw(ValueError("a bug")))

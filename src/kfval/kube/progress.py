@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kfval.kube import errors
+
 SEPARATOR = " · "
 
 
@@ -67,6 +69,16 @@ SILENT: Progress = Silent()
 
 Facts = Callable[[Mapping[str, Any]], Sequence[str]]
 """What a wait's caller adds to the status from the objects the wait saw (e.g. the epoch from a log)."""
+
+
+def gathered(facts: Callable[[], Sequence[str]]) -> tuple[str, ...]:
+    """The facts a status adds, or none when the cluster could not be read for them: a progress line is a
+    courtesy, and a read that fails for it (a busy API server, a log not there yet) must never fail the
+    wait it describes. The wait's own reads still fail it as before."""
+    try:
+        return tuple(facts())
+    except errors.ClusterError:
+        return ()
 
 
 def pod_phases(pods: Sequence[Mapping[str, Any]]) -> str:

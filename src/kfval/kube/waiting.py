@@ -103,7 +103,9 @@ class Reporting:
     def report(self, target: Target, seen: Mapping[str, Body], *, elapsed_seconds: float) -> None:
         if not self.sink.due(elapsed_seconds):
             return
-        facts = [describe_progress(target, seen), *(self.facts(seen) if self.facts is not None else ())]
+        add = self.facts
+        extra = progress.gathered(lambda: add(seen)) if add is not None else ()
+        facts = [describe_progress(target, seen), *extra]
         subject = self.subject or target.name or f"{target.kind} {target.label_selector or ''}".strip()
         self.sink.show(progress.Status(subject, tuple(fact for fact in facts if fact), elapsed_seconds))
 

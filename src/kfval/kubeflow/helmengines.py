@@ -46,8 +46,10 @@ class Watch:
     facts: Callable[[str], Sequence[str]] | None = None
 
     def status(self, action: str, release: str) -> Callable[[float], progress.Status]:
+        add = self.facts
+
         def now(elapsed: float) -> progress.Status:
-            facts = tuple(self.facts(release)) if self.facts is not None else ()
+            facts = progress.gathered(lambda: add(release)) if add is not None else ()
             return progress.Status(f"helm {action} {release}", facts, elapsed)
 
         return now

@@ -88,12 +88,9 @@ def training_position(session: ScenarioSession, name: str, job_pods: list[Body] 
     pod = next((by_role[(role, "0")] for role in REPORTING_REPLICAS if (role, "0") in by_role), None)
     if pod is None or (pod.get("status") or {}).get("phase") not in ("Running", "Succeeded", "Failed"):
         return []
-    try:
-        text = session.conn.pod_log(
-            pod["metadata"]["name"], session.namespace, container=workload_container(pod), tail_lines=PROGRESS_LOG_LINES
-        )
-    except errors.ClusterError:
-        return []  # a progress line is a courtesy: a log that cannot be read now is simply not shown
+    text = session.conn.pod_log(
+        pod["metadata"]["name"], session.namespace, container=workload_container(pod), tail_lines=PROGRESS_LOG_LINES
+    )
     latest = position.latest(text)
     return list(latest.facts()) if latest else []
 
