@@ -72,3 +72,15 @@ def test_the_sink_follows_the_setting_the_terminal_and_radish_ansi() -> None:
     assert isinstance(console.progress_sink(enabled=True, ansi=True, stream=Terminal()), console.LiveLine)
     assert isinstance(console.progress_sink(enabled=True, ansi=False, stream=Terminal()), console.PlainLines)
     assert isinstance(console.progress_sink(enabled=True, ansi=True, stream=io.StringIO()), console.PlainLines)
+
+
+def test_in_a_pipe_radish_draws_on_with_ansi_a_blank_line_takes_its_rewrite() -> None:
+    stream, clock = io.StringIO(), Clock()
+    lines = console.PlainLines(lambda: stream, clock=clock, blank_for_rewrite=True)
+    lines.finished()
+    assert stream.getvalue() == ""
+    lines.show(STATUS)
+    lines.finished()
+    assert stream.getvalue() == f"          ... {STATUS.line()}\n\n"
+    sink = console.progress_sink(enabled=True, ansi=True, stream=io.StringIO())
+    assert isinstance(sink, console.PlainLines) and sink._blank_for_rewrite

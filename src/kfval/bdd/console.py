@@ -72,13 +72,26 @@ class LiveLine:
 
 
 class PlainLines:
-    """In a log: a whole line once a wait has lasted `PLAIN_INTERVAL_SECONDS`, and at most that often."""
+    """In a log: a whole line once a wait has lasted `PLAIN_INTERVAL_SECONDS`, and at most that often.
+
+    radish draws with ANSI sequences whenever it is not told `--no-ansi`, even into a pipe (`| tee`), and
+    then rewrites the step by moving up one line: with `blank_for_rewrite`, a wait that wrote lines ends
+    with an empty one, which takes that rewrite, so neither the step's line nor the last progress line is
+    overwritten on a terminal that shows the log.
+    """
 
     interval_seconds: float | None = PLAIN_INTERVAL_SECONDS
 
-    def __init__(self, stream: Callable[[], TextIO] = _stdout, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        stream: Callable[[], TextIO] = _stdout,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        blank_for_rewrite: bool = False,
+    ) -> None:
         self._stream = stream
         self._clock = clock
+        self._blank_for_rewrite = blank_for_rewrite
         self._written_at: float | None = None
 
     def due(self, elapsed_seconds: float) -> bool:
@@ -93,6 +106,10 @@ class PlainLines:
         self._written_at = self._clock()
 
     def finished(self) -> None:
+        if self._written_at is not None and self._blank_for_rewrite:
+            stream = self._stream()
+            stream.write("\n")
+            stream.flush()
         self._written_at = None
 
 
@@ -103,4 +120,4 @@ def progress_sink(*, enabled: bool, ansi: bool, stream: TextIO | None = None) ->
         return progress.SILENT
     if ansi and (stream or sys.stdout).isatty():
         return LiveLine()
-    return PlainLines()
+    return PlainLines(blank_for_rewrite=ansi)
