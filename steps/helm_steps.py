@@ -124,7 +124,10 @@ def still_at(step, release, revision):
 def post_upgrade(step):
     reports = Path(scenario.settings(step).reports.cucumber).parent / "post-upgrade"
     timeout = scenario.timeouts(step).training
-    outcome = rerun.run_tagged("post-upgrade", overrides=scenario.overrides(), reports=reports, timeout=timeout)
+    sink = scenario.session(step).run.progress
+    outcome = rerun.run_tagged(
+        "post-upgrade", overrides=scenario.overrides(), reports=reports, timeout=timeout, sink=sink
+    )
     summary = "\n".join(f"{status}: {name}" for name, status in outcome.scenarios)
     scenario.attach_text(step, "post-upgrade scenarios", f"{summary}\n{outcome.output_tail}")
     assert outcome.scenarios, f"no scenario ran with the tag post-upgrade: {outcome.output_tail}"

@@ -9,19 +9,28 @@ import time
 
 from radish import after, before, world
 
-from kfval.bdd import lifecycle, reporting, selection
+from kfval.bdd import failures, lifecycle, reporting, selection
 from kfval.bdd.scenario import attach_outages, record_pods
 from kfval.kube import evidence
 from kfval.kube.errors import KfvalError, SetupError
 from kfval.kube.session import ScenarioSession
 
+SUMMARY_HOOK_ORDER = 10
+"""`after` hooks run by descending order: the summary comes after radish's end report (order 100)."""
+
 
 @before.all
 def open_run(features, marker):
     redactor = lifecycle.configure_reports(world.config.user_data)
+    failures.register()
     world.kfval, world.kfval_setup_error = None, None
     try:
-        world.kfval = lifecycle.start(world.config.user_data, redactor, features=selection.keys_of(features))
+        world.kfval = lifecycle.start(
+            world.config.user_data,
+            redactor,
+            features=selection.keys_of(features),
+            ansi=not world.config.no_ansi,
+        )
     except KfvalError as error:
         world.kfval_setup_error = error  # every scenario's first step fails with it, so the reports say why
     except Exception as error:  # a hook must never raise: radish would abort without a report
@@ -77,10 +86,9 @@ def close_session(scenario):
         world.kfval.problems.extend(problems)
 
 
-@after.all
+@after.all(order=SUMMARY_HOOK_ORDER)
 def close_run(features, marker):
-    if world.kfval is None:
-        return
-    problems = lifecycle.finish(world.kfval)
+    problems = lifecycle.finish(world.kfval) if world.kfval is not None else []
+    print(lifecycle.summary_text(world.kfval, problems))
     if problems:
         raise SystemExit("kfval: cleanup problems:\n" + "\n".join(problems))

@@ -21,8 +21,21 @@ from kfval.kubeflow.builds import Builder
 RADISH_INI = Path("radish.ini")
 TARGET_KINDS = ("local", "kubeconfig")
 SECTIONS = frozenset(
-    {"target", "run", "timeouts", "thresholds", "images", "variables", "reports", "notebooks", "helm", "builder"}
+    {
+        "target",
+        "run",
+        "timeouts",
+        "thresholds",
+        "images",
+        "variables",
+        "reports",
+        "notebooks",
+        "helm",
+        "builder",
+        "console",
+    }
 )
+FLAG_WORDS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
 ENV_PREFIX = "KFVAL_"
 
 
@@ -128,6 +141,14 @@ class Reports:
 
 
 @dataclass(frozen=True)
+class Console:
+    """What the run shows on the console besides radish's own lines."""
+
+    progress: bool = True
+    """A status line under a step while it waits (in place on a terminal, every 15 s at most in a log)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a run is configured with."""
 
@@ -141,6 +162,7 @@ class Settings:
     notebooks: Notebooks = field(default_factory=Notebooks)
     helm: Helm = field(default_factory=Helm)
     builder: Builder = field(default_factory=Builder)
+    console: Console = field(default_factory=Console)
 
     def threshold(self, name: str) -> float:
         if name not in self.thresholds:
@@ -200,6 +222,19 @@ def _number(section: str, key: str, text: str) -> float:
 
 def _flag(text: str) -> bool:
     return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _strict_flag(section: str, key: str, text: str) -> bool:
+    """A yes/no setting that refuses anything else: a typo must not silently mean "no"."""
+    word = text.strip().lower()
+    if word not in FLAG_WORDS:
+        raise SetupError(f"{section}.{key} is {text!r}; write true or false")
+    return FLAG_WORDS[word]
+
+
+def _console(values: Mapping[str, str]) -> Console:
+    _refuse_unknown("console", values, {f.name for f in dataclasses.fields(Console)})
+    return Console(progress=_strict_flag("console", "progress", values.get("progress", "true")))
 
 
 def _target(values: Mapping[str, str]) -> Target:
@@ -268,6 +303,7 @@ def load(ini: Path, *, environ: Mapping[str, str], overrides: Mapping[str, str])
         ),
         helm=_helm(helm),
         builder=_builder(builder),
+        console=_console(values.get("console", {})),
     )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import socket
@@ -15,10 +16,11 @@ import pytest
 import yaml
 
 from kfval.embedded import launch
-from kfval.kube import errors
+from kfval.kube import client, errors, progress
 from kfval.kubeflow import helmengines, releases
 from tests.support.kubectl import Kubectl
 from tests.support.polling import eventually_blocking
+from tests.support.sinks import RecordingSink
 
 pytestmark = pytest.mark.integration
 CHARTS = Path(__file__).resolve().parents[2] / "manifests/charts/kubeflow-installer"
@@ -62,6 +64,25 @@ def test_a_release_installed_upgraded_rolled_back_and_uninstalled(
     chosen.uninstall("kf", timeout=60, missing_ok=True)
     left = kubectl.run("get", "deploy,secrets", "-n", namespace, "-l", "app.kubernetes.io/instance=kf", "-o", "name")
     assert left.stdout.strip() == ""
+
+
+def test_while_helm_waits_the_release_pods_are_shown_by_phase(
+    cluster: launch.ClusterInfo, conn: client.Connection, namespace: str
+) -> None:
+    sink = RecordingSink(interval_seconds=0.1)
+
+    def pods(release: str) -> list[str]:
+        items = conn.list("v1", "Pod", namespace, label_selector=f"app.kubernetes.io/instance={release}")["items"]
+        return [progress.pod_phases(items)]
+
+    chosen = releases.Releases(helmengines.SdkEngine(helmengines.HelmTarget(cluster.kubeconfig)), namespace)
+    chosen.watch = helmengines.Watch(sink, pods)
+    chosen.install("kf", releases.Change(str(CHARTS / "1.0.0")), timeout=120)
+    lines = [status.line() for status in sink.shown]
+    assert sink.finished_count >= 1
+    assert lines and all(line.startswith("helm install kf: ") for line in lines), lines
+    assert any(re.search(r"\d/\d pods? ", line) for line in lines), lines
+    chosen.uninstall("kf", timeout=120)
 
 
 def test_an_engine_that_hangs_is_stopped_and_its_last_words_reported(namespace: str, tmp_path: Path) -> None:

@@ -63,6 +63,19 @@ def test_a_non_numeric_timeout_names_the_key(ini: Path) -> None:
         settings.load(ini, environ={}, overrides={"timeouts.training": "soon"})
 
 
+def test_console_progress_is_on_by_default_and_off_with_false(ini: Path) -> None:
+    assert settings.load(ini, environ={}, overrides={}).console.progress is True
+    assert settings.load(ini, environ={}, overrides={"console.progress": "false"}).console.progress is False
+    assert settings.load(ini, environ={"KFVAL_CONSOLE_PROGRESS": "off"}, overrides={}).console.progress is False
+
+
+def test_a_console_progress_that_is_not_yes_or_no_is_refused(ini: Path) -> None:
+    with pytest.raises(SetupError, match=re.escape("console.progress is 'flase'; write true or false")):
+        settings.load(ini, environ={}, overrides={"console.progress": "flase"})
+    with pytest.raises(SetupError, match=re.escape("unknown setting console.colour")):
+        settings.load(ini, environ={}, overrides={"console.colour": "true"})
+
+
 def test_an_unknown_key_is_refused_with_the_known_ones(ini: Path) -> None:
     with pytest.raises(SetupError, match=r"unknown setting timeouts.trainig; known keys in \[timeouts\]"):
         settings.load(ini, environ={}, overrides={"timeouts.trainig": "5"})
@@ -109,6 +122,7 @@ DATACLASS_SECTIONS = {
     "notebooks": settings.Notebooks,
     "helm": settings.Helm,
     "builder": builds.Builder,
+    "console": settings.Console,
 }
 
 
@@ -166,6 +180,7 @@ SAMPLES = {
     "in_cluster": "true",
     "strict_permissions": "true",
     "insecure": "true",
+    "progress": "false",
     "timeouts": "7",
     "thresholds": "0.5",
     "registry": "registry.example:5000",

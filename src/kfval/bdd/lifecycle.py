@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 from kfval import settings, target
-from kfval.bdd import reporting
+from kfval.bdd import console, reporting, summary
 from kfval.embedded import launch
 from kfval.kube import client, errors, outages, permissions
 from kfval.kube.session import RunScope, new_run_id
@@ -135,11 +135,18 @@ def configure_reports(overrides: Mapping[str, str]) -> Redactor:
 
 
 def start(
-    overrides: Mapping[str, str], redactor: Redactor, *, features: tuple[str, ...] = permissions.FEATURES
+    overrides: Mapping[str, str],
+    redactor: Redactor,
+    *,
+    features: tuple[str, ...] = permissions.FEATURES,
+    ansi: bool = False,
 ) -> SuiteRun:
     """Settings, target cluster and connection; raises KfvalError naming the cause when the run cannot start.
 
-    `features` are the keys of the permissions table the run's selected features use."""
+    `features` are the keys of the permissions table the run's selected features use. `ansi` says whether
+    radish draws on the console with ANSI sequences (a terminal, no `--no-ansi`): only then is the progress
+    line drawn in place.
+    """
     config = settings.load(settings.RADISH_INI, environ=os.environ, overrides=overrides)
     run_id = new_run_id()
     connected = connect(config, cache_dir=target.CACHE_DIR / run_id, features=features)
@@ -160,6 +167,7 @@ def start(
         namespace_labels=notebooks.PROFILE_LABELS if config.notebooks.profile_namespace else {},
         kubeconfig=connected.kubeconfig,
         context=None if config.target.kind == "local" else config.target.context,
+        progress=console.progress_sink(enabled=config.console.progress, ansi=ansi),
     )
     started_cluster = config.target.state_dir if connected.started else None
     run = SuiteRun(settings=config, scope=scope, redactor=redactor, started_cluster=started_cluster)
@@ -197,10 +205,21 @@ def finish(run: SuiteRun) -> list[str]:
     return problems
 
 
+def summary_text(run: SuiteRun | None, problems: list[str]) -> str:
+    """The end-of-run summary: each scenario as the reports have it, the run id, the reports, the janitor."""
+    return summary.render(
+        reporting.scenarios(),
+        run_id=run.scope.run_id if run is not None else None,
+        reports=reporting.report_paths(),
+        cleanup_problems=problems,
+    )
+
+
 def _install_signal_handlers(run: SuiteRun) -> None:
     def abort(signum: int, _frame: FrameType | None) -> None:
         for ignored in (signal.SIGTERM, signal.SIGINT):  # a second signal must not start a second cleanup
             signal.signal(ignored, signal.SIG_IGN)
+        run.scope.progress.finished()  # the interrupted wait's line goes before the cleanup says anything
         print(f"kfval: {signal.Signals(signum).name} received: cleaning up run {run.scope.run_id}", file=sys.stderr)
         try:
             reporting.flush()  # the partial reports first: cleanup may take a while

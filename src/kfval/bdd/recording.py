@@ -135,6 +135,12 @@ class Recorder:
             )
         return model.Run(features=tuple(features), started_at=self.started_at)
 
+    def scenarios(self) -> list[tuple[Any, model.Scenario]]:
+        """Each scenario seen so far with its record (finished, or as it stands now), in the order they ran."""
+        return [
+            (scenario, track.finished or self._scenario_record(scenario)) for scenario, track in self._scenarios.items()
+        ]
+
     def _source(self, path: str) -> sources.FeatureSource:
         if path not in self._sources:
             self._sources[path] = sources.FeatureSource.read(path)

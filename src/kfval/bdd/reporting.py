@@ -146,6 +146,19 @@ def add_property(scenario: Any, name: str, value: object) -> None:
         _extension.recorder.add_property(scenario, name, str(value))
 
 
+def scenarios() -> list[tuple[Any, model.Scenario]]:
+    """Each scenario of the run so far (radish's object and its record as the reports show it), in order."""
+    return [] if _extension is None else _extension.recorder.scenarios()
+
+
+def report_paths() -> tuple[Path, ...]:
+    """Where this run's reports are written."""
+    if _extension is None:
+        return ()
+    writers = _extension.writers
+    return (writers.cucumber_path, writers.junit_path, *((writers.html_path,) if writers.html_path else ()))
+
+
 def flush() -> None:
     """Write every report now from what is known; a step still running is reported as interrupted."""
     if _extension is not None:
@@ -167,7 +180,7 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
-def _guarded(hook: Callable[..., None]) -> Callable[..., None]:
+def guarded(hook: Callable[..., None]) -> Callable[..., None]:
     """A hook that reports its own failure on stderr instead of letting radish abort the run."""
 
     @functools.wraps(hook)
@@ -190,7 +203,7 @@ def _register_hooks() -> None:
         ("after", "each_scenario", _on_scenario_end),
         ("after", "all", _on_run_end),
     ):
-        registry.register(when, what, _guarded(hook), order=HOOK_ORDER)
+        registry.register(when, what, guarded(hook), order=HOOK_ORDER)
 
 
 def _recorder() -> recording.Recorder:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfval.kube import errors
+from kfval.kube import errors, progress
 
 PR_SET_PDEATHSIG = 1
 OUTPUT_TAIL_CHARACTERS = 4000
@@ -61,11 +61,22 @@ def _scenarios(cucumber: Path) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def run_tagged(tag: str, *, overrides: Mapping[str, str], reports: Path, timeout: float) -> Rerun:
-    """Run every scenario of features/ tagged `tag` in a child radish with the same settings."""
+def run_tagged(
+    tag: str,
+    *,
+    overrides: Mapping[str, str],
+    reports: Path,
+    timeout: float,
+    sink: progress.Progress = progress.SILENT,
+) -> Rerun:
+    """Run every scenario of features/ tagged `tag` in a child radish with the same settings; `sink` hears
+    how many of its scenarios are done (the child's own progress lines stay off: its output goes into
+    the report)."""
     reports.mkdir(parents=True, exist_ok=True)
+    (reports / "cucumber.json").unlink(missing_ok=True)  # an earlier run's report must not speak for this one
     pairs = {
         **overrides,
+        "console.progress": "false",
         "reports.cucumber": str(reports / "cucumber.json"),
         "reports.junit": str(reports / "junit.xml"),
         "reports.html": str(reports / "report.html"),
@@ -73,9 +84,17 @@ def run_tagged(tag: str, *, overrides: Mapping[str, str], reports: Path, timeout
     argv = [str(Path(sys.executable).parent / "radish"), "features", "-b", "steps", "--no-ansi", "--tags", tag]
     for key, value in pairs.items():
         argv += ["-u", f"{key}={value}"]
+
+    def status(elapsed: float) -> progress.Status:
+        statuses = [status for _name, status in _scenarios(reports / "cucumber.json")]
+        done = f"{len(statuses)} scenario(s) done" + (
+            f", {statuses.count('failed')} failed" if "failed" in statuses else ""
+        )
+        return progress.Status(f"scenarios tagged {tag}", (done,), elapsed)
+
     try:
-        completed = subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, check=False, preexec_fn=_die_with_parent
+        completed = progress.run_process(
+            argv, stdin="", timeout=timeout, sink=sink, status=status, preexec_fn=_die_with_parent
         )
     except subprocess.TimeoutExpired as expired:
         raise errors.WaitTimeoutError(

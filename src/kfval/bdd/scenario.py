@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from radish import world
 
 from kfval import settings as kfval_settings
-from kfval.bdd import reporting
+from kfval.bdd import reporting, summary
 from kfval.kube import errors, podtimes
 from kfval.kube.client import Connection
 from kfval.kube.session import ScenarioSession
@@ -72,7 +72,11 @@ def releases(step: Any) -> kfval_releases.Releases:
         scope = session(step).run
         target = helmengines.HelmTarget(scope.kubeconfig, scope.context)
         world.kfval.helm_engine = helmengines.select(target)
-    return kfval_releases.Releases(world.kfval.helm_engine, session(step).namespace)
+    scenario_session, label = session(step), settings(step).helm.instance_label
+    watch = helmengines.Watch(
+        scenario_session.run.progress, lambda release: [scenario_session.pod_phases(f"{label}={release}")]
+    )
+    return kfval_releases.Releases(world.kfval.helm_engine, scenario_session.namespace, watch)
 
 
 def overrides() -> dict[str, str]:
@@ -133,11 +137,19 @@ def record_metric(
     step: Any, name: str, value: float, *, threshold: float | None = None, comparison: str | None = None
 ) -> None:
     """A metric as a JUnit property of the scenario and as a JSON embedding of the step (with the threshold
-    it must respect, which the HTML metrics table and the Cucumber JSON keep beside it)."""
+    it must respect, which the HTML metrics table and the Cucumber JSON keep beside it, and the end-of-run
+    summary shows)."""
     metric = measures.Metric(name, value, threshold, comparison)
+    if threshold is not None and comparison is not None:
+        keep_check(step, summary.MetricCheck(name, value, threshold, at_least=comparison.startswith(">")))
     reporting.add_property(step.parent, name, f"{value:.4f}")
     embedding = metric.embedding()
     reporting.attach(step, name=embedding.name or name, mime_type=embedding.mime_type, data=embedding.data)
+
+
+def keep_check(step: Any, checked: summary.MetricCheck) -> None:
+    """A metric check kept in the scenario's context for the end-of-run summary."""
+    step.context.metric_checks = [*getattr(step.context, "metric_checks", []), checked]
 
 
 def record_against_threshold(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kfval.kube import checks, errors, waiting
+from kfval.kube import checks, errors, progress, waiting
 from kfval.kube.client import Connection, describe
 
 RUN_ID_LABEL = "kfval.dev/run-id"
@@ -29,10 +29,13 @@ class Created:
     namespace: str | None
 
 
-def delete_created(conn: Connection, created: Sequence[Created], *, timeout_seconds: float) -> list[str]:
+def delete_created(
+    conn: Connection, created: Sequence[Created], *, timeout_seconds: float, sink: progress.Progress = progress.SILENT
+) -> list[str]:
     """Delete in reverse order of creation, then wait until each is gone, all within one deadline; returns the
     problems. An API outage is ridden out up to that deadline (not `timeouts.api_outage`): leftovers cost
-    more than a late end. A cluster that stays unreachable past it, or is gone, ends the cleanup at once."""
+    more than a late end. A cluster that stays unreachable past it, or is gone, ends the cleanup at once.
+    `sink` hears how each wait for a deletion is getting on."""
     deadline = conn.outages.now() + timeout_seconds
     problems: list[str] = []
     try:
@@ -44,7 +47,7 @@ def delete_created(conn: Connection, created: Sequence[Created], *, timeout_seco
                     what = describe(item.kind, item.name, item.namespace)
                     problems.append(f"cleanup ran out of its {timeout_seconds:.0f} s before {what} was gone")
                     break
-                problem = _await_gone(conn, item, left=left)
+                problem = _await_gone(conn, item, left=left, sink=sink)
                 if problem:
                     problems.append(problem)
     except errors.ClusterUnreachableError as error:
@@ -65,7 +68,7 @@ def _delete(conn: Connection, item: Created) -> str | None:
     return None
 
 
-def _await_gone(conn: Connection, item: Created, *, left: float) -> str | None:
+def _await_gone(conn: Connection, item: Created, *, left: float, sink: progress.Progress) -> str | None:
     """Wait for the object to be gone in the `left` seconds of the cleanup; the problem, if it is not."""
     what = describe(item.kind, item.name, item.namespace)
     try:
@@ -78,6 +81,7 @@ def _await_gone(conn: Connection, item: Created, *, left: float) -> str | None:
             check=checks.gone(),
             timeout_seconds=left,
             what=f"{what} to be deleted",
+            reporting=waiting.Reporting(sink, f"deleting {item.kind} {item.name}"),
         )
     except errors.ClusterUnreachableError:
         raise

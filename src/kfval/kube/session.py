@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from kfval.kube import applying, checks, cleanup, manifests
+from kfval.kube import applying, checks, cleanup, manifests, progress, waiting
 from kfval.kube.cleanup import Created
 from kfval.kube.client import Body, Connection
 from kfval.kube.errors import KfvalError
@@ -55,6 +55,8 @@ class RunScope:
     kubeconfig: Path | None = None
     """The kubeconfig the connection came from (None in-cluster), for tools that connect on their own (Helm)."""
     context: str | None = None
+    progress: progress.Progress = progress.SILENT
+    """Where the run's waits tell how far they have come (the console, or nowhere)."""
     sessions_opened: int = 0
     open_sessions: list[ScenarioSession] = field(default_factory=list)
 
@@ -79,6 +81,15 @@ class ScenarioSession:
         """Run `action(timeout_seconds)` at cleanup, before the scenario's objects are deleted (newest
         first): what no object deletion undoes, such as uninstalling a Helm release."""
         self.deferred.append((what, action))
+
+    def reporting(self, subject: str | None = None, facts: progress.Facts | None = None) -> waiting.Reporting:
+        """How a wait of this scenario tells its progress: to the run's sink, under `subject`, with `facts`."""
+        return waiting.Reporting(self.run.progress, subject, facts)
+
+    def pod_phases(self, label_selector: str) -> str:
+        """The scenario's pods with these labels by phase (`2/2 pods Running`), for a progress line."""
+        pods = self.conn.list("v1", "Pod", self.namespace, label_selector=label_selector)["items"]
+        return progress.pod_phases(sorted(pods, key=lambda pod: str(pod["metadata"]["name"])))
 
     def open(self) -> None:
         """Create the scenario's namespace (the first thing the session owns, the last it deletes)."""
@@ -121,4 +132,6 @@ class ScenarioSession:
             except KfvalError as error:
                 problems.append(f"cannot clean up {what}: {error}")
         created, self.created = self.created, []
-        return problems + cleanup.delete_created(self.conn, created, timeout_seconds=timeout_seconds)
+        return problems + cleanup.delete_created(
+            self.conn, created, timeout_seconds=timeout_seconds, sink=self.run.progress
+        )

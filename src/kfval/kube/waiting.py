@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kfval.kube import checks, errors, evidence, guards, watching
+from kfval.kube import checks, errors, evidence, guards, progress, watching
 from kfval.kube.client import Body, Connection
 
 EVENTS_PER_OBJECT = 5
@@ -91,6 +91,35 @@ class PhaseClock:
         return result
 
 
+@dataclass(frozen=True)
+class Reporting:
+    """Where a wait tells how far it has come: the sink, the name the status line starts with (the
+    watched object's name when None) and what the caller adds to the wait's own facts."""
+
+    sink: progress.Progress = progress.SILENT
+    subject: str | None = None
+    facts: progress.Facts | None = None
+
+    def report(self, target: Target, seen: Mapping[str, Body], *, elapsed_seconds: float) -> None:
+        if not self.sink.due(elapsed_seconds):
+            return
+        add = self.facts
+        extra = progress.gathered(lambda: add(seen)) if add is not None else ()
+        facts = [describe_progress(target, seen), *extra]
+        subject = self.subject or target.name or f"{target.kind} {target.label_selector or ''}".strip()
+        self.sink.show(progress.Status(subject, tuple(fact for fact in facts if fact), elapsed_seconds))
+
+
+def describe_progress(target: Target, seen: Mapping[str, Body]) -> str:
+    """The wait's own fact: pods by phase, one object's latest condition (or phase), or how many are left."""
+    if target.kind == "Pod":
+        return progress.pod_phases([seen[name] for name in sorted(seen)])
+    if len(seen) == 1:
+        body = next(iter(seen.values()))
+        return progress.latest_condition(body) or phase_of(body)
+    return f"{len(seen)} {target.kind} left" if seen else f"no {target.kind} left"
+
+
 def phase_of(body: Mapping[str, Any]) -> str:
     """A pod's phase; for objects without one (jobs), the type of the last condition that is True."""
     status = body.get("status") or {}
@@ -112,33 +141,41 @@ def wait_until(
     label_selector: str | None = None,
     name: str | None = None,
     guard: guards.Guard | None = None,
+    reporting: Reporting | None = None,
 ) -> Mapping[str, Body]:
     """Return the matching objects once `check` says done; raise WorkloadFailedError or WaitTimeoutError.
 
     `what` names the awaited state for a QA engineer ("the PyTorchJob mnist to succeed"); `guard`, asked
-    whenever the state is not yet reached, names why it never will be (the workload's pods cannot start).
+    whenever the state is not yet reached, names why it never will be (the workload's pods cannot start);
+    `reporting` says where to tell how far the wait has come, under which name and with which extra facts.
     """
     started = time.monotonic()
     deadline = started + timeout_seconds
     target = Target(api_version, kind, namespace, label_selector, name)
+    reporting = reporting or Reporting()
     clock = PhaseClock(started)
     seen: Mapping[str, Body] = {}
     verdict = checks.Verdict(done=False, failure=None, waiting_for=what)
     span = GUARD_SPAN_SECONDS if guard is not None else watching.WATCH_SPAN_SECONDS
-    for seen in target.follow(conn, deadline=deadline, span_seconds=span):
-        now = time.monotonic()
-        clock.observe(seen, now)
-        verdict = check(seen)
-        if verdict.done:
-            return seen
-        if not verdict.failure and guard is not None:
-            verdict = dataclasses.replace(verdict, failure=guard())
-        if verdict.failure:
-            raise errors.WorkloadFailedError(
-                f"{verdict.failure} (while waiting for {what})", evidence=_evidence(conn, target, seen=seen)
-            )
-        if now >= deadline:
-            break
+    span = min(span, reporting.sink.interval_seconds or span)
+    try:
+        for seen in target.follow(conn, deadline=deadline, span_seconds=span):
+            now = time.monotonic()
+            clock.observe(seen, now)
+            verdict = check(seen)
+            if verdict.done:
+                return seen
+            if not verdict.failure and guard is not None:
+                verdict = dataclasses.replace(verdict, failure=guard())
+            if verdict.failure:
+                raise errors.WorkloadFailedError(
+                    f"{verdict.failure} (while waiting for {what})", evidence=_evidence(conn, target, seen=seen)
+                )
+            reporting.report(target, seen, elapsed_seconds=now - started)
+            if now >= deadline:
+                break
+    finally:
+        reporting.sink.finished()
     message = timeout_message(
         conn, target, what=what, waited=time.monotonic() - started, seen=seen, verdict=verdict, clock=clock
     )

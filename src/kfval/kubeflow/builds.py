@@ -233,6 +233,7 @@ def run(session: ScenarioSession, manifest: Path, variables: Mapping[str, str], 
             pods=selector,
             image_pull_grace_seconds=session.run.image_pull_grace_seconds,
         ),
+        reporting=session.reporting(f"build {job}", lambda _seen: [session.pod_phases(selector)]),
     )
     seconds = time.monotonic() - started
     pods: list[Body] = session.conn.list("v1", "Pod", session.namespace, label_selector=selector)["items"]

@@ -14,14 +14,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
 
-from kfval.kube import errors
+from kfval.kube import errors, progress
 
 GRACE_SECONDS = 30.0
 """How long past Helm's own `--timeout` an engine may take (rendering, storage) before it is killed."""
@@ -37,12 +37,30 @@ class HelmTarget:
     context: str | None = None
 
 
+@dataclass(frozen=True)
+class Watch:
+    """Who hears how a Helm action is getting on while Helm waits (the run's progress sink), and what the
+    status line says of the release besides the time (its pods by phase), given the release's name."""
+
+    sink: progress.Progress = progress.SILENT
+    facts: Callable[[str], Sequence[str]] | None = None
+
+    def status(self, action: str, release: str) -> Callable[[float], progress.Status]:
+        add = self.facts
+
+        def now(elapsed: float) -> progress.Status:
+            facts = progress.gathered(lambda: add(release)) if add is not None else ()
+            return progress.Status(f"helm {action} {release}", facts, elapsed)
+
+        return now
+
+
 class Engine(Protocol):
     """Runs one Helm action and answers with plain data (the child's JSON)."""
 
     name: str
 
-    def run(self, request: Mapping[str, Any], *, timeout: float) -> Any: ...
+    def run(self, request: Mapping[str, Any], *, timeout: float, watch: Watch | None = None) -> Any: ...
 
 
 def _last_words(text: str) -> str:
@@ -67,11 +85,23 @@ def _finish(action: str, engine: str, completed: subprocess.CompletedProcess[str
 
 
 def _run_child(
-    argv: list[str], *, stdin: str, action: str, engine: str, timeout: float, grace: float = GRACE_SECONDS
+    argv: list[str],
+    *,
+    stdin: str,
+    request: Mapping[str, Any],
+    engine: str,
+    timeout: float,
+    grace: float = GRACE_SECONDS,
+    watch: Watch | None = None,
 ) -> str:
+    action, watch = request["action"], watch or Watch()
     try:
-        completed = subprocess.run(
-            argv, input=stdin, capture_output=True, text=True, timeout=timeout + grace, check=False
+        completed = progress.run_process(
+            argv,
+            stdin=stdin,
+            timeout=timeout + grace,
+            sink=watch.sink,
+            status=watch.status(action, str(request.get("release", ""))),
         )
     except subprocess.TimeoutExpired as expired:
         said = expired.stderr.decode() if isinstance(expired.stderr, bytes) else (expired.stderr or "")
@@ -91,7 +121,7 @@ class SdkEngine:
         self._target = target
         self._grace = grace_seconds
 
-    def run(self, request: Mapping[str, Any], *, timeout: float) -> Any:
+    def run(self, request: Mapping[str, Any], *, timeout: float, watch: Watch | None = None) -> Any:
         payload = {
             **request,
             "kubeconfig": str(self._target.kubeconfig) if self._target.kubeconfig else None,
@@ -102,10 +132,11 @@ class SdkEngine:
         output = _run_child(
             argv,
             stdin=json.dumps(payload),
-            action=request["action"],
+            request=request,
             engine=self.name,
             timeout=timeout,
             grace=self._grace,
+            watch=watch,
         )
         return json.loads(output.strip().splitlines()[-1])
 
@@ -119,22 +150,23 @@ class CliEngine:
         self._executable = executable
         self._target = target
 
-    def run(self, request: Mapping[str, Any], *, timeout: float) -> Any:
+    def run(self, request: Mapping[str, Any], *, timeout: float, watch: Watch | None = None) -> Any:
         action = request["action"]
         values_file = write_values(request["values"]) if action in ("install", "upgrade") else None
         try:
             output = _run_child(
                 self.argv(request, timeout=timeout, values_file=values_file),
                 stdin="",
-                action=action,
+                request=request,
                 engine=self.name,
                 timeout=timeout,
+                watch=watch,
             )
         finally:
             if values_file is not None:
                 values_file.unlink(missing_ok=True)
         if action == "rollback":
-            return self.run({**request, "action": "status"}, timeout=timeout)
+            return self.run({**request, "action": "status"}, timeout=timeout, watch=watch)
         return _normalized(action, output)
 
     def argv(self, request: Mapping[str, Any], *, timeout: float, values_file: Path | None) -> list[str]:

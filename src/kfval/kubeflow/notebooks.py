@@ -97,6 +97,9 @@ def wait_ready(session: ScenarioSession, name: str, *, timeout: float) -> Body:
         check=_readiness(session, name),
         timeout_seconds=timeout,
         what=f'notebook "{name}" to be ready',
+        reporting=session.reporting(
+            f"notebook {name}", lambda _seen: [session.pod_phases(f"{NOTEBOOK_NAME_LABEL}={name}")]
+        ),
     )
     return dict(found[name])
 
@@ -130,6 +133,7 @@ def wait_workspace_bound(session: ScenarioSession, claim: str, *, timeout: float
         check=check,
         timeout_seconds=timeout,
         what=f'workspace "{claim}" to be Bound',
+        reporting=session.reporting(f"workspace {claim}"),
     )
 
 
@@ -150,6 +154,7 @@ def wait_ready_again(session: ScenarioSession, name: str, *, replacing: str, tim
         check=new_pod,
         timeout_seconds=timeout,
         what=f'notebook "{name}" to get a new pod',
+        reporting=session.reporting(f"notebook {name}"),
     )
     return wait_ready(session, name, timeout=timeout)
 
@@ -192,6 +197,7 @@ def pod_output(session: ScenarioSession, name: str, *, timeout: float) -> str:
         check=checks.pods_completed(1, image_pull_grace_seconds=session.run.image_pull_grace_seconds),
         timeout_seconds=timeout,
         what=f'pod "{name}" to complete',
+        reporting=session.reporting(),
     )
     return session.conn.pod_log(name, session.namespace)
 
@@ -206,6 +212,7 @@ def wait_pod_gone(session: ScenarioSession, name: str, *, timeout: float) -> Non
         check=checks.gone(),
         timeout_seconds=timeout,
         what=f'the pod of notebook "{name}" to be removed',
+        reporting=session.reporting(f"notebook {name}"),
     )
 
 

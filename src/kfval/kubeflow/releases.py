@@ -63,13 +63,17 @@ class Change:
 class Releases:
     """The releases of one scenario's namespace, through whichever engine this machine has."""
 
-    def __init__(self, engine: Engine, namespace: str) -> None:
+    def __init__(self, engine: Engine, namespace: str, watch: helmengines.Watch | None = None) -> None:
         self.engine = engine
         self.namespace = namespace
+        self.watch = watch
+        """Who hears how an action is getting on while Helm waits (none: nobody)."""
 
     def _run(self, action: str, release: str, *, timeout: float, **request: Any) -> Any:
         return self.engine.run(
-            {"action": action, "release": release, "namespace": self.namespace, **request}, timeout=timeout
+            {"action": action, "release": release, "namespace": self.namespace, **request},
+            timeout=timeout,
+            watch=self.watch,
         )
 
     def install(self, release: str, change: Change, *, timeout: float) -> Revision:
@@ -153,6 +157,7 @@ def wait_pods_ready(session: ScenarioSession, release: str, *, label: str, timeo
         check=check,
         timeout_seconds=timeout,
         what=f'the pods of release "{release}" to be Ready',
+        reporting=session.reporting(f"release {release}"),
     )
     return list(found.values())
 

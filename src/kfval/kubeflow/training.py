@@ -12,9 +12,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kfval.kube import checks, errors, evidence, guards, waiting
+from kfval.kube import checks, errors, evidence, guards, progress, waiting
 from kfval.kube.client import Body
 from kfval.kube.session import ScenarioSession
+from kfval.metrics import position
 
 API_VERSION = "kubeflow.org/v1"
 JOB_NAME_LABEL = "training.kubeflow.org/job-name"
@@ -22,6 +23,10 @@ REPLICA_TYPE_LABEL = "training.kubeflow.org/replica-type"
 REPLICA_INDEX_LABEL = "training.kubeflow.org/replica-index"
 JOB_ROLE_LABEL = "training.kubeflow.org/job-role"
 FAILURE_LOG_LINES = 10
+PROGRESS_LOG_LINES = 30
+"""How much of the reporting pod's log a progress line reads: enough to hold its latest training line."""
+REPORTING_REPLICAS = ("master", "chief", "worker")
+"""Whose log tells how far training has come, first found first: the pod that reports the job's metrics."""
 WORKLOAD_CONTAINERS = ("pytorch", "tensorflow")
 SUCCEEDED, FAILED = "Succeeded", "Failed"
 
@@ -65,7 +70,39 @@ def _wait_for_pods(
         check=check,
         timeout_seconds=timeout,
         what=what,
+        reporting=session.reporting(name, lambda _seen: training_position(session, name)),
     )
+
+
+def training_position(session: ScenarioSession, name: str, job_pods: list[Body] | None = None) -> list[str]:
+    """How far training has come (`epoch 1`, `63%`, `loss 0.21`), from the end of the log of the job's
+    master, chief or first worker; nothing before that pod runs or when its log says nothing yet."""
+    found = job_pods if job_pods is not None else pods(session, name)
+    by_role = {
+        (
+            (p["metadata"].get("labels") or {}).get(REPLICA_TYPE_LABEL),
+            (p["metadata"].get("labels") or {}).get(REPLICA_INDEX_LABEL),
+        ): p
+        for p in found
+    }
+    pod = next((by_role[(role, "0")] for role in REPORTING_REPLICAS if (role, "0") in by_role), None)
+    if pod is None or (pod.get("status") or {}).get("phase") not in ("Running", "Succeeded", "Failed"):
+        return []
+    text = session.conn.pod_log(
+        pod["metadata"]["name"], session.namespace, container=workload_container(pod), tail_lines=PROGRESS_LOG_LINES
+    )
+    latest = position.latest(text)
+    return list(latest.facts()) if latest else []
+
+
+def _job_facts(session: ScenarioSession, name: str) -> progress.Facts:
+    """While a job's own status sits still: its pods by phase and how far training has come."""
+
+    def facts(_seen: Mapping[str, Body]) -> list[str]:
+        job_pods = pods(session, name)
+        return [progress.pod_phases(job_pods), *training_position(session, name, job_pods)]
+
+    return facts
 
 
 def wait_pods_started(session: ScenarioSession, kind: str, name: str, *, timeout: float) -> None:
@@ -114,6 +151,7 @@ def wait_finished(session: ScenarioSession, kind: str, name: str, *, timeout: fl
             pods=selector(name),
             image_pull_grace_seconds=session.run.image_pull_grace_seconds,
         ),
+        reporting=session.reporting(name, _job_facts(session, name)),
     )
     return dict(found[name])
 
