@@ -170,9 +170,7 @@ def _manifest_problems(name: str, where: str, manifests_dir: Path) -> list[Probl
     if not path.exists():
         return [Problem(where, f"manifest {path} does not exist")]
     try:
-        documents = manifests.load(path, _AnyVariable())
+        manifests.load(path, _AnyVariable())
     except errors.ManifestError as error:
         return [Problem(where, f"manifest {name} does not parse: {error}")]
-    if not documents:
-        return [Problem(where, f"manifest {path} holds no object")]
     return []
