@@ -38,7 +38,8 @@ def feature(tmp_path: Path, text: str, name: str = "x.feature") -> Path:
     [
         (
             "Given a step before the feature\nFeature: x\n  Scenario: y\n    Given a\n",
-            ":1: this line cannot stand here; a feature file starts with 'Feature:' (after tags and comments): \"Given a",
+            ":1: this line cannot stand here; a feature file starts with 'Feature:' (after tags and comments): "
+            '"Given a',
         ),
         (
             "Feature: x\n  Scenaro: y\n    Given a\n",

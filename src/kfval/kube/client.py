@@ -353,7 +353,13 @@ def connect(*, kubeconfig: Path | None, context: str | None, in_cluster: bool, c
             context_name = context or _current_context(kubeconfig)
     except errors.CONFIG_ERRORS as error:
         source = "the in-cluster service account" if in_cluster else f"kubeconfig {kubeconfig or '~/.kube/config'}"
-        raise errors.SetupError(f"cannot load {source} (context {context!r}): {error}") from error
+        reason = " ".join(str(error).split())
+        fix = (
+            "run the suite in a pod with a service account, or set target.in_cluster = false"
+            if in_cluster
+            else "point target.kubeconfig at a file kubectl can use, and target.context at one of its contexts"
+        )
+        raise errors.SetupError(f"cannot load {source} (context {context!r}): {reason}; {fix}") from error
     cache_dir.mkdir(parents=True, exist_ok=True)
     api = k8s.ApiClient(configuration)
     connection = Connection(

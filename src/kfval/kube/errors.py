@@ -27,6 +27,7 @@ import json
 from typing import Any
 
 import urllib3.exceptions
+import yaml
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
@@ -169,4 +170,5 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
 )
 """What the client raises when there is no answer at all (refused, reset, DNS, TLS)."""
 
-CONFIG_ERRORS: tuple[type[BaseException], ...] = (ConfigException,)
+CONFIG_ERRORS: tuple[type[BaseException], ...] = (ConfigException, yaml.YAMLError)
+"""What loading a kubeconfig raises for a file that is not one (not YAML, no context, no user)."""
