@@ -32,7 +32,8 @@ class SuiteRun:
     settings: settings.Settings
     scope: RunScope
     redactor: Redactor
-    started_cluster: Path | None = None
+    cluster_lease: launch.Lease | None = None
+    """This run's use of the embedded cluster (target.kind local), released when the run ends."""
     problems: list[str] = field(default_factory=list)
     helm_engine: helmengines.Engine | None = None
     """The Helm engine, chosen by the first Helm step of the run."""
@@ -43,8 +44,8 @@ class Connected:
     """The target a run talks to."""
 
     conn: client.Connection
-    started: bool
-    """Whether this run started the embedded cluster (so it must stop it)."""
+    lease: launch.Lease | None
+    """The run's use of the embedded cluster, which it may have started (target.kind local only)."""
     kubeconfig: Path | None
     """The kubeconfig the connection came from (None in-cluster)."""
     registry: launch.RegistryInfo | None = None
@@ -55,21 +56,17 @@ def connect(config: settings.Settings, *, cache_dir: Path) -> Connected:
     """Connect to the configured target; with target.kind local, find the embedded cluster or start it."""
     if config.target.kind != "local":
         kubeconfig = None if config.target.in_cluster else config.target.kubeconfig
-        return Connected(target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=None), False, kubeconfig)
-    state_dir = config.target.state_dir
-    info = launch.find(state_dir)
-    started = info is None
-    if info is None:
-        try:
-            info = launch.start(state_dir, die_with_parent=True)
-        except launch.LaunchError as error:
-            raise errors.SetupError(f"the embedded cluster did not start: {error}") from error
+        return Connected(target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=None), None, kubeconfig)
+    try:
+        lease = launch.share(config.target.state_dir, die_with_parent=True)
+    except launch.LaunchError as error:
+        raise errors.SetupError(f"the embedded cluster did not start: {error}") from error
+    info = lease.info
     try:
         conn = target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=info.kubeconfig)
-        return Connected(conn, started, info.kubeconfig, info.registry)
+        return Connected(conn, lease, info.kubeconfig, info.registry)
     except errors.KfvalError:
-        if started:
-            launch.stop(state_dir)
+        launch.release(lease)
         raise
 
 
@@ -123,21 +120,21 @@ def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
         kubeconfig=connected.kubeconfig,
         context=None if config.target.kind == "local" else config.target.context,
     )
-    started_cluster = config.target.state_dir if connected.started else None
-    run = SuiteRun(settings=config, scope=scope, redactor=redactor, started_cluster=started_cluster)
+    run = SuiteRun(settings=config, scope=scope, redactor=redactor, cluster_lease=connected.lease)
     _install_signal_handlers(run)
     print(f"kfval run {run_id} against {conn.server} (context {conn.context!r})", file=sys.stderr)
     return run
 
 
-def finish(run: SuiteRun) -> list[str]:
-    """Close what is still open and stop the embedded cluster; returns the problems met."""
+def finish(run: SuiteRun, *, interrupted: bool = False) -> list[str]:
+    """Close what is still open and release the embedded cluster (the run that started it stops it, once
+    the other runs that use it have ended, or at once when `interrupted`); returns the problems met."""
     problems = list(run.problems)
     for session in list(run.scope.open_sessions):
         problems.extend(session.close(timeout_seconds=run.settings.timeouts.cleanup))
     run.scope.conn.close()
-    if run.started_cluster is not None:
-        launch.stop(run.started_cluster)
+    if run.cluster_lease is not None:
+        launch.release(run.cluster_lease, wait_for_others=not interrupted)
     reporting.flush()
     return problems
 
@@ -149,7 +146,7 @@ def _install_signal_handlers(run: SuiteRun) -> None:
         print(f"kfval: {signal.Signals(signum).name} received: cleaning up run {run.scope.run_id}", file=sys.stderr)
         try:
             reporting.flush()  # the partial reports first: cleanup may take a while
-            for problem in finish(run):
+            for problem in finish(run, interrupted=True):
                 print(f"kfval: cleanup problem: {problem}", file=sys.stderr)
         except Exception as error:
             print(f"kfval: cleanup after {signal.Signals(signum).name} failed: {error}", file=sys.stderr)
