@@ -18,9 +18,9 @@ from kfval.kube.session import ScenarioSession
 
 @before.all
 def open_run(features, marker):
-    redactor = lifecycle.configure_reports(world.config.user_data)
     world.kfval, world.kfval_setup_error = None, None
     try:
+        redactor = lifecycle.configure_reports(world.config.user_data)
         world.kfval = lifecycle.start(world.config.user_data, redactor)
     except KfvalError as error:
         world.kfval_setup_error = error  # every scenario's first step fails with it, so the reports say why

@@ -13,7 +13,9 @@ from kfval.kube import cleanup
 
 def sweep(run_id: str, config: settings.Settings, *, embedded_kubeconfig: Path | None) -> int:
     """Delete the run's namespaces; 0 when nothing of it is left, 1 when a deletion did not finish."""
-    conn = target.connect(config, cache_dir=target.CACHE_DIR / "janitor", embedded_kubeconfig=embedded_kubeconfig)
+    conn = target.connect(
+        config, cache_dir=target.CACHE_DIR / f"janitor-{run_id}", embedded_kubeconfig=embedded_kubeconfig
+    )
     deleted, problems = cleanup.janitor(conn, run_id, timeout_seconds=config.timeouts.cleanup)
     for name in deleted:
         print(f"deleted namespace {name}")

@@ -123,3 +123,29 @@ def test_two_local_runs_at_once_share_one_embedded_cluster(tmp_path: Path) -> No
     servers = re.findall(r"kfval run r[0-9a-f]+ against (\S+)", "\n".join(logs))
     assert len(servers) == 2 and len(set(servers)) == 1, f"two clusters started: {servers}"
     assert launch.find(state_dir) is None, "the cluster outlived both runs"
+
+
+def test_a_second_run_writing_the_same_reports_is_refused_before_the_cluster(
+    cluster: launch.ClusterInfo, kubectl: Kubectl, tmp_path: Path
+) -> None:
+    """Two runs from one checkout with the same report files would overwrite each other's reports after
+    every scenario: the second is refused, naming the setting and the fix, and the first keeps its reports."""
+    reports = tmp_path / "reports"
+    first = start(kfval_argv([STALLED], cluster.kubeconfig, reports, *NEVER_PULLED), tmp_path / "first.log")
+    try:
+        running = eventually_blocking(lambda: run_id(tmp_path / "first.log"), "the first run to start", timeout=60)
+        second = subprocess.run(
+            kfval_argv(["features"], cluster.kubeconfig, reports, tags=QUICK),
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert (
+            f"reports.cucumber is '{reports / 'cucumber.json'}', which another run (pid {first.pid})" in second.stderr
+        )
+        assert "give this run report files of its own" in second.stderr
+        assert RUN_ID.search(second.stdout + second.stderr) is None, "the refused run reached the cluster"
+        assert labelled(kubectl, "pytorchjobs", running), "the first run goes on"
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=120)
+    assert json.loads((reports / "cucumber.json").read_text())[0]["uri"] == STALLED

@@ -87,16 +87,23 @@ def with_embedded_registry(builder: builds.Builder, registry: launch.RegistryInf
 
 
 def configure_reports(overrides: Mapping[str, str]) -> Redactor:
-    """Reports first, so that even a run that cannot start leaves a report saying why."""
+    """Reports first, so that even a run that cannot start leaves a report saying why; raises SetupError
+    when another run is writing the same report files (this run must not overwrite them)."""
     try:
         reports = settings.load(settings.RADISH_INI, environ=os.environ, overrides=overrides).reports
     except errors.SetupError:
         reports = settings.Reports()
+    reporting.claim(report_files(reports))
     redactor = Redactor()
     reporting.configure(
         cucumber_path=reports.cucumber, junit_path=reports.junit, html_path=reports.html, redactor=redactor
     )
     return redactor
+
+
+def report_files(reports: settings.Reports) -> dict[str, Path]:
+    """Each report file by the setting that names it."""
+    return {f"reports.{kind}": path for kind, path in dataclasses.asdict(reports).items()}
 
 
 def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
