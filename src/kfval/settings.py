@@ -127,6 +127,31 @@ class Helm:
     instance_label: str = "app.kubernetes.io/instance"
     """The pod label whose value is the release name: how the release's pods are found."""
 
+    def __post_init__(self) -> None:
+        for key in ("first_chart", "next_chart"):
+            chart = getattr(self, key)
+            if _names_local_chart(chart) and not Path(chart).expanduser().exists():
+                raise SettingError(
+                    f"helm.{key}",
+                    f"helm.{key} is {chart!r}, which does not exist; name a chart folder, a .tgz archive or a "
+                    "repo/chart reference",
+                )
+        for values_file in self.upgrade_values:
+            if not values_file.is_file():
+                state = "is a folder" if values_file.is_dir() else "does not exist"
+                raise SettingError(
+                    "helm.upgrade_values",
+                    f"helm.upgrade_values names {str(values_file)!r}, which {state}; name values files, "
+                    "comma-separated",
+                )
+
+
+def _names_local_chart(chart: str) -> bool:
+    """Whether Helm can only read `chart` as a local folder or archive: a path, not `repo/chart` or oci://."""
+    if "://" in chart:
+        return False
+    return chart.startswith(("/", ".", "~")) or chart.endswith(".tgz") or chart.count("/") > 1
+
 
 @dataclass(frozen=True)
 class Reports:

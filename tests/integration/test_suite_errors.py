@@ -187,6 +187,7 @@ ROWS = (
         "images.pytorch_mnist=Registry.example/KFVAL:1", "is not an image reference: repository names are lowercase"
     ),
     setting("builder.executor_image=gcr.io/kaniko:v1:2", "builder.executor_image is 'gcr.io/kaniko:v1:2'"),
+    setting("helm.first_chart=./charts/kubeflow", "helm.first_chart is './charts/kubeflow', which does not exist"),
     BadInput(
         "image nobody can pull",
         ("cannot start", "registry.invalid/kfval/nope:1"),

@@ -175,6 +175,9 @@ SAMPLES = {
     "images": "registry.example:5000/kfval/sample:1",
     "executor_image": "registry.example:5000/kaniko/executor:1",
     "base_image": "registry.example:5000/kfval/base:1",
+    "first_chart": "kubeflow/installer",
+    "next_chart": "oci://registry.example:5000/charts/installer",
+    "upgrade_values": "radish.ini",
 }
 
 
@@ -260,6 +263,11 @@ def test_the_embedded_registry_fills_only_an_empty_builder_section() -> None:
         ("reports.junit", "tests", "reports.junit is 'tests': it is a folder; name the report file in it"),
         ("target.in_cluster", "treu", "target.in_cluster is 'treu'; write true or false (from -u target.in_cluster)"),
         ("builder.insecure", "maybe", "builder.insecure is 'maybe'; write true or false"),
+        ("helm.first_chart", "/nowhere/chart", "helm.first_chart is '/nowhere/chart', which does not exist; name a"),
+        ("helm.next_chart", "charts/kubeflow/2.0.0", "helm.next_chart is 'charts/kubeflow/2.0.0', which does not"),
+        ("helm.next_chart", "kubeflow-2.0.0.tgz", "helm.next_chart is 'kubeflow-2.0.0.tgz', which does not exist"),
+        ("helm.upgrade_values", "values.yaml, tests", "helm.upgrade_values names 'values.yaml', which does not exist"),
+        ("helm.upgrade_values", "tests", "helm.upgrade_values names 'tests', which is a folder"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_key_and_the_fix(key: str, value: str, message: str) -> None:
