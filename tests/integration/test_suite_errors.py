@@ -168,7 +168,7 @@ ROWS = (
     ),
     BadInput(
         "manifest that does not exist",
-        ("manifest tests/fixtures/suite/manifests/nowhere.yaml does not exist",),
+        ("manifest tests/fixtures/suite/manifests/nowhere.yaml does not exist: name a file of manifests/",),
         features=(f"{FIXTURES}/missing-manifest.feature",),
     ),
     BadInput(

@@ -201,7 +201,13 @@ def _manifest_literals(module: Path) -> Iterator[tuple[str, int]]:
 def _manifest_problems(name: str, where: str, manifests_dir: Path) -> list[Problem]:
     path = Path(name) if "/" in name else manifests_dir / name
     if not path.exists():
-        return [Problem(where, f"manifest {path} does not exist")]
+        return [
+            Problem(
+                where,
+                f"manifest {path} does not exist: name a file of {manifests_dir}/, or a path from the project "
+                "folder (one with a / in it)",
+            )
+        ]
     try:
         manifests.load(path, _AnyVariable())
     except errors.ManifestError as error:
