@@ -40,6 +40,11 @@ def new_run_id() -> str:
     return f"r{secrets.token_hex(RUN_ID_BYTES)}"
 
 
+def is_run_id(text: str) -> bool:
+    """Whether `text` is a run id as `new_run_id` makes them (so a typo cannot select another run's objects)."""
+    return re.fullmatch(rf"r[0-9a-f]{{{2 * RUN_ID_BYTES}}}", text) is not None
+
+
 def namespace_prefix_problem(prefix: str) -> str | None:
     """Why `<prefix>-<run id>-<n>` would not be a namespace name, in a QA engineer's words; None when it would.
 
