@@ -103,7 +103,7 @@ def configure_reports(overrides: Mapping[str, str]) -> Redactor:
 
 def report_files(reports: settings.Reports) -> dict[str, Path]:
     """Each report file by the setting that names it."""
-    return {f"reports.{kind}": path for kind, path in dataclasses.asdict(reports).items()}
+    return {"reports.cucumber": reports.cucumber, "reports.junit": reports.junit, "reports.html": reports.html}
 
 
 def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
