@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from kfval import janitoring, settings
-from kfval.bdd import lifecycle, linting, reporting
+from kfval.bdd import lifecycle, linting
 from kfval.embedded import launch
 from kfval.kube.errors import KfvalError
 from kfval.report import html, junit, reading, redaction
@@ -166,7 +166,7 @@ def _run(args: argparse.Namespace) -> int:
     read, a tag expression) stops the run here with its place, before anything reaches the cluster.
     """
     config = settings.load(settings.RADISH_INI, environ=os.environ, overrides=settings.pairs(args.user_data))
-    reporting.claim(lifecycle.report_files(config.reports))  # released by the exec: radish claims them again
+    lifecycle.claim_reports(lifecycle.report_files(config.reports))  # released by the exec: radish claims them again
     features = [Path(path) for path in args.features]
     findings = linting.lint(features, steps_dir=STEPS, manifests_dir=MANIFESTS, tags=args.tags)
     if not findings.problems:

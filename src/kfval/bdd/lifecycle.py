@@ -8,6 +8,7 @@ termination signal runs, because radish skips its after-hooks when it is killed.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import signal
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from kfval import settings, target
 from kfval.bdd import reporting
@@ -93,12 +95,46 @@ def configure_reports(overrides: Mapping[str, str]) -> Redactor:
         reports = settings.load(settings.RADISH_INI, environ=os.environ, overrides=overrides).reports
     except errors.SetupError:
         reports = settings.Reports()
-    reporting.claim(report_files(reports))
+    claim_reports(report_files(reports))
     redactor = Redactor()
     reporting.configure(
         cucumber_path=reports.cucumber, junit_path=reports.junit, html_path=reports.html, redactor=redactor
     )
     return redactor
+
+
+_claims: dict[Path, IO[str]] = {}
+"""The lock files of the reports this process writes, held open (and locked) until it ends."""
+
+
+def claim_reports(reports: dict[str, Path]) -> None:
+    """Lock each report file (by a `.<name>.lock` beside it) for the rest of this process, so that a second
+    run naming the same file is refused instead of overwriting this run's report after every scenario.
+
+    `reports` maps each setting (`reports.cucumber`) to its path; raises SetupError naming the setting,
+    the file and the process that writes it. The lock goes when the process ends or execs.
+    """
+    for setting, path in reports.items():
+        lock_path = path.parent / f".{path.name}.lock"
+        if lock_path in _claims:
+            continue
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = lock_path.open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            lock.close()
+            raise errors.SetupError(
+                f"{setting} is {str(path)!r}, which another run (pid {holder}) is writing; give this run "
+                "report files of its own, e.g. -u reports.cucumber=reports/mine/cucumber.json and the same "
+                "for reports.junit and reports.html"
+            ) from None
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        _claims[lock_path] = lock
 
 
 def report_files(reports: settings.Reports) -> dict[str, Path]:

@@ -20,7 +20,6 @@ written. No hook here ever raises: radish aborts the whole run on a hook excepti
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import os
 import sys
@@ -28,13 +27,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 from radish.hookregistry import HookRegistry
 from radish.stepmodel import Step as RadishStep
 
 from kfval.bdd import recording
-from kfval.kube.errors import SetupError
 from kfval.report import cucumber, html, junit, model, redaction
 
 # radish runs `before` hooks by ascending order and `after` hooks by descending order.
@@ -68,38 +66,6 @@ class _Extension:
 
 _extension: _Extension | None = None
 """The one reporting extension of this process, as radish's hook registry is one per process."""
-_claims: dict[Path, IO[str]] = {}
-"""The lock files of the reports this process writes, held open (and locked) until it ends."""
-
-
-def claim(reports: dict[str, Path]) -> None:
-    """Lock each report file (by a `.<name>.lock` beside it) for the rest of this process, so that a second
-    run naming the same file is refused instead of overwriting this run's report after every scenario.
-
-    `reports` maps each setting (`reports.cucumber`) to its path; raises SetupError naming the setting,
-    the file and the process that writes it. The lock goes when the process ends or execs.
-    """
-    for setting, path in reports.items():
-        lock_path = path.parent / f".{path.name}.lock"
-        if lock_path in _claims:
-            continue
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        lock = lock_path.open("a+")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "?"
-            lock.close()
-            raise SetupError(
-                f"{setting} is {str(path)!r}, which another run (pid {holder}) is writing; give this run "
-                "report files of its own, e.g. -u reports.cucumber=reports/mine/cucumber.json and the same "
-                "for reports.junit and reports.html"
-            ) from None
-        lock.truncate(0)
-        lock.write(str(os.getpid()))
-        lock.flush()
-        _claims[lock_path] = lock
 
 
 def configure(
