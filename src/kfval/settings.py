@@ -153,6 +153,10 @@ def _names_local_chart(chart: str) -> bool:
     return chart.startswith(("/", ".", "~")) or chart.endswith(".tgz") or chart.count("/") > 1
 
 
+REPORT_FILES = ("cucumber", "junit", "html")
+"""The [reports] keys that name a file a run writes (each is checked writable, and locked while a run writes it)."""
+
+
 @dataclass(frozen=True)
 class Reports:
     """Where the reports go; each must be a file the run can write (its folders are made as needed)."""
@@ -162,11 +166,11 @@ class Reports:
     html: Path = Path("reports/report.html")
 
     def __post_init__(self) -> None:
-        for report in dataclasses.fields(self):
-            path = getattr(self, report.name)
+        for name in REPORT_FILES:
+            path = getattr(self, name)
             problem = _unwritable(path)
             if problem:
-                raise SettingError(f"reports.{report.name}", f"reports.{report.name} is {str(path)!r}: {problem}")
+                raise SettingError(f"reports.{name}", f"reports.{name} is {str(path)!r}: {problem}")
 
 
 def _unwritable(path: Path) -> str | None:

@@ -139,7 +139,7 @@ def claim_reports(reports: dict[str, Path]) -> None:
 
 def report_files(reports: settings.Reports) -> dict[str, Path]:
     """Each report file by the setting that names it."""
-    return {"reports.cucumber": reports.cucumber, "reports.junit": reports.junit, "reports.html": reports.html}
+    return {f"reports.{name}": getattr(reports, name) for name in settings.REPORT_FILES}
 
 
 def start(overrides: Mapping[str, str], redactor: Redactor) -> SuiteRun:
