@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,20 @@ def test_a_second_run_writing_the_same_reports_is_refused_before_the_cluster(
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=120)
     assert json.loads((reports / "cucumber.json").read_text())[0]["uri"] == STALLED
+
+
+def test_the_run_that_started_the_embedded_cluster_stops_it_only_after_the_others(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    starter = launch.share(state_dir, die_with_parent=True)
+    other = launch.share(state_dir, die_with_parent=True)
+    assert (starter.started, other.started) == (True, False)
+    assert other.info.server == starter.info.server
+    releasing = threading.Thread(target=launch.release, args=(starter,), name="release-starter")
+    releasing.start()
+    releasing.join(timeout=2 * launch.RELEASE_POLL_SECONDS + 1)
+    assert releasing.is_alive(), "the starter stopped the cluster while another run used it"
+    assert launch.is_ready(starter.info)
+    launch.release(other)
+    releasing.join(timeout=60)
+    assert not releasing.is_alive()
+    assert launch.find(state_dir) is None
