@@ -45,6 +45,7 @@ Feature: Notebook servers with PodDefaults
     When the notebook "nb" is stopped and started again
     Then the notebook "nb" reads "accuracy 0.98" from "results.txt"
 
+  @quick
   Scenario: Two PodDefaults that set one variable differently keep the notebook from starting
     Given a ReadWriteMany workspace "workspace" is bound
     And the PodDefault "alpha" sets POD_DEFAULT to "alpha" in pods labelled testing
@@ -69,6 +70,7 @@ Feature: Notebook servers with PodDefaults
     Then the notebook "nb" becomes ready
     And the pod of notebook "nb" has no variable POD_DEFAULT
 
+  @quick
   Scenario: A notebook asking for more CPU than any node has stays unscheduled, and says why at once
     Given a ReadWriteMany workspace "workspace" is bound
     When I create the notebook "big" labelled testing, asking for 4096 CPU and 1Gi memory, on the workspace "workspace"

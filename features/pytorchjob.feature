@@ -43,6 +43,7 @@ Feature: Distributed PyTorch training with the Kubeflow training operator
       worker cannot load its data
       """
 
+  @quick
   Scenario: A PyTorchJob without a container named pytorch is refused
     When I submit the PyTorchJob "nameless" without a container named pytorch
     Then the cluster refuses it, saying "must have at least one container with name pytorch"

@@ -21,10 +21,10 @@ SUMMARY_HOOK_ORDER = 10
 
 @before.all
 def open_run(features, marker):
-    redactor = lifecycle.configure_reports(world.config.user_data)
     failures.register()
     world.kfval, world.kfval_setup_error = None, None
     try:
+        redactor = lifecycle.configure_reports(world.config.user_data)
         world.kfval = lifecycle.start(
             world.config.user_data,
             redactor,

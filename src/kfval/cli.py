@@ -11,16 +11,20 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
 from kfval import janitoring, settings, target
-from kfval.bdd import linting, selection
+from kfval.bdd import lifecycle, linting, selection
 from kfval.embedded import launch
 from kfval.kube import permissions
 from kfval.kube.errors import KfvalError
 from kfval.kubeflow import preflight
 from kfval.report import history, html, junit, model, reading, redaction
+
+STEPS = Path("steps")
+MANIFESTS = Path("manifests")
 
 
 def _cluster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -121,8 +125,8 @@ def _check_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         "lint", help="check, without a cluster, that every step resolves to one definition and every manifest parses"
     )
     lint.add_argument("features", nargs="*", type=Path, default=[Path("features")], help="feature files or folders")
-    lint.add_argument("--steps", type=Path, default=Path("steps"), help="step definitions (default steps)")
-    lint.add_argument("--manifests", type=Path, default=Path("manifests"), help="manifests (default manifests)")
+    lint.add_argument("--steps", type=Path, default=STEPS, help="step definitions (default steps)")
+    lint.add_argument("--manifests", type=Path, default=MANIFESTS, help="manifests (default manifests)")
     report = subparsers.add_parser(
         "report",
         help="render JUnit XML and the HTML page again from Cucumber JSON reports, merging several runs into one",
@@ -258,9 +262,31 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Become radish (exec), so Ctrl-C and SIGTERM reach the run's own handlers, which clean up."""
+    """Check the settings, the features and the tag expression without a cluster, then become radish (exec),
+    so Ctrl-C and SIGTERM reach the run's own handlers, which clean up.
+
+    A user's mistake (a setting, a Gherkin slip, a step no definition matches, a manifest that cannot be
+    read, a tag expression) stops the run here with its place, before anything reaches the cluster.
+    """
+    config = settings.load(settings.RADISH_INI, environ=os.environ, overrides=settings.pairs(args.user_data))
+    lifecycle.claim_reports(lifecycle.report_files(config.reports))  # released by the exec: radish claims them again
+    features = [Path(path) for path in args.features]
+    findings = linting.lint(features, steps_dir=STEPS, manifests_dir=MANIFESTS, tags=args.tags)
+    if not findings.problems:
+        _become_radish(args)
+    for problem in findings.problems:
+        print(f"kfval: {problem}", file=sys.stderr)
+    print(
+        f"kfval: {len(findings.problems)} problem(s) in the features: the run did not start, nothing reached "
+        "the cluster (`kfval lint` checks them alone)",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def _become_radish(args: argparse.Namespace) -> NoReturn:
     radish = Path(sys.executable).parent / "radish"
-    argv = [str(radish), *args.features, "-b", "steps"]
+    argv = [str(radish), *args.features, "-b", str(STEPS)]
     for pair in args.user_data:
         argv += ["-u", pair]
     if args.tags:

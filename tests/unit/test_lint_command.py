@@ -85,7 +85,10 @@ def test_each_problem_is_named_with_its_place(tmp_path: Path) -> None:
         for line in lines
     ), lines
     assert any(line.startswith('features/sample.feature:7: "And the pods are gone" matches no step:') for line in lines)
-    assert "features/sample.feature:4: manifest manifests/missing.yaml does not exist" in lines
+    assert (
+        "features/sample.feature:4: manifest manifests/missing.yaml does not exist: name a file of manifests/, "
+        "or a path from the project folder (one with a / in it)"
+    ) in lines
     assert any(
         line.startswith("steps/sample_steps.py:") and "manifest broken.yaml does not parse" in line for line in lines
     )

@@ -140,6 +140,27 @@ def test_a_document_that_is_not_a_mapping_is_refused() -> None:
         manifests.render_text("- a\n- b\n", {}, source="m.yaml")
 
 
+@pytest.mark.parametrize(
+    ("source", "state"),
+    [
+        ("", "is empty"),
+        ("\n  \n", "is empty"),
+        ("# only a comment\n", "holds only empty documents and comments"),
+        ("---\n---\n# nothing\n---\n", "holds only empty documents and comments"),
+        ("--- ~\n", "holds only empty documents and comments"),
+    ],
+)
+def test_a_manifest_without_any_object_is_refused_naming_the_file(tmp_path: Path, source: str, state: str) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text(source)
+    with pytest.raises(ManifestError) as refused:
+        manifests.load(path, {})
+    assert str(refused.value) == (
+        f"{path}: no objects passed to apply: the manifest {state}; "
+        "write at least one object with apiVersion, kind and metadata.name"
+    )
+
+
 def test_a_missing_file_is_a_manifest_error(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match=r"nope\.yaml: cannot read the manifest"):
         manifests.load(tmp_path / "nope.yaml", {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import configparser
 import dataclasses
+import os
 import re
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from kfval import settings
 from kfval.bdd import lifecycle
 from kfval.embedded import launch
+from kfval.kube import session
 from kfval.kube.errors import SetupError
 from kfval.kubeflow import builds
 
@@ -185,6 +187,15 @@ SAMPLES = {
     "thresholds": "0.5",
     "registry": "registry.example:5000",
     "registry_address": "registry.example:5000",
+    "namespace_prefix": "kfval-sample",
+    "profile_namespace": "false",
+    "images": "registry.example:5000/kfval/sample:1",
+    "executor_image": "registry.example:5000/kaniko/executor:1",
+    "base_image": "registry.example:5000/kfval/base:1",
+    "first_chart": "kubeflow/installer",
+    "next_chart": "oci://registry.example:5000/charts/installer",
+    "upgrade_values": "radish.ini",
+    "preflight": "false",
 }
 
 
@@ -229,3 +240,99 @@ def test_the_embedded_registry_fills_only_an_empty_builder_section() -> None:
     own = builds.Builder(registry="mine:5000", base_image="mine:5000/tf")
     assert lifecycle.with_embedded_registry(own, embedded) is own
     assert lifecycle.with_embedded_registry(builds.Builder(), None) == builds.Builder()
+
+
+# -- every value is checked when the settings load, naming the key, its origin and the fix ---------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "thresholds.pytorch_min_accuracy",
+            "96.62",
+            "thresholds.pytorch_min_accuracy is 96.62: an accuracy is a fraction from 0 to 1, not a percentage: "
+            "write 0.9662 for 96.62 % (from -u thresholds.pytorch_min_accuracy)",
+        ),
+        ("thresholds.tf_min_accuracy", "-0.1", "thresholds.tf_min_accuracy is -0.1: an accuracy is a fraction"),
+        ("thresholds.tf_min_accuracy", "250", "thresholds.tf_min_accuracy is 250: an accuracy is a fraction"),
+        ("thresholds.tf_min_accuracy", "nan", "thresholds.tf_min_accuracy is nan: an accuracy is a fraction"),
+        ("thresholds.tf_max_cross_entropy", "0", "tf_max_cross_entropy is 0: a cross entropy is a number greater"),
+        ("thresholds.tf_max_cross_entropy", "-3", "tf_max_cross_entropy is -3: a cross entropy is a number greater"),
+        ("thresholds.pytorch_min_acuracy", "0.9", "unknown setting thresholds.pytorch_min_acuracy; known keys"),
+        ("images.pytorch_mnst", "kfval/x:1", "unknown setting images.pytorch_mnst; known keys in [images]"),
+        (
+            "target.namespace_prefix",
+            "QA_Team",
+            "target.namespace_prefix is 'QA_Team': a namespace name is a DNS label: lowercase letters, digits and "
+            "'-', starting with a letter or a digit; write e.g. 'qa-team'",
+        ),
+        ("target.namespace_prefix", "-qa", "target.namespace_prefix is '-qa': a namespace name is a DNS label"),
+        ("target.namespace_prefix", "q" * 49, "it has 49 characters, and the suite adds -<run id>-<n> (up to 15)"),
+        ("timeouts.training", "-5", "timeouts.training is -5; a timeout is a positive number of seconds"),
+        ("timeouts.apply", "0", "timeouts.apply is 0; a timeout is a positive number of seconds"),
+        ("timeouts.cleanup", "inf", "timeouts.cleanup is inf; a timeout is a positive number of seconds"),
+        ("images.notebook", "kfval/Notebook:latest", "not an image reference: repository names are lowercase"),
+        ("images.tf_mnist", "kfval/tf mnist:1", "images.tf_mnist is 'kfval/tf mnist:1', which is not an image"),
+        ("images.notebook_r", "", "images.notebook_r is '', which is not an image reference: it is empty"),
+        ("builder.executor_image", "https://gcr.io/kaniko", "no scheme (drop the http:// or https://)"),
+        ("builder.base_image", "r.example/tf::2", "builder.base_image is 'r.example/tf::2', which is not an image"),
+        ("reports.cucumber", "radish.ini/cucumber.json", "reports.cucumber is 'radish.ini/cucumber.json': radish.ini"),
+        ("reports.junit", "tests", "reports.junit is 'tests': it is a folder; name the report file in it"),
+        ("target.in_cluster", "treu", "target.in_cluster is 'treu'; write true or false (from -u target.in_cluster)"),
+        ("builder.insecure", "maybe", "builder.insecure is 'maybe'; write true or false"),
+        ("helm.first_chart", "/nowhere/chart", "helm.first_chart is '/nowhere/chart', which does not exist; name a"),
+        ("helm.next_chart", "charts/kubeflow/2.0.0", "helm.next_chart is 'charts/kubeflow/2.0.0', which does not"),
+        ("helm.next_chart", "kubeflow-2.0.0.tgz", "helm.next_chart is 'kubeflow-2.0.0.tgz', which does not exist"),
+        ("helm.upgrade_values", "values.yaml, tests", "helm.upgrade_values names 'values.yaml', which does not exist"),
+        ("helm.upgrade_values", "tests", "helm.upgrade_values names 'tests', which is a folder"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_the_key_and_the_fix(key: str, value: str, message: str) -> None:
+    with pytest.raises(SetupError, match=re.escape(message)):
+        settings.load(ROOT / "radish.ini", environ={}, overrides={key: value})
+
+
+def test_the_message_says_a_value_came_from_the_environment() -> None:
+    with pytest.raises(SetupError) as refused:
+        settings.load(ROOT / "radish.ini", environ={"KFVAL_THRESHOLDS_TF_MIN_ACCURACY": "90"}, overrides={})
+    assert str(refused.value) == (
+        "thresholds.tf_min_accuracy is 90: an accuracy is a fraction from 0 to 1, not a percentage: write 0.9 for "
+        "90 % (from KFVAL_THRESHOLDS_TF_MIN_ACCURACY in the environment)"
+    )
+
+
+def test_the_message_names_radish_ini_when_the_value_is_written_there(tmp_path: Path) -> None:
+    ini = tmp_path / "radish.ini"
+    ini.write_text(INI.replace("namespace_prefix = qa", "namespace_prefix = QA"))
+    with pytest.raises(SetupError, match=re.escape(f"write e.g. 'qa' (from {ini})")):
+        settings.load(ini, environ={}, overrides={})
+
+
+def test_a_report_folder_that_cannot_be_written_is_refused(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):  # root writes anywhere its file system lets it: /proc/1 it does not
+        locked = Path("/proc/1")
+    if os.access(locked, os.W_OK):
+        pytest.skip("this user may write everywhere")
+    with pytest.raises(SetupError, match=re.escape(f"{locked} is not writable")):
+        settings.Reports(html=locked / "report.html")
+
+
+def test_a_kubeconfig_target_whose_file_is_missing_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(SetupError, match=re.escape(f"target.kubeconfig is '{tmp_path / 'nope'}', which does not")):
+        settings.load(
+            ROOT / "radish.ini",
+            environ={},
+            overrides={"target.kind": "kubeconfig", "target.kubeconfig": str(tmp_path / "nope")},
+        )
+    assert settings.Target(kubeconfig=tmp_path / "nope").kind == "local", "a local target never reads it"
+
+
+def test_the_largest_namespace_prefix_still_makes_valid_namespace_names() -> None:
+    prefix = "q" * (session.NAMESPACE_NAME_MAX_CHARACTERS - session.NAMESPACE_SUFFIX_MAX_CHARACTERS)
+    assert session.namespace_prefix_problem(prefix) is None
+    longest = f"{prefix}-{session.new_run_id()}-9999"
+    assert len(longest) == session.NAMESPACE_NAME_MAX_CHARACTERS
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", longest)

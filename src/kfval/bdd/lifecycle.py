@@ -8,6 +8,7 @@ termination signal runs, because radish skips its after-hooks when it is killed.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import signal
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from kfval import settings, target
 from kfval.bdd import console, reporting, summary
@@ -32,7 +34,8 @@ class SuiteRun:
     settings: settings.Settings
     scope: RunScope
     redactor: Redactor
-    started_cluster: Path | None = None
+    cluster_lease: launch.Lease | None = None
+    """This run's use of the embedded cluster (target.kind local), released when the run ends."""
     problems: list[str] = field(default_factory=list)
     helm_engine: helmengines.Engine | None = None
     """The Helm engine, chosen by the first Helm step of the run."""
@@ -43,8 +46,8 @@ class Connected:
     """The target a run talks to."""
 
     conn: client.Connection
-    started: bool
-    """Whether this run started the embedded cluster (so it must stop it)."""
+    lease: launch.Lease | None
+    """The run's use of the embedded cluster, which it may have started (target.kind local only)."""
     kubeconfig: Path | None
     """The kubeconfig the connection came from (None in-cluster)."""
     registry: launch.RegistryInfo | None = None
@@ -61,15 +64,12 @@ def connect(
     if config.target.kind != "local":
         kubeconfig = None if config.target.in_cluster else config.target.kubeconfig
         conn = target.connect(config, cache_dir=cache_dir, embedded_kubeconfig=None, features=features)
-        return Connected(conn, False, kubeconfig)
-    state_dir = config.target.state_dir
-    info = launch.find(state_dir)
-    started = info is None
-    if info is None:
-        try:
-            info = launch.start(state_dir, die_with_parent=True)
-        except launch.LaunchError as error:
-            raise errors.SetupError(f"the embedded cluster did not start: {error}") from error
+        return Connected(conn, None, kubeconfig)
+    try:
+        lease = launch.share(config.target.state_dir, die_with_parent=True)
+    except launch.LaunchError as error:
+        raise errors.SetupError(f"the embedded cluster did not start: {error}") from error
+    info = lease.info
     try:
         conn = target.connect(
             config,
@@ -78,10 +78,9 @@ def connect(
             features=features,
             vanished=vanished(info),
         )
-        return Connected(conn, started, info.kubeconfig, info.registry)
+        return Connected(conn, lease, info.kubeconfig, info.registry)
     except errors.KfvalError:
-        if started:
-            launch.stop(state_dir)
+        launch.release(lease)
         raise
 
 
@@ -118,11 +117,13 @@ def with_embedded_registry(builder: builds.Builder, registry: launch.RegistryInf
 
 
 def configure_reports(overrides: Mapping[str, str]) -> Redactor:
-    """Reports first, so that even a run that cannot start leaves a report saying why."""
+    """Reports first, so that even a run that cannot start leaves a report saying why; raises SetupError
+    when another run is writing the same report files (this run must not overwrite them)."""
     try:
         reports = settings.load(settings.RADISH_INI, environ=os.environ, overrides=overrides).reports
     except errors.SetupError:
         reports = settings.Reports()
+    claim_reports(report_files(reports))
     redactor = Redactor()
     reporting.configure(
         cucumber_path=reports.cucumber,
@@ -132,6 +133,45 @@ def configure_reports(overrides: Mapping[str, str]) -> Redactor:
         redactor=redactor,
     )
     return redactor
+
+
+_claims: dict[Path, IO[str]] = {}
+"""The lock files of the reports this process writes, held open (and locked) until it ends."""
+
+
+def claim_reports(reports: dict[str, Path]) -> None:
+    """Lock each report file (by a `.<name>.lock` beside it) for the rest of this process, so that a second
+    run naming the same file is refused instead of overwriting this run's report after every scenario.
+
+    `reports` maps each setting (`reports.cucumber`) to its path; raises SetupError naming the setting,
+    the file and the process that writes it. The lock goes when the process ends or execs.
+    """
+    for setting, path in reports.items():
+        lock_path = path.parent / f".{path.name}.lock"
+        if lock_path in _claims:
+            continue
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = lock_path.open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            lock.close()
+            raise errors.SetupError(
+                f"{setting} is {str(path)!r}, which another run (pid {holder}) is writing; give this run "
+                "report files of its own, e.g. -u reports.cucumber=reports/mine/cucumber.json and the same "
+                "for reports.junit and reports.html"
+            ) from None
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        _claims[lock_path] = lock
+
+
+def report_files(reports: settings.Reports) -> dict[str, Path]:
+    """Each report file by the setting that names it."""
+    return {f"reports.{name}": getattr(reports, name) for name in settings.REPORT_FILES}
 
 
 def start(
@@ -169,8 +209,7 @@ def start(
         context=None if config.target.kind == "local" else config.target.context,
         progress=console.progress_sink(enabled=config.console.progress, ansi=ansi),
     )
-    started_cluster = config.target.state_dir if connected.started else None
-    run = SuiteRun(settings=config, scope=scope, redactor=redactor, started_cluster=started_cluster)
+    run = SuiteRun(settings=config, scope=scope, redactor=redactor, cluster_lease=connected.lease)
     _install_signal_handlers(run)
     print(f"kfval run {run_id} against {conn.server} (context {conn.context!r})", file=sys.stderr)
     return run
@@ -183,22 +222,24 @@ def _preflight(config: settings.Settings, connected: Connected, features: tuple[
         print(f"kfval preflight: nothing missing ({len(report.findings)} checks)", file=sys.stderr)
         return
     connected.conn.close()
-    if connected.started:
-        launch.stop(config.target.state_dir)
+    if connected.lease is not None:
+        launch.release(connected.lease)
     raise errors.SetupError(
         "the cluster lacks what the selected features need (turn this check off with -u run.preflight=false):\n"
         + report.render()
     )
 
 
-def finish(run: SuiteRun) -> list[str]:
-    """Close what is still open and stop the embedded cluster; returns the problems met."""
+def finish(run: SuiteRun, *, interrupted: bool = False) -> list[str]:
+    """Close what is still open and release the embedded cluster (the run that started it stops it, once
+    the other runs that use it have ended, or at once when `interrupted`); returns the problems met."""
     problems = list(run.problems)
     for session in list(run.scope.open_sessions):
         problems.extend(session.close(timeout_seconds=run.settings.timeouts.cleanup))
     run.scope.conn.close()
-    if run.started_cluster is not None and not launch.stop(run.started_cluster):
-        left = launch.reap(run.started_cluster)  # it died under the run: what it was starting may live on
+    lease = run.cluster_lease
+    if lease is not None and not launch.release(lease, wait_for_others=not interrupted):
+        left = launch.reap(lease.info.state_dir)  # it died under the run: what it was starting may live on
         if left:
             print(f"kfval: the embedded cluster died during the run; killed what it left: {left}", file=sys.stderr)
     reporting.flush()
@@ -223,7 +264,7 @@ def _install_signal_handlers(run: SuiteRun) -> None:
         print(f"kfval: {signal.Signals(signum).name} received: cleaning up run {run.scope.run_id}", file=sys.stderr)
         try:
             reporting.flush()  # the partial reports first: cleanup may take a while
-            for problem in finish(run):
+            for problem in finish(run, interrupted=True):
                 print(f"kfval: cleanup problem: {problem}", file=sys.stderr)
         except Exception as error:
             print(f"kfval: cleanup after {signal.Signals(signum).name} failed: {error}", file=sys.stderr)

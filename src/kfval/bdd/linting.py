@@ -9,23 +9,29 @@ steps name (a `.yaml` string in a step module, or a step argument) must exist an
 from __future__ import annotations
 
 import ast
+import difflib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from parse_type.cfparse import Parser
-from radish.core import Core
 from radish.customtyperegistry import CustomTypeRegistry
 from radish.loader import load_modules
 from radish.stepregistry import StepRegistry
 
-from kfval.bdd import gherkin
+from kfval.bdd import gherkin, parsing
 from kfval.kube import errors, manifests
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 PLACEHOLDER = "kfval-lint"
 """What every `${variable}` stands for while a manifest is only parsed: a plain word, valid YAML anywhere."""
+CLOSEST_STEPS = 3
+CLOSEST_CUTOFF = 0.6
+_ARGUMENT = re.compile(r'\{[^}]*\}|\([^)]*\)|"[^"]*"|\b\d+(?:\.\d+)?\b')
+"""What stands for an argument in a pattern (`{name:QuotedString}`, a regex group) or a sentence
+(`"mnist"`, `2`)."""
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,20 @@ class _AnyVariable(Mapping[str, str]):
         return 0
 
 
-def lint(features: Sequence[Path], *, steps_dir: Path, manifests_dir: Path) -> Findings:
-    """Check the features against the step definitions of `steps_dir` and the manifests they name.
+def lint(features: Sequence[Path], *, steps_dir: Path, manifests_dir: Path, tags: str | None = None) -> Findings:
+    """Check the features (the scenarios the tag expression `tags` selects, all without one) against the
+    step definitions of `steps_dir` and the manifests they name.
 
-    The step registry is radish's process-wide one: it is emptied first, so only `steps_dir` counts.
+    A feature file that does not parse, or a tag expression that is malformed, names a tag no scenario
+    carries or selects nothing, raises SetupError: nothing else can be checked then. The step registry
+    is radish's process-wide one: it is emptied first, so only `steps_dir` counts.
     """
+    files = parsing.feature_files(features)
+    every = parsing.features(files)
+    selected = every
+    if tags is not None:
+        selected = parsing.features(files, parsing.tag_expression(tags))
+        parsing.check_tags(tags, files, every=every, selected=selected)
     StepRegistry().clear()
     load_modules(str(steps_dir))
     patterns = StepRegistry().steps
@@ -76,7 +91,7 @@ def lint(features: Sequence[Path], *, steps_dir: Path, manifests_dir: Path) -> F
     named: dict[str, str] = {}
     used: set[str] = set()
     sentences = 0
-    for step in _feature_steps(features):
+    for step in _feature_steps(selected):
         sentences += 1
         where = f"{step.path}:{step.line}"
         problem, arguments, function = _resolve(step.context_sensitive_sentence, patterns)
@@ -95,20 +110,11 @@ def lint(features: Sequence[Path], *, steps_dir: Path, manifests_dir: Path) -> F
     return Findings(sentences, len(named), tuple(problems), frozenset(used))
 
 
-def _feature_steps(features: Sequence[Path]) -> Iterator[Any]:
-    core = Core()
-    core.parse_features([str(path) for path in _feature_files(features)], None)
-    for feature in core.features:
+def _feature_steps(features: Sequence[Any]) -> Iterator[Any]:
+    for feature in features:
         for scenario in feature.scenarios:
             for each in getattr(scenario, "scenarios", None) or [scenario]:
                 yield from each.all_steps
-
-
-def _feature_files(paths: Sequence[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        files += sorted(path.rglob("*.feature")) if path.is_dir() else [path]
-    return files
 
 
 def _resolve(sentence: str, patterns: Mapping[Any, Any]) -> tuple[str | None, list[str], str | None]:
@@ -134,7 +140,30 @@ def _resolve(sentence: str, patterns: Mapping[Any, Any]) -> tuple[str | None, li
         return f"matches {len(whole)} steps: {', '.join(_located(function) for function, _ in whole)}", [], None
     if partial:
         return f"matches no step whole, only part of {', '.join(_located(f) for f in partial)}", [], None
-    return "matches no step: add one to steps/ or reword it as an existing step says it", [], None
+    closest = _closest(forms[1], patterns)
+    return (
+        "matches no step: add one to steps/ or reword it as an existing step says it"
+        + (f"; closest: {'; '.join(closest)}" if closest else ""),
+        [],
+        None,
+    )
+
+
+def _closest(sentence: str, patterns: Mapping[Any, Any]) -> list[str]:
+    """The step patterns most like the sentence, with their places: arguments count as one word each,
+    so `"mnist"` and `{name:QuotedString}` compare equal."""
+    shapes = {_shape(_text(pattern)): pattern for pattern in patterns}
+    found = difflib.get_close_matches(_shape(sentence), shapes, n=CLOSEST_STEPS, cutoff=CLOSEST_CUTOFF)
+    return [f'"{_text(shapes[shape])}" ({_place(patterns[shapes[shape]])})' for shape in found]
+
+
+def _text(pattern: Any) -> str:
+    """A step pattern as its module writes it (a parse pattern, or a regex's source)."""
+    return str(getattr(pattern, "pattern", pattern))
+
+
+def _shape(text: str) -> str:
+    return _ARGUMENT.sub("_", text.strip("^$")).lower()
 
 
 def _whole(pattern: Any, sentence: str) -> list[Any] | None:
@@ -154,8 +183,12 @@ def _anywhere(pattern: Any, sentence: str) -> bool:
 
 
 def _located(function: Any) -> str:
+    return f"{function.__name__} ({_place(function)})"
+
+
+def _place(function: Any) -> str:
     code = function.__code__
-    return f"{function.__name__} ({Path(code.co_filename).name}:{code.co_firstlineno})"
+    return f"{Path(code.co_filename).name}:{code.co_firstlineno}"
 
 
 def _manifest_literals(module: Path) -> Iterator[tuple[str, int]]:
@@ -168,11 +201,15 @@ def _manifest_literals(module: Path) -> Iterator[tuple[str, int]]:
 def _manifest_problems(name: str, where: str, manifests_dir: Path) -> list[Problem]:
     path = Path(name) if "/" in name else manifests_dir / name
     if not path.exists():
-        return [Problem(where, f"manifest {path} does not exist")]
+        return [
+            Problem(
+                where,
+                f"manifest {path} does not exist: name a file of {manifests_dir}/, or a path from the project "
+                "folder (one with a / in it)",
+            )
+        ]
     try:
-        documents = manifests.load(path, _AnyVariable())
+        manifests.load(path, _AnyVariable())
     except errors.ManifestError as error:
         return [Problem(where, f"manifest {name} does not parse: {error}")]
-    if not documents:
-        return [Problem(where, f"manifest {path} holds no object")]
     return []

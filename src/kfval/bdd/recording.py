@@ -21,6 +21,7 @@ from typing import Any, Literal
 from radish.stepmodel import Step as RadishStep
 
 from kfval.bdd import gherkin
+from kfval.kube.errors import KfvalError
 from kfval.report import model, sources
 
 INTERRUPTED_MESSAGE = "the step did not finish: the run stopped (signal or abort) while it was running"
@@ -216,8 +217,7 @@ class Recorder:
         duration = 0 if track is None else (track.ended_ns or time.perf_counter_ns()) - track.started_ns
         state = step.state
         if state == RadishStep.State.FAILED and step.failure is not None:
-            failure = step.failure
-            return model.Result(model.Status.FAILED, duration, f"{failure.name}: {failure.reason}\n{failure.traceback}")
+            return model.Result(model.Status.FAILED, duration, _failure_message(step.failure))
         if state == RadishStep.State.PASSED:
             return model.Result(model.Status.PASSED, duration)
         if state == RadishStep.State.PENDING:
@@ -227,3 +227,12 @@ class Recorder:
         if state == RadishStep.State.UNTESTED and track is not None:
             return model.Result(model.Status.FAILED, duration, INTERRUPTED_MESSAGE)
         return model.Result(model.Status.SKIPPED, duration, track.skip_reason if track else None)
+
+
+def _failure_message(failure: Any) -> str:
+    """A step's failure as the report tells it: a KfvalError's message names the cause and the fix on its
+    own, so it comes without a traceback (a user's mistake is not a bug); anything else keeps its traceback."""
+    message = f"{failure.name}: {failure.reason}"
+    if isinstance(failure.exception, KfvalError):
+        return message
+    return f"{message}\n{failure.traceback}"

@@ -1,7 +1,8 @@
 """Which features of the permissions table a run selects, read as radish reads them.
 
 `kfval rbac --tags` and `kfval preflight --tags` must grant and check exactly what `kfval run --tags`
-would run, so the features are parsed by radish's own parser with the same tag expression; a feature
+would run, so the features are parsed by radish's own parser with the same tag expression (kfval.bdd.parsing, which
+names a Gherkin or tag mistake as `kfval run` does); a feature
 counts when at least one of its scenarios is selected. Each feature file of the project names its
 component with a feature-level tag that is a key of the permissions table (`@pytorchjob`,
 `@notebooks`, ...; a unit test holds every feature file to it).
@@ -13,9 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import tagexpressions
-from radish.core import Core
-
+from kfval.bdd import parsing
 from kfval.kube import errors, permissions
 
 FEATURES_DIR = Path("features")
@@ -35,11 +34,8 @@ def keys_of(features: Iterable[Any]) -> tuple[str, ...]:
 
 def select(paths: Sequence[Path] = (FEATURES_DIR,), tags: str | None = None) -> tuple[str, ...]:
     """The permission keys of the features in `paths` (files or folders) whose scenarios `tags` selects."""
-    files = [str(f) for path in paths for f in (sorted(path.rglob("*.feature")) if path.is_dir() else [path])]
-    if not files:
-        raise errors.SetupError(f"no feature files in {', '.join(str(p) for p in paths)}")
-    core = Core()
-    core.parse_features(files, tagexpressions.parse(tags) if tags else None)
-    if not any(feature.scenarios for feature in core.features):
-        raise errors.SetupError(f"the tag expression {tags!r} selects no scenario in {', '.join(files)}")
-    return keys_of(core.features)
+    files = parsing.feature_files(paths)
+    features = parsing.features(files, parsing.tag_expression(tags) if tags else None)
+    if not any(feature.scenarios for feature in features):
+        raise errors.SetupError(f"the tag expression {tags!r} selects no scenario in {', '.join(map(str, files))}")
+    return keys_of(features)

@@ -4,11 +4,18 @@ The cluster runs in a process of its own (`python -m kfval.embedded.runner`), so
 panic inside a workload library cannot take the suite down, and the suite meets it only through
 the kubeconfig this module hands back. `state_dir/cluster.json` records the running cluster;
 `state_dir/cluster.log` keeps its log.
+
+Runs share the cluster of a state dir through `share` and `release`: `launch.lock` lets one of two
+runs started at once start it while the other waits and then finds it, and each run holds a shared
+lock on `users.lock` while it uses the cluster, so the run that started it stops it only once no
+other run uses it (the cluster dies with the process that started it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import fcntl
 import json
 import os
 import signal
@@ -18,9 +25,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from kfval.embedded.kubelet import processes, reaping, sandbox
 
@@ -29,9 +38,12 @@ TENSORFLOW_BASE = "base/tensorflow:2.21.0"
 """One of the bases registry/seeding.py seeds (launch stays free of the registry's imports)."""
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
+RELEASE_POLL_SECONDS = 0.5
 _PR_SET_PDEATHSIG = 1
 _started: dict[int, subprocess.Popen[bytes]] = {}
 """Clusters this process started, kept so `stop` can reap them (and Python does not warn)."""
+_launch_locks: set[Path] = set()
+"""State dirs whose launch lock this process holds."""
 
 
 class LaunchError(RuntimeError):
@@ -171,33 +183,34 @@ def start(
     cluster stops, unless `keep_registry`.
     """
     state_dir = state_dir.resolve()
-    running = find(state_dir)
-    if running is not None:
-        raise LaunchError(
-            f"a cluster is already running from {state_dir} (pid {running.pid}); "
-            f"stop it with `kfval cluster down --state-dir {state_dir}`"
-        )
     state_dir.mkdir(parents=True, exist_ok=True)
-    _record(state_dir).unlink(missing_ok=True)
-    log_path = state_dir / "cluster.log"
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
-            _command(
-                state_dir,
-                port=port,
-                tls=tls,
-                images_dir=images_dir,
-                datasets_dir=datasets_dir,
-                keep_registry=keep_registry,
-            ),
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if die_with_parent else None,  # noqa: PLW1509 (no threads here)
-        )
-    _started[process.pid] = process
-    return _await_ready(state_dir, process, log_path, timeout_seconds)
+    with _launching(state_dir):
+        running = find(state_dir)
+        if running is not None:
+            raise LaunchError(
+                f"a cluster is already running from {state_dir} (pid {running.pid}); "
+                f"stop it with `kfval cluster down --state-dir {state_dir}`"
+            )
+        _record(state_dir).unlink(missing_ok=True)
+        log_path = state_dir / "cluster.log"
+        with log_path.open("ab") as log_file:
+            process = subprocess.Popen(
+                _command(
+                    state_dir,
+                    port=port,
+                    tls=tls,
+                    images_dir=images_dir,
+                    datasets_dir=datasets_dir,
+                    keep_registry=keep_registry,
+                ),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if die_with_parent else None,  # noqa: PLW1509 (no threads here)
+            )
+        _started[process.pid] = process
+        return _await_ready(state_dir, process, log_path, timeout_seconds)
 
 
 def _await_ready(state_dir: Path, process: subprocess.Popen[bytes], log_path: Path, timeout: float) -> ClusterInfo:
@@ -265,6 +278,83 @@ def reap(state_dir: Path) -> str | None:
         f"{len(killed.members)} process(es) of {len(killed.process_groups)} pod container(s), "
         f"{len(namespaces)} network namespace(s), {len(links)} link(s)"
     )
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One run's use of the cluster of a state dir, from `share` until `release`."""
+
+    info: ClusterInfo
+    started: bool
+    """Whether this process started the cluster (so `release` stops it once no other run uses it)."""
+    users: IO[str]
+    """`users.lock`, open and locked shared while the run uses the cluster."""
+
+
+def share(state_dir: Path = DEFAULT_STATE_DIR, **options: object) -> Lease:
+    """The cluster running from `state_dir` for one more run, started (with `options`) when none runs.
+
+    Two runs started at once do not both start a cluster: the second waits for the first to be ready.
+    """
+    state_dir = state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with _launching(state_dir):
+        info = find(state_dir)
+        started = info is None
+        if info is None:
+            info = start(state_dir, **options)  # type: ignore[arg-type]
+        users = (state_dir / "users.lock").open("a")
+        fcntl.flock(users, fcntl.LOCK_SH)
+    return Lease(info, started, users)
+
+
+def release(lease: Lease, *, wait_for_others: bool = True) -> bool:
+    """End a run's use of the cluster. The run that started it stops it, after waiting for the other runs
+    that use it to release it (unless `wait_for_others` is False: a run that is being killed cannot wait).
+
+    False when this run started the cluster and found it already gone (it died under the run: see `reap`)."""
+    state_dir = lease.info.state_dir
+    try:
+        if not lease.started:
+            return True
+        announced = False
+        while True:
+            with _launching(state_dir):
+                if not wait_for_others or _try_exclusive(lease.users):
+                    return stop(state_dir)
+            if not announced:
+                print(f"kfval: other runs still use the embedded cluster of {state_dir}: waiting for them to end "
+                      "before stopping it", file=sys.stderr, flush=True)  # fmt: skip
+                announced = True
+            time.sleep(RELEASE_POLL_SECONDS)
+    finally:
+        lease.users.close()
+
+
+def _try_exclusive(users: IO[str]) -> bool:
+    try:
+        fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _launching(state_dir: Path) -> Iterator[None]:
+    """Hold `launch.lock` of `state_dir`: one process at a time finds, starts or stops its cluster.
+
+    Re-entrant within this process (`share` starts the cluster through `start`, which locks too).
+    """
+    if state_dir in _launch_locks:
+        yield
+        return
+    with (state_dir / "launch.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _launch_locks.add(state_dir)
+        try:
+            yield
+        finally:
+            _launch_locks.discard(state_dir)
 
 
 class Cluster:

@@ -480,7 +480,13 @@ def connect(
             context_name = context or _current_context(kubeconfig)
     except errors.CONFIG_ERRORS as error:
         source = "the in-cluster service account" if in_cluster else f"kubeconfig {kubeconfig or '~/.kube/config'}"
-        raise errors.SetupError(f"cannot load {source} (context {context!r}): {error}") from error
+        reason = " ".join(str(error).split())
+        fix = (
+            "run the suite in a pod with a service account, or set target.in_cluster = false"
+            if in_cluster
+            else "point target.kubeconfig at a file kubectl can use, and target.context at one of its contexts"
+        )
+        raise errors.SetupError(f"cannot load {source} (context {context!r}): {reason}; {fix}") from error
     cache_dir.mkdir(parents=True, exist_ok=True)
     configuration.retries = False  # the suite retries, in `Connection.call`: urllib3 would re-send a DELETE
     api = _BoundedApiClient(configuration)

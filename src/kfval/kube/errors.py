@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import urllib3.exceptions
+import yaml
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
@@ -251,4 +252,5 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         pending += [link for link in linked if isinstance(link, BaseException)]
 
 
-CONFIG_ERRORS: tuple[type[BaseException], ...] = (ConfigException,)
+CONFIG_ERRORS: tuple[type[BaseException], ...] = (ConfigException, yaml.YAMLError)
+"""What loading a kubeconfig raises for a file that is not one (not YAML, no context, no user)."""

@@ -55,7 +55,8 @@ class _Undefined:
 
 
 def load(path: Path, variables: Mapping[str, str]) -> list[Document]:
-    """The objects of a manifest file, rendered with `variables`; empty documents are skipped."""
+    """The objects of a manifest file, rendered with `variables`; empty documents are skipped, but a file
+    without any object is refused."""
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -67,7 +68,11 @@ def load(path: Path, variables: Mapping[str, str]) -> list[Document]:
 
 
 def render_text(text: str, variables: Mapping[str, str], *, source: str) -> list[Document]:
-    """The objects of an in-memory manifest (a step's doc string); `source` names it in messages."""
+    """The objects of an in-memory manifest (a step's doc string); `source` names it in messages.
+
+    A manifest without a single object is an error, as `kubectl apply` says "no objects passed to
+    apply": a step that applies it would otherwise pass having done nothing.
+    """
     chunks = list(_split(text))
     undefined = [item for chunk in chunks for item in _undefined(chunk, variables)]
     if undefined:
@@ -77,6 +82,12 @@ def render_text(text: str, variables: Mapping[str, str], *, source: str) -> list
         document = _parse(chunk, render(chunk.text, variables), source=source)
         if document is not None:
             documents.append(document)
+    if not documents:
+        state = "is empty" if not text.strip() else "holds only empty documents and comments"
+        raise ManifestError(
+            f"{source}: no objects passed to apply: the manifest {state}; "
+            "write at least one object with apiVersion, kind and metadata.name"
+        )
     return documents
 
 

@@ -27,9 +27,44 @@ class SecretSink(Protocol):
     def register(self, value: str) -> None: ...
 
 
+RUN_ID_BYTES = 4
+NAMESPACE_NAME_MAX_CHARACTERS = 63
+"""A namespace name is a DNS label (RFC 1123)."""
+NAMESPACE_SUFFIX_MAX_CHARACTERS = len("-r") + 2 * RUN_ID_BYTES + len("-9999")
+"""What a scenario's namespace adds to the prefix, `-<run id>-<n>`, with room for 9,999 scenarios a run."""
+_DNS_LABEL_START = re.compile(r"[a-z0-9][-a-z0-9]*")
+
+
 def new_run_id() -> str:
     """Short, label-safe and unique enough to tell runs apart on a shared cluster."""
-    return f"r{secrets.token_hex(4)}"
+    return f"r{secrets.token_hex(RUN_ID_BYTES)}"
+
+
+def is_run_id(text: str) -> bool:
+    """Whether `text` is a run id as `new_run_id` makes them (so a typo cannot select another run's objects)."""
+    return re.fullmatch(rf"r[0-9a-f]{{{2 * RUN_ID_BYTES}}}", text) is not None
+
+
+def namespace_prefix_problem(prefix: str) -> str | None:
+    """Why `<prefix>-<run id>-<n>` would not be a namespace name, in a QA engineer's words; None when it would.
+
+    Checked when the settings load, so a bad prefix stops the run before the cluster refuses the first
+    namespace with a 422.
+    """
+    longest = NAMESPACE_NAME_MAX_CHARACTERS - NAMESPACE_SUFFIX_MAX_CHARACTERS
+    if not _DNS_LABEL_START.fullmatch(prefix):
+        fixed = re.sub(r"[^a-z0-9-]+", "-", prefix.lower()).strip("-")[:longest] or "kfval"
+        return (
+            "a namespace name is a DNS label: lowercase letters, digits and '-', starting with a letter or a "
+            f"digit; write e.g. {fixed!r}"
+        )
+    if len(prefix) > longest:
+        return (
+            f"it has {len(prefix)} characters, and the suite adds -<run id>-<n> (up to "
+            f"{NAMESPACE_SUFFIX_MAX_CHARACTERS}) to name each scenario's namespace, which may not pass "
+            f"{NAMESPACE_NAME_MAX_CHARACTERS}: use at most {longest}"
+        )
+    return None
 
 
 def label_value(text: str) -> str:
