@@ -71,12 +71,13 @@ def test_a_met_upper_bound_reads_below() -> None:
     assert summary.MetricCheck("accuracy", 0.5, 0.9, at_least=True).text() == "accuracy 0.5000 < 0.9000"
 
 
-def test_a_step_that_checks_a_metric_keeps_it_for_the_summary() -> None:
+def test_a_metric_recorded_with_its_threshold_is_kept_for_the_summary() -> None:
     context = SimpleNamespace()
     step = SimpleNamespace(context=context, parent=SimpleNamespace(context=context))
-    glue.keep_check(step, summary.MetricCheck("accuracy", 0.97, 0.9662, at_least=True))
-    glue.keep_check(step, summary.MetricCheck("loss", 0.1, 0.5, at_least=False))
+    glue.record_metric(step, "accuracy", 0.97, threshold=0.9662, comparison=">=")
+    glue.record_metric(step, "validation_cross_entropy", 0.1, threshold=0.5, comparison="<")
+    glue.record_metric(step, "test_loss", 0.2)
     assert [check.text() for check in summary.checks_of(step.parent)] == [
         "accuracy 0.9700 >= 0.9662",
-        "loss 0.1000 < 0.5000",
+        "validation_cross_entropy 0.1000 < 0.5000",
     ]

@@ -141,13 +141,13 @@ def record_metric(
     summary shows)."""
     metric = measures.Metric(name, value, threshold, comparison)
     if threshold is not None and comparison is not None:
-        keep_check(step, summary.MetricCheck(name, value, threshold, at_least=comparison.startswith(">")))
+        _keep_check(step, summary.MetricCheck(name, value, threshold, at_least=comparison.startswith(">")))
     reporting.add_property(step.parent, name, f"{value:.4f}")
     embedding = metric.embedding()
     reporting.attach(step, name=embedding.name or name, mime_type=embedding.mime_type, data=embedding.data)
 
 
-def keep_check(step: Any, checked: summary.MetricCheck) -> None:
+def _keep_check(step: Any, checked: summary.MetricCheck) -> None:
     """A metric check kept in the scenario's context for the end-of-run summary."""
     step.context.metric_checks = [*getattr(step.context, "metric_checks", []), checked]
 
