@@ -280,3 +280,18 @@ async def test_plain_sandbox_maps_workdir_and_runs_unsandboxed(tmp_path: Path) -
     process = await sandbox.PlainSandbox(tmp_path, CLOCK).start(spec, sink)
     assert await process.wait() == 0
     assert sink.of("stdout") == [str(tmp_path).encode(), b"x"]
+
+
+def test_a_mount_under_a_symlinked_directory_lands_where_the_link_points(tmp_path: Path) -> None:
+    real = tmp_path / "run"
+    real.mkdir()
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "run").symlink_to(real)
+    target = str(tmp_path / "var" / "run" / "secrets" / "kubernetes.io" / "serviceaccount")
+    assert rootfs.on_host_root(target) == str(real / "secrets" / "kubernetes.io" / "serviceaccount")
+    assert rootfs.on_host_root(str(real / "secrets")) == str(real / "secrets")
+    spec = spec_for("true", mounts=(Mount(source=tmp_path, target=target, read_only=True),))
+    args = rootfs.filesystem_args(spec, state_dir=None)
+    resolved = str(real / "secrets" / "kubernetes.io" / "serviceaccount")
+    assert ["--ro-bind", str(tmp_path), resolved] == args[args.index(resolved) - 2 : args.index(resolved) + 1]
+    assert target not in args
