@@ -195,8 +195,15 @@ def _preflight(args: argparse.Namespace) -> int:
         cache_dir=target.CACHE_DIR / "preflight",
         embedded_kubeconfig=embedded.kubeconfig if embedded else None,
     )
+    embedded_registry = embedded.registry.name if embedded is not None and embedded.registry is not None else ""
     try:
-        report = preflight.check(conn, features, storage_class=config.notebooks.storage_class, tags=args.tags)
+        report = preflight.check(
+            conn,
+            features,
+            storage_class=config.notebooks.storage_class,
+            registry=config.builder.registry or embedded_registry,
+            tags=args.tags,
+        )
     finally:
         conn.close()
     print(report.render())

@@ -127,3 +127,40 @@ def test_preflight_checks_every_custom_resource_at_the_version_the_manifests_use
     }
     checked = {(f"{crd.group}/{crd.version}", crd.kind) for needs in capabilities.NEEDS.values() for crd in needs.crds}
     assert used and used <= checked, f"manifests use custom resources preflight does not check: {used - checked}"
+
+
+def test_what_a_feature_or_capability_lacks_blocks_only_the_scenarios_tagged_with_it() -> None:
+    rwo = {"metadata": {"name": "fast"}, "parameters": {"accessModes": "ReadWriteOnce"}}
+    report = preflight.check(
+        FakeCluster(storage_classes=[rwo]),  # type: ignore[arg-type]
+        ("pytorchjob", "builder"),
+        storage_class="fast",
+        registry="",
+    )
+    assert report.missing_for_the_run() == ()
+    assert [f.check for f in report.blocking({"pytorchjob", "training"})] == [
+        "controller the Kubeflow training operator"
+    ]
+    assert [f.check for f in report.blocking({"builder", "needs-rwx", "needs-registry"})] == [
+        "ReadWriteMany storage",
+        "image registry",
+    ]
+    assert report.blocking({"tfjob"}) == ()
+    [registry] = report.blocking({"needs-registry"})
+    assert registry.explain() == (
+        "image registry: no registry to push built images to (fix: set [builder] registry (and its credentials) "
+        "in radish.ini to a registry the cluster pulls from)"
+    )
+
+
+def test_a_denied_permission_blocks_the_whole_run() -> None:
+    operator = deployment("training-operator", {"control-plane": "kubeflow-training-operator"}, 1)
+    report = run(FakeCluster(deployments=[operator], denied={("get", "pods/log")}), "pytorchjob")
+    assert [f.check for f in report.missing_for_the_run()] == ["may pods/log"]
+
+
+def test_a_configured_registry_is_found() -> None:
+    report = preflight.check(FakeCluster(), ("builder",), storage_class="", registry="registry.example.com/ci")  # type: ignore[arg-type]
+    assert [(f.check, f.ok, f.detail) for f in report.findings if f.check == "image registry"] == [
+        ("image registry", True, "built images go to registry.example.com/ci")
+    ]

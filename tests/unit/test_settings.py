@@ -165,6 +165,7 @@ SAMPLES = {
     "kind": "kubeconfig",
     "in_cluster": "true",
     "strict_permissions": "true",
+    "skip_missing": "true",
     "insecure": "true",
     "timeouts": "7",
     "thresholds": "0.5",

@@ -5,7 +5,12 @@ or that the CI service account may not list events, with the fix beside each lin
 failed scenarios. The checks: the API server answers (its version); each CRD the features' manifests
 use is served at their version; the controllers behind them have an available Deployment; every rule
 of the permissions table is granted (one SelfSubjectAccessReview per verb and resource); a StorageClass
-for ReadWriteMany workspaces when notebooks are selected.
+for ReadWriteMany workspaces when notebooks are selected; a registry to push built images to when builds are.
+
+Each finding says who needs it: the whole run (the API server, the permissions), a feature (its CRDs and
+controllers), or the scenarios of a capability tag (`@needs-rwx`, `@needs-registry`). What the whole run
+needs stops it; what a feature or a capability needs fails (or, with run.skip_missing, skips) only the
+scenarios tagged with it.
 
 The embedded cluster runs its controllers inside its own process, so it has no Deployments for them;
 it says so in its version (`+kfval` build metadata), and preflight reports its controllers as built in.
@@ -32,6 +37,12 @@ class Finding:
     ok: bool
     detail: str
     fix: str = ""
+    needed_by: tuple[str, ...] = ()
+    """The tags (feature keys, capability tags) of the scenarios that need it; empty: the whole run."""
+
+    def explain(self) -> str:
+        """One line a scenario's report can carry: what is missing and the fix."""
+        return f"{self.check}: {self.detail}" + (f" (fix: {self.fix})" if self.fix else "")
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,15 @@ class Report:
     def missing(self) -> tuple[Finding, ...]:
         return tuple(finding for finding in self.findings if not finding.ok)
 
+    def missing_for_the_run(self) -> tuple[Finding, ...]:
+        """What every scenario needs and the cluster lacks: the run cannot start."""
+        return tuple(finding for finding in self.missing() if not finding.needed_by)
+
+    def blocking(self, tags: Iterable[str]) -> tuple[Finding, ...]:
+        """What a scenario with these tags (its feature's included) needs and the cluster lacks."""
+        wanted = set(tags)
+        return tuple(finding for finding in self.missing() if wanted & set(finding.needed_by))
+
     def render(self) -> str:
         """A table a QA engineer reads top to bottom: status, check, what was found, and the fix."""
         head = f"preflight of {self.server} for {', '.join(self.features) or 'the run alone'}"
@@ -60,8 +80,12 @@ class Report:
         return "\n".join([*lines, f"preflight: {verdict}"])
 
 
-def check(conn: Connection, features: Iterable[str], *, storage_class: str, tags: str | None = None) -> Report:
-    """Every check for `features` (with those they run steps of); never raises for what the cluster lacks."""
+def check(
+    conn: Connection, features: Iterable[str], *, storage_class: str, registry: str = "", tags: str | None = None
+) -> Report:
+    """Every check for `features` (with those they run steps of); never raises for what the cluster lacks.
+
+    `registry` is where built images are pushed ([builder] registry, or the embedded cluster's)."""
     selected = permissions.features_with_needs(features)
     try:
         version = str(conn.version().get("git_version") or "")
@@ -72,11 +96,13 @@ def check(conn: Connection, features: Iterable[str], *, storage_class: str, tags
     findings = [
         Finding("API server", True, f"Kubernetes {version}"),
         *_crds(conn, selected),
-        *_controllers(conn, needs, embedded=version.endswith(EMBEDDED_BUILD)),
+        *_controllers(conn, selected, embedded=version.endswith(EMBEDDED_BUILD)),
         *_permissions(conn, permissions.grants(selected), tags=tags),
     ]
     if any(need.read_write_many for need in needs):
         findings.append(_storage(conn, storage_class))
+    if any(need.registry for need in needs):
+        findings.append(_registry(registry))
     return Report(conn.server, selected, tuple(findings))
 
 
@@ -89,31 +115,35 @@ def _crds(conn: Connection, features: Sequence[str]) -> list[Finding]:
                 (c.install for c in capabilities.NEEDS[feature].controllers),
                 f"install the component that defines {crd.kind}",
             )
+            check, by = f"CRD {crd.name}", (feature,)
             try:
                 found = conn.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", crd.name)
             except errors.NotFoundError:
-                findings.append(Finding(f"CRD {crd.name}", False, f"not installed ({needed})", install))
+                findings.append(Finding(check, False, f"not installed ({needed})", install, by))
                 continue
             except errors.ClusterError as error:
-                findings.append(Finding(f"CRD {crd.name}", False, f"cannot be read: {error}", "see permissions"))
+                findings.append(Finding(check, False, f"cannot be read: {error}", "see permissions", by))
                 continue
             served = [v["name"] for v in found.get("spec", {}).get("versions", []) if v.get("served")]
             ok = crd.version in served
             detail = f"serves {', '.join(served) or 'no version'}" + ("" if ok else f"; {needed}")
-            findings.append(Finding(f"CRD {crd.name}", ok, detail, f"upgrade it so that it serves {crd.version}"))
+            findings.append(Finding(check, ok, detail, f"upgrade it so that it serves {crd.version}", by))
     return findings
 
 
-def _controllers(conn: Connection, needs: Sequence[capabilities.Needs], *, embedded: bool) -> list[Finding]:
-    controllers = list(dict.fromkeys(c for need in needs for c in need.controllers))
+def _controllers(conn: Connection, features: Sequence[str], *, embedded: bool) -> list[Finding]:
+    needed_by: dict[capabilities.Controller, tuple[str, ...]] = {}
+    for feature in features:
+        for controller in capabilities.NEEDS[feature].controllers:
+            needed_by[controller] = (*needed_by.get(controller, ()), feature)
     if embedded:
-        return [Finding(f"controller {c.name}", True, "built into the embedded cluster") for c in controllers]
+        return [Finding(f"controller {c.name}", True, "built into the embedded cluster") for c in needed_by]
     findings = []
-    for controller in controllers:
+    for controller, by in needed_by.items():
         try:
             items: list[Body] = conn.list("apps/v1", "Deployment", label_selector=controller.label_selector)["items"]
         except errors.ClusterError as error:
-            findings.append(Finding(f"controller {controller.name}", False, f"cannot be listed: {error}"))
+            findings.append(Finding(f"controller {controller.name}", False, f"cannot be listed: {error}", "", by))
             continue
         available = [
             f"{d['metadata'].get('namespace')}/{d['metadata']['name']}"
@@ -125,7 +155,7 @@ def _controllers(conn: Connection, needs: Sequence[capabilities.Needs], *, embed
             if available
             else f"no available Deployment labelled {controller.label_selector} in any namespace"
         )
-        findings.append(Finding(f"controller {controller.name}", bool(available), detail, controller.install))
+        findings.append(Finding(f"controller {controller.name}", bool(available), detail, controller.install, by))
     return findings
 
 
@@ -170,11 +200,12 @@ def _permissions(conn: Connection, granted: permissions.Grants, *, tags: str | N
 
 def _storage(conn: Connection, storage_class: str) -> Finding:
     """The named StorageClass, or the default one, exists and does not rule ReadWriteMany out."""
+    check, by = "ReadWriteMany storage", (capabilities.NEEDS_RWX,)
     fix = "name a StorageClass that offers ReadWriteMany in radish.ini [notebooks] storage_class"
     try:
         classes: list[Body] = conn.list("storage.k8s.io/v1", "StorageClass")["items"]
     except errors.ClusterError as error:
-        return Finding("ReadWriteMany storage", False, f"StorageClasses cannot be listed: {error}", fix)
+        return Finding(check, False, f"StorageClasses cannot be listed: {error}", fix, by)
     chosen = [
         c
         for c in classes
@@ -183,11 +214,19 @@ def _storage(conn: Connection, storage_class: str) -> Finding:
     ]
     wanted = f'StorageClass "{storage_class}"' if storage_class else "a default StorageClass"
     if not chosen:
-        return Finding("ReadWriteMany storage", False, f"no {wanted}", fix)
+        return Finding(check, False, f"no {wanted}", fix, by)
     name = chosen[0]["metadata"]["name"]
     modes = str((chosen[0].get("parameters") or {}).get("accessModes") or "")
     if modes and "ReadWriteMany" not in modes:
-        return Finding("ReadWriteMany storage", False, f'StorageClass "{name}" provisions only {modes}', fix)
-    return Finding(
-        "ReadWriteMany storage", True, f'StorageClass "{name}" (ReadWriteMany is proven when a workspace binds)'
-    )
+        return Finding(check, False, f'StorageClass "{name}" provisions only {modes}', fix, by)
+    return Finding(check, True, f'StorageClass "{name}" (ReadWriteMany is proven when a workspace binds)', "", by)
+
+
+def _registry(registry: str) -> Finding:
+    """A registry to push built images to is configured; whether the cluster can pull from it shows at the first
+    pull (no API says so)."""
+    check, by = "image registry", (capabilities.NEEDS_REGISTRY,)
+    if not registry:
+        fix = "set [builder] registry (and its credentials) in radish.ini to a registry the cluster pulls from"
+        return Finding(check, False, "no registry to push built images to", fix, by)
+    return Finding(check, True, f"built images go to {registry}", "", by)
