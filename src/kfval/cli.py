@@ -202,6 +202,7 @@ def _preflight(args: argparse.Namespace) -> int:
             features,
             storage_class=config.notebooks.storage_class,
             registry=config.builder.registry or embedded_registry,
+            images=config.images,
             tags=args.tags,
         )
     finally:

@@ -58,6 +58,8 @@ def test_preflight_finds_nothing_missing_on_the_embedded_cluster(
     assert "preflight: nothing missing" in out
     assert "controller the Kubeflow training operator           built into the embedded cluster" in out
     assert "CRD tfjobs.kubeflow.org" in out and "may pods/log" in out
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert "ok image pytorch_mnist kfval/pytorch-mnist:latest is held by node kfval-node" in lines, out
 
 
 def test_a_permission_taken_from_the_role_is_named_and_stops_the_run_before_any_scenario(

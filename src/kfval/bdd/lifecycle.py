@@ -161,7 +161,11 @@ def _preflight(config: settings.Settings, connected: Connected, features: tuple[
     """The run stops before its first scenario when the cluster lacks what every scenario needs; what only some
     features or capabilities need is announced here and blocks just their scenarios."""
     report = preflight.check(
-        connected.conn, features, storage_class=config.notebooks.storage_class, registry=config.builder.registry
+        connected.conn,
+        features,
+        storage_class=config.notebooks.storage_class,
+        registry=config.builder.registry,
+        images=config.images,
     )
     if report.ok:
         print(f"kfval preflight: nothing missing ({len(report.findings)} checks)", file=sys.stderr)

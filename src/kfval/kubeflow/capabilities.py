@@ -71,11 +71,15 @@ class Needs:
     """Workspaces shared by several pods: a StorageClass that offers ReadWriteMany (tag `@needs-rwx`)."""
     registry: bool = False
     """Built images are pushed to a registry the cluster pulls from (tag `@needs-registry`)."""
+    images: tuple[str, ...] = ()
+    """The keys of radish.ini [images] its workloads run."""
 
 
 NEEDS: Mapping[str, Needs] = {
-    "pytorchjob": Needs((Crd("kubeflow.org", "pytorchjobs", "PyTorchJob", "v1"),), (TRAINING_OPERATOR,)),
-    "tfjob": Needs((Crd("kubeflow.org", "tfjobs", "TFJob", "v1"),), (TRAINING_OPERATOR,)),
+    "pytorchjob": Needs(
+        (Crd("kubeflow.org", "pytorchjobs", "PyTorchJob", "v1"),), (TRAINING_OPERATOR,), images=("pytorch_mnist",)
+    ),
+    "tfjob": Needs((Crd("kubeflow.org", "tfjobs", "TFJob", "v1"),), (TRAINING_OPERATOR,), images=("tf_mnist",)),
     "notebooks": Needs(
         (
             Crd("kubeflow.org", "notebooks", "Notebook", "v1beta1"),
@@ -83,6 +87,7 @@ NEEDS: Mapping[str, Needs] = {
         ),
         (NOTEBOOK_CONTROLLER, PODDEFAULT_WEBHOOK),
         read_write_many=True,
+        images=("notebook", "notebook_r"),
     ),
     "builder": Needs(read_write_many=True, registry=True),
     "helm": Needs(),

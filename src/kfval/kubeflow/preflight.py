@@ -5,7 +5,10 @@ or that the CI service account may not list events, with the fix beside each lin
 failed scenarios. The checks: the API server answers (its version); each CRD the features' manifests
 use is served at their version; the controllers behind them have an available Deployment; every rule
 of the permissions table is granted (one SelfSubjectAccessReview per verb and resource); a StorageClass
-for ReadWriteMany workspaces when notebooks are selected; a registry to push built images to when builds are.
+for ReadWriteMany workspaces when notebooks are selected; a registry to push built images to when builds are;
+the configured workload images. No API says whether a registry holds an image, so an image is checked for what
+a cluster can say: its reference is valid, and whether a node already holds it (Node `status.images`); one no
+node holds yet is pulled at first use, and a pull that fails then fails its scenario at once.
 
 Each finding says who needs it: the whole run (the API server, the permissions), a feature (its CRDs and
 controllers), or the scenarios of a capability tag (`@needs-rwx`, `@needs-registry`). What the whole run
@@ -18,7 +21,8 @@ it says so in its version (`+kfval` build metadata), and preflight reports its c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kfval.kube import errors, permissions
@@ -29,6 +33,13 @@ EMBEDDED_BUILD = "+kfval"
 """The build metadata of the embedded cluster's version: its controllers are part of the API server."""
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 OK, MISSING = "ok", "MISSING"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_REFERENCE = re.compile(
+    rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z0-9]+)*:[0-9a-fA-F]{32,})?"
+)
+"""The grammar of an image reference (distribution/reference), as a kubelet parses it before pulling."""
+DOCKER_HUB_PREFIXES = ("docker.io/library/", "docker.io/", "library/")
 
 
 @dataclass(frozen=True)
@@ -81,11 +92,18 @@ class Report:
 
 
 def check(
-    conn: Connection, features: Iterable[str], *, storage_class: str, registry: str = "", tags: str | None = None
+    conn: Connection,
+    features: Iterable[str],
+    *,
+    storage_class: str,
+    registry: str = "",
+    images: Mapping[str, str] | None = None,
+    tags: str | None = None,
 ) -> Report:
     """Every check for `features` (with those they run steps of); never raises for what the cluster lacks.
 
-    `registry` is where built images are pushed ([builder] registry, or the embedded cluster's)."""
+    `registry` is where built images are pushed ([builder] registry, or the embedded cluster's); `images`
+    are radish.ini's [images] (None: not checked)."""
     selected = permissions.features_with_needs(features)
     try:
         version = str(conn.version().get("git_version") or "")
@@ -103,6 +121,8 @@ def check(
         findings.append(_storage(conn, storage_class))
     if any(need.registry for need in needs):
         findings.append(_registry(registry))
+    if images is not None:
+        findings += _images(conn, selected, images)
     return Report(conn.server, selected, tuple(findings))
 
 
@@ -230,3 +250,52 @@ def _registry(registry: str) -> Finding:
         fix = "set [builder] registry (and its credentials) in radish.ini to a registry the cluster pulls from"
         return Finding(check, False, "no registry to push built images to", fix, by)
     return Finding(check, True, f"built images go to {registry}", "", by)
+
+
+def normalized_image(reference: str) -> str:
+    """`reference` as nodes list it: without Docker Hub's implicit prefixes, with `:latest` when untagged."""
+    for prefix in DOCKER_HUB_PREFIXES:
+        if reference.startswith(prefix):
+            reference = reference[len(prefix) :]
+            break
+    last = reference.rsplit("/", 1)[-1]
+    return reference if ":" in last or "@" in last else f"{reference}:latest"
+
+
+def _held_images(conn: Connection) -> dict[str, str]:
+    """Each image some node holds (normalized) -> the first node holding it."""
+    held: dict[str, str] = {}
+    for node in conn.list("v1", "Node")["items"]:
+        for image in (node.get("status") or {}).get("images") or []:
+            for name in image.get("names") or []:
+                held.setdefault(normalized_image(name), node["metadata"]["name"])
+    return held
+
+
+def _images(conn: Connection, features: Sequence[str], images: Mapping[str, str]) -> list[Finding]:
+    """Each configured image a selected feature runs: a valid reference, and held by a node or pulled at first use."""
+    keys: dict[str, tuple[str, ...]] = {}
+    for feature in features:
+        for key in capabilities.NEEDS[feature].images:
+            keys[key] = (*keys.get(key, ()), feature)
+    if not keys:
+        return []
+    try:
+        held = _held_images(conn)
+    except errors.ClusterError as error:
+        return [Finding("images", False, f"nodes cannot be listed: {error}", "see permissions")]
+    findings = []
+    for key, by in keys.items():
+        reference = images.get(key, "")
+        check, fix = f"image {key}", f"name the image in radish.ini [images] {key} (or KFVAL_IMAGES_{key.upper()})"
+        if not reference or not IMAGE_REFERENCE.fullmatch(reference):
+            findings.append(Finding(check, False, f"{reference!r} is not an image reference", fix, by))
+            continue
+        node = held.get(normalized_image(reference))
+        detail = (
+            f"{reference} is held by node {node}"
+            if node
+            else f"{reference} is on no node yet: pulled at first use (no API says whether its registry has it)"
+        )
+        findings.append(Finding(check, True, detail, "", by))
+    return findings

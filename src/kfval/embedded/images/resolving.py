@@ -145,6 +145,11 @@ class ImageResolver:
             return ImageContent(name=reference, env=hosttools.image_env(name), cmd=HOST_IMAGE_COMMANDS[name])
         return None
 
+    def present(self) -> list[str]:
+        """The project images, as a node lists the images it holds: they are here without a pull."""
+        names = sorted({*(p.parent.name for p in self.images_dir.glob("*/Dockerfile")), *self.outside_images})
+        return [f"{PROJECT_PREFIXES[0]}{name}:latest" for name in names]
+
     def alias_for(self, reference: str, name: str) -> str | None:
         """The alias target of the longest matching prefix (raw, or without Docker Hub prefixes)."""
         for prefix in sorted(self.aliases, key=len, reverse=True):
