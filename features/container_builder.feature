@@ -1,4 +1,4 @@
-@builder
+@builder @needs-rwx @needs-registry
 Feature: Container images built in the cluster with Kaniko
   As a QA engineer validating a Kubeflow installation
   I want a notebook's code built into an image by Fairing's Kaniko builder, pushed, and run

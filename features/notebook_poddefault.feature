@@ -1,4 +1,4 @@
-@notebooks @poddefault
+@notebooks @poddefault @needs-rwx
 Feature: Notebook servers with PodDefaults
   As a QA engineer validating a Kubeflow installation
   I want notebook servers to come up on a shared workspace with what PodDefaults inject

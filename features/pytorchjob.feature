@@ -8,7 +8,7 @@ Feature: Distributed PyTorch training with the Kubeflow training operator
     Given the cluster serves PyTorchJob of kubeflow.org/v1
     And a fresh namespace for the scenario
 
-  @smoke @post-upgrade
+  @smoke @post-upgrade @mnist
   Scenario Outline: A master and <workers> worker(s) train MNIST to the expected accuracy
     When I submit the MNIST PyTorchJob "mnist" with <workers> worker(s)
     Then the pods of PyTorchJob "mnist" start running

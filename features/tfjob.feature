@@ -8,7 +8,7 @@ Feature: Distributed TensorFlow training with the Kubeflow training operator
     Given the cluster serves TFJob of kubeflow.org/v1
     And a fresh namespace for the scenario
 
-  @smoke
+  @smoke @mnist
   Scenario: One parameter server and two workers train MNIST
     When I submit the MNIST TFJob "mnist" with 1 parameter server(s) and 2 worker(s)
     Then the TFJob "mnist" succeeds with reason "TFJobSucceeded"
@@ -47,6 +47,7 @@ Feature: Distributed TensorFlow training with the Kubeflow training operator
       worker cannot reach its data
       """
 
+  @mnist
   Scenario: A chief, a parameter server and a worker train with ParameterServerStrategy
     When I submit the ParameterServerStrategy TFJob "strategy" with a chief, 1 parameter server(s) and 1 worker(s)
     Then the TFJob "strategy" succeeds with reason "TFJobSucceeded"

@@ -10,6 +10,7 @@ import time
 from radish import after, before, world
 
 from kfval.bdd import failures, lifecycle, reporting, selection
+from kfval.bdd import scenario as scenario_glue
 from kfval.bdd.scenario import attach_outages, record_pods
 from kfval.kube import evidence
 from kfval.kube.errors import KfvalError, SetupError
@@ -42,6 +43,11 @@ def open_session(scenario):
     if world.kfval is None:
         scenario.context.session = None
         scenario.context.setup_error = world.kfval_setup_error
+        return
+    blocked = lifecycle.blocked_by(world.kfval, (tag.name for tag in scenario.all_tags))
+    if blocked is not None:
+        scenario.context.session = None
+        scenario_glue.block(scenario, blocked, skip=world.kfval.settings.run.skip_missing)
         return
     scenario.context.session = ScenarioSession(world.kfval.scope, scenario.sentence)
 

@@ -199,8 +199,16 @@ def _preflight(args: argparse.Namespace) -> int:
         cache_dir=target.CACHE_DIR / "preflight",
         embedded_kubeconfig=embedded.kubeconfig if embedded else None,
     )
+    embedded_registry = embedded.registry.name if embedded is not None and embedded.registry is not None else ""
     try:
-        report = preflight.check(conn, features, storage_class=config.notebooks.storage_class, tags=args.tags)
+        report = preflight.check(
+            conn,
+            features,
+            storage_class=config.notebooks.storage_class,
+            registry=config.builder.registry or embedded_registry,
+            images=config.images,
+            tags=args.tags,
+        )
     finally:
         conn.close()
     print(report.render())

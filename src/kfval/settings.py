@@ -95,6 +95,9 @@ class Run:
     strict_permissions: bool = False
     """Refuse, before sending it, any request the permissions table (kfval.kube.permissions) lacks: the
     project's tests run so, which keeps `kfval rbac` complete."""
+    skip_missing: bool = False
+    """Skip, instead of failing at once, the scenarios that need what preflight found missing (a feature's CRD
+    or controller, a capability tag such as `@needs-rwx`); the reports name the reason either way."""
 
 
 @dataclass(frozen=True)

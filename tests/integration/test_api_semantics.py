@@ -76,4 +76,4 @@ def test_a_patch_may_not_rename_the_object(api: client.ApiClient, ns: str) -> No
         core.patch_namespaced_config_map("old", ns, {"metadata": {"name": "new"}})
     assert refused.value.status == 400
     assert "does not match the name on the URL" in (refused.value.body or "")
-    assert [c.metadata.name for c in core.list_namespaced_config_map(ns).items] == ["old"]
+    assert [c.metadata.name for c in core.list_namespaced_config_map(ns, label_selector="set=paged").items] == ["old"]

@@ -62,5 +62,11 @@ def test_without_a_registry_the_scenario_fails_naming_the_builder_settings(
 ) -> None:
     run = run_suite("features/container_builder.feature", cluster.kubeconfig, tmp_path, tags="smoke")
     assert run.returncode != 0
-    assert "builder.registry and builder.base_image not set" in run.error_messages(), run.output
-    assert '[builder] of radish.ini (README, "Container builds")' in run.error_messages()
+    assert "image registry: no registry to push built images to" in run.error_messages(), run.output
+    assert "set [builder] registry (and its credentials) in radish.ini" in run.error_messages()
+    unchecked = run_suite(
+        "features/container_builder.feature", cluster.kubeconfig, tmp_path, "run.preflight=false", tags="smoke"
+    )
+    assert unchecked.returncode != 0
+    assert "builder.registry and builder.base_image not set" in unchecked.error_messages(), unchecked.output
+    assert '[builder] of radish.ini (README, "Container builds")' in unchecked.error_messages()

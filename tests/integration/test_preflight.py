@@ -1,6 +1,7 @@
 """Preflight against the embedded cluster: everything there, one permission taken from the generated
 role (preflight names verb and resource, and `kfval run` stops before its first scenario), and a CRD
-removed (preflight names it and the feature that needs it)."""
+removed (preflight names it and the feature that needs it; that feature's scenarios fail at once with the
+reason, or are skipped with it under run.skip_missing, and nothing of them reaches the cluster)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ def test_preflight_finds_nothing_missing_on_the_embedded_cluster(
     assert "preflight: nothing missing" in out
     assert "controller the Kubeflow training operator           built into the embedded cluster" in out
     assert "CRD tfjobs.kubeflow.org" in out and "may pods/log" in out
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert "ok image pytorch_mnist kfval/pytorch-mnist:latest is held by node kfval-node" in lines, out
 
 
 def test_a_permission_taken_from_the_role_is_named_and_stops_the_run_before_any_scenario(
@@ -105,3 +108,45 @@ def test_a_removed_crd_is_named_with_the_feature_that_needs_it(
         "MISSING CRD tfjobs.kubeflow.org not installed (TFJob kubeflow.org/v1, needed by feature tfjob)"
     ], out
     assert "fix: install the Kubeflow training operator" in out
+
+
+def test_the_scenarios_of_a_feature_whose_crd_is_missing_fail_at_once_or_are_skipped(
+    private_cluster: launch.ClusterInfo, tmp_path: Path
+) -> None:
+    kubectl = Kubectl(private_cluster.kubeconfig, tmp_path / "cache")
+    kubectl.run("delete", "crd", "tfjobs.kubeflow.org")
+    reason = "CRD tfjobs.kubeflow.org: not installed (TFJob kubeflow.org/v1, needed by feature tfjob)"
+    prefix = f"pf{uuid.uuid4().hex[:6]}"
+    failing = tmp_path / "failing"
+    failing.mkdir()
+    run = run_suite(
+        "features/tfjob.feature",
+        private_cluster.kubeconfig,
+        failing,
+        f"target.namespace_prefix={prefix}",
+        tags="tfjob and not mnist",
+    )
+    assert run.returncode != 0
+    elements = run.cucumber[0]["elements"]
+    scenarios = [element for element in elements if element["type"] == "scenario"]
+    steps = [step for element in elements for step in element["steps"]]
+    failed = [step for step in steps if step["result"]["status"] == "failed"]
+    assert len(failed) == len(scenarios) == 4, steps
+    assert all(reason in step["result"]["error_message"] for step in failed), failed
+    assert {step["result"]["status"] for step in steps} == {"failed", "skipped"}
+    skipping = tmp_path / "skipping"
+    skipping.mkdir()
+    run = run_suite(
+        "features/tfjob.feature",
+        private_cluster.kubeconfig,
+        skipping,
+        f"target.namespace_prefix={prefix}",
+        "run.skip_missing=true",
+        tags="tfjob and not mnist",
+    )
+    assert run.returncode == 0, run.output
+    steps = [step for element in run.cucumber[0]["elements"] for step in element["steps"]]
+    assert {step["result"]["status"] for step in steps} == {"skipped"}
+    assert all(reason in step["result"].get("error_message", "") for step in steps), steps[0]
+    assert all(case.find("skipped") is not None for case in run.junit.iter("testcase"))
+    assert f"namespace/{prefix}-" not in kubectl.run("get", "namespaces", "-o", "name").stdout

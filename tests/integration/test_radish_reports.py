@@ -18,16 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from kfval.report import cucumber
 from tests.support.polling import eventually_blocking
+from tests.support.schemas import schema_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "reporting"
 RADISH = Path(sys.executable).with_name("radish")
-SCHEMAS = Path(__file__).parents[1] / "fixtures" / "cucumber-json-schema"
 SECRET = "SECRET123"
 
 pytestmark = pytest.mark.slow
@@ -66,11 +65,6 @@ def run_sample(tmp_path: Path, dialect: cucumber.Dialect) -> tuple[Reports, subp
         check=False,
     )
     return reports, result
-
-
-def schema_errors(document: Any, dialect: cucumber.Dialect) -> list[str]:
-    validator = jsonschema.Draft7Validator(json.loads((SCHEMAS / f"cucumber-{dialect}.json").read_text()))
-    return [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(document)]
 
 
 @pytest.fixture(scope="module")

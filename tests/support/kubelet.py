@@ -152,6 +152,9 @@ class FakeImages:
     def resolve(self, reference: str) -> Image | None:
         return self.known.get(reference)
 
+    def present(self) -> list[str]:
+        return sorted(self.known)
+
 
 class FakeVolumes:
     async def prepare_volumes(self, pod: Body, *, store: Store, pod_dir: Path) -> dict[str, Path]:

@@ -17,7 +17,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from kfval.embedded.admission.chain import Admission
-from kfval.embedded.apiserver import bootstrappolicy
+from kfval.embedded.apiserver import auth, bootstrappolicy
 from kfval.embedded.apiserver.app import build_app
 from kfval.embedded.errors import ApiError, InternalError
 from kfval.embedded.store.catalog import Catalog
@@ -107,7 +107,13 @@ def store() -> Store:
 
 async def answer(store: Store, node: FakeNode, path: str, headers: dict[str, str], method: str = "GET") -> Any:
     """Status, content type and body of a request that is not upgraded."""
-    app = build_app(store=store, admission=Admission(), logs=NoLogs(), executor=node, token="admin-token")
+    app = build_app(
+        store=store,
+        admission=Admission(),
+        logs=NoLogs(),
+        executor=node,
+        authority=auth.TokenAuthority("admin-token", store),
+    )
     async with TestServer(app) as server, aiohttp.ClientSession() as session:
         key = {"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="} if "Upgrade" in headers else {}
         async with session.request(method, server.make_url(path), headers={**ADMIN, **key, **headers}) as reply:
@@ -176,7 +182,13 @@ async def exchange(
 
     With `leave`, the client closes the connection right after sending instead.
     """
-    app = build_app(store=store, admission=Admission(), logs=NoLogs(), executor=node, token="admin-token")
+    app = build_app(
+        store=store,
+        admission=Admission(),
+        logs=NoLogs(),
+        executor=node,
+        authority=auth.TokenAuthority("admin-token", store),
+    )
     received: list[bytes] = []
     async with TestServer(app) as server, aiohttp.ClientSession() as session:
         url = server.make_url(EXEC.format(pod="web") + query)

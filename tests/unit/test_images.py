@@ -137,6 +137,24 @@ def test_project_image_references_resolve_to_its_files_and_config(images_dir: Pa
     assert (content.entrypoint, content.cmd) == (("python3",), ("train.py",))
 
 
+def test_the_runner_image_is_built_from_the_project_folder_with_its_own_dockerfile() -> None:
+    project = Path.cwd().resolve()
+    resolver = resolving.ImageResolver(
+        project / "images", outside_images={"runner": (project / "deploy/runner/Dockerfile", project)}
+    )
+    content = resolver.resolve("kfval/runner:latest")
+    assert content is not None
+    mounts = {mount.target: mount.source for mount in content.mounts}
+    assert mounts["/suite/src"] == project / "src"
+    assert mounts["/suite/features"] == project / "features"
+    assert mounts["/suite/radish.ini"] == project / "radish.ini"
+    assert content.workdir == "/suite"
+    assert content.env["PYTHONPATH"] == "/suite/src"
+    assert content.env["KFVAL_TARGET_IN_CLUSTER"] == "true"
+    assert content.entrypoint == ("kfval", "run")
+    assert resolving.ImageResolver(project / "images").resolve("kfval/runner") is None
+
+
 @pytest.mark.parametrize(
     "reference", ["busybox", "busybox:1.36", "docker.io/library/alpine:3.19", "docker.io/python:3.11", "ubuntu"]
 )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from kfval.kube import errors
@@ -28,6 +29,7 @@ class FakeCluster:
 
     deployments: list[Body] = field(default_factory=list)
     storage_classes: list[Body] = field(default_factory=list)
+    nodes: list[Body] = field(default_factory=list)
     denied: set[tuple[str, str]] = field(default_factory=set)
     answers: bool = True
     server: str = "https://cluster.example:6443"
@@ -45,6 +47,8 @@ class FakeCluster:
     def list(self, api_version: str, kind: str, namespace: str | None = None, **selectors: str) -> Body:
         if kind == "StorageClass":
             return {"items": self.storage_classes}
+        if kind == "Node":
+            return {"items": self.nodes}
         wanted = dict(pair.split("=") for pair in selectors["label_selector"].split(","))
         return {"items": [d for d in self.deployments if wanted.items() <= d["metadata"]["labels"].items()]}
 
@@ -127,3 +131,77 @@ def test_preflight_checks_every_custom_resource_at_the_version_the_manifests_use
     }
     checked = {(f"{crd.group}/{crd.version}", crd.kind) for needs in capabilities.NEEDS.values() for crd in needs.crds}
     assert used and used <= checked, f"manifests use custom resources preflight does not check: {used - checked}"
+
+
+def test_what_a_feature_or_capability_lacks_blocks_only_the_scenarios_tagged_with_it() -> None:
+    rwo = {"metadata": {"name": "fast"}, "parameters": {"accessModes": "ReadWriteOnce"}}
+    report = preflight.check(
+        FakeCluster(storage_classes=[rwo]),  # type: ignore[arg-type]
+        ("pytorchjob", "builder"),
+        storage_class="fast",
+        registry="",
+    )
+    assert report.missing_for_the_run() == ()
+    assert [f.check for f in report.blocking({"pytorchjob", "training"})] == [
+        "controller the Kubeflow training operator"
+    ]
+    assert [f.check for f in report.blocking({"builder", "needs-rwx", "needs-registry"})] == [
+        "ReadWriteMany storage",
+        "image registry",
+    ]
+    assert report.blocking({"tfjob"}) == ()
+    [registry] = report.blocking({"needs-registry"})
+    assert registry.explain() == (
+        "image registry: no registry to push built images to (fix: set [builder] registry (and its credentials) "
+        "in radish.ini to a registry the cluster pulls from)"
+    )
+
+
+def test_a_denied_permission_blocks_the_whole_run() -> None:
+    operator = deployment("training-operator", {"control-plane": "kubeflow-training-operator"}, 1)
+    report = run(FakeCluster(deployments=[operator], denied={("get", "pods/log")}), "pytorchjob")
+    assert [f.check for f in report.missing_for_the_run()] == ["may pods/log"]
+
+
+def test_a_configured_registry_is_found() -> None:
+    report = preflight.check(FakeCluster(), ("builder",), storage_class="", registry="registry.example.com/ci")  # type: ignore[arg-type]
+    assert [(f.check, f.ok, f.detail) for f in report.findings if f.check == "image registry"] == [
+        ("image registry", True, "built images go to registry.example.com/ci")
+    ]
+
+
+def test_an_image_is_held_by_a_node_or_pulled_at_first_use_and_a_bad_reference_is_missing() -> None:
+    operator = deployment("training-operator", {"control-plane": "kubeflow-training-operator"}, 1)
+    node = {"metadata": {"name": "gpu-1"}, "status": {"images": [{"names": ["docker.io/team/trainer:1.0"]}]}}
+    cluster = FakeCluster(deployments=[operator], nodes=[node])
+    images = {"pytorch_mnist": "team/trainer:1.0", "tf_mnist": "registry.example.com/team/tf:2"}
+    report = preflight.check(cluster, ("pytorchjob", "tfjob"), storage_class="", images=images)  # type: ignore[arg-type]
+    found = {f.check: (f.ok, f.detail) for f in report.findings if f.check.startswith("image ")}
+    assert found == {
+        "image pytorch_mnist": (True, "team/trainer:1.0 is held by node gpu-1"),
+        "image tf_mnist": (
+            True,
+            "registry.example.com/team/tf:2 is on no node yet: pulled at first use "
+            "(no API says whether its registry has it)",
+        ),
+    }
+    report = preflight.check(cluster, ("tfjob",), storage_class="", images={"tf_mnist": "Team/TF latest"})  # type: ignore[arg-type]
+    [bad] = report.missing()
+    assert (bad.check, bad.detail, bad.needed_by) == (
+        "image tf_mnist",
+        "'Team/TF latest' is not an image reference",
+        ("tfjob",),
+    )
+    assert report.missing_for_the_run() == ()
+
+
+@pytest.mark.parametrize(
+    ("reference", "listed"),
+    [
+        ("busybox", "busybox:latest"),
+        ("docker.io/library/python:3.11", "python:3.11"),
+        ("kfval/runner", "kfval/runner:latest"),
+    ],
+)
+def test_references_are_compared_as_nodes_list_them(reference: str, listed: str) -> None:
+    assert preflight.normalized_image(reference) == listed

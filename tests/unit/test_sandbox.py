@@ -291,3 +291,18 @@ def test_a_process_whose_cluster_died_before_its_death_signal_was_set_ends_at_on
     launcher.parent_pid = os.getpid() + 1  # as if its parent were already gone: init or a subreaper adopted it
     orphan = subprocess.run([*launcher.chain(None, None), "echo", "ran"], capture_output=True, check=False)
     assert (orphan.returncode, orphan.stdout) == (137, b"")
+
+
+def test_a_mount_under_a_symlinked_directory_lands_where_the_link_points(tmp_path: Path) -> None:
+    real = tmp_path / "run"
+    real.mkdir()
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "run").symlink_to(real)
+    target = str(tmp_path / "var" / "run" / "secrets" / "kubernetes.io" / "serviceaccount")
+    assert rootfs.on_host_root(target) == str(real / "secrets" / "kubernetes.io" / "serviceaccount")
+    assert rootfs.on_host_root(str(real / "secrets")) == str(real / "secrets")
+    spec = spec_for("true", mounts=(Mount(source=tmp_path, target=target, read_only=True),))
+    args = rootfs.filesystem_args(spec, state_dir=None)
+    resolved = str(real / "secrets" / "kubernetes.io" / "serviceaccount")
+    assert ["--ro-bind", str(tmp_path), resolved] == args[args.index(resolved) - 2 : args.index(resolved) + 1]
+    assert target not in args

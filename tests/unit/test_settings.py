@@ -181,6 +181,7 @@ SAMPLES = {
     "kind": "kubeconfig",
     "in_cluster": "true",
     "strict_permissions": "true",
+    "skip_missing": "true",
     "insecure": "true",
     "progress": "false",
     "timeouts": "7",

@@ -93,7 +93,13 @@ class NoExec:
 
 
 async def _expiry_over_http(store: Store, clock: FakeClock) -> list[int]:
-    app = build_app(store=store, admission=Admission(), logs=NoLogs(), executor=NoExec(), token="admin-token")
+    app = build_app(
+        store=store,
+        admission=Admission(),
+        logs=NoLogs(),
+        executor=NoExec(),
+        authority=auth.TokenAuthority("admin-token", store),
+    )
     codes: list[int] = []
     async with TestServer(app) as server, aiohttp.ClientSession() as session:
         admin = {"Authorization": "Bearer admin-token"}
@@ -115,7 +121,13 @@ def test_over_http_a_token_is_forbidden_while_valid_and_unauthorized_once_expire
 
 
 async def _reviews_over_http(store: Store) -> list[tuple[int, Any]]:
-    app = build_app(store=store, admission=Admission(), logs=NoLogs(), executor=NoExec(), token="admin-token")
+    app = build_app(
+        store=store,
+        admission=Admission(),
+        logs=NoLogs(),
+        executor=NoExec(),
+        authority=auth.TokenAuthority("admin-token", store),
+    )
     as_qa = {"Authorization": "Bearer admin-token", "Impersonate-User": "system:serviceaccount:team:qa"}
     url = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
     question = {"resourceAttributes": {"namespace": "team", "verb": "list", "resource": "pods"}}

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from kfval.embedded.apiserver import auth
 from kfval.embedded.clock import SystemClock
 from kfval.embedded.kubelet import volumes
 from kfval.embedded.kubelet.volumes import VolumeError, mounts_for, prepare_volumes
@@ -114,18 +115,30 @@ def test_downward_api_files(store: Store, tmp_path: Path) -> None:
 
 
 def test_projected_kube_api_access(store: Store, tmp_path: Path) -> None:
+    _create(store, "serviceaccounts", {"metadata": {"name": "runner"}})
+    _create(store, "configmaps", {"metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": "PEM"}})
+    authority = auth.TokenAuthority("admin-token", store)
     sources = [
         {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
         {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
         {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]}},
     ]
     pod = _pod({"name": "kube-api-access-abcde", "projected": {"sources": sources, "defaultMode": 420}})
-    prepared = _prepare(pod, store=store, pod_dir=tmp_path)
+    pod["spec"]["serviceAccountName"] = "runner"
+    prepared = asyncio.run(volumes.NodeVolumes(authority).prepare_volumes(pod, store=store, pod_dir=tmp_path))
     directory = prepared["kube-api-access-abcde"]
     assert directory.parent.name == "kubernetes.io~projected"
-    assert (directory / "token").read_text() == volumes.SERVICE_ACCOUNT_TOKEN
+    assert authority.user_of((directory / "token").read_text()).name == f"system:serviceaccount:{NS}:runner"
     assert (directory / "namespace").read_text() == NS
-    assert (directory / "ca.crt").exists()
+    assert (directory / "ca.crt").read_text() == "PEM"
+
+
+def test_a_projected_token_waits_for_its_service_account(store: Store, tmp_path: Path) -> None:
+    sources = [{"serviceAccountToken": {"path": "token"}}]
+    pod = _pod({"name": "kube-api-access-abcde", "projected": {"sources": sources}})
+    node = volumes.NodeVolumes(auth.TokenAuthority("admin-token", store))
+    with pytest.raises(VolumeError, match='failed to fetch token: serviceaccounts "default" not found'):
+        asyncio.run(node.prepare_volumes(pod, store=store, pod_dir=tmp_path))
 
 
 def test_pvc_resolves_to_bound_volume_host_path(store: Store, tmp_path: Path) -> None:

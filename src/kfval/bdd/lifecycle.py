@@ -12,7 +12,7 @@ import fcntl
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -39,6 +39,18 @@ class SuiteRun:
     problems: list[str] = field(default_factory=list)
     helm_engine: helmengines.Engine | None = None
     """The Helm engine, chosen by the first Helm step of the run."""
+    preflight: preflight.Report | None = None
+    """What the checks before the run found (None when they were off); what it lacks blocks scenarios."""
+
+
+def blocked_by(run: SuiteRun, tags: Iterable[str]) -> str | None:
+    """Why a scenario with these tags cannot run on this cluster, or None: what preflight found missing for it."""
+    if run.preflight is None:
+        return None
+    missing = run.preflight.blocking(tags)
+    if not missing:
+        return None
+    return "the cluster lacks what this scenario needs (kfval preflight): " + "; ".join(f.explain() for f in missing)
 
 
 @dataclass(frozen=True)
@@ -191,9 +203,8 @@ def start(
     run_id = new_run_id()
     connected = connect(config, cache_dir=target.CACHE_DIR / run_id, features=features)
     conn = connected.conn
-    if config.run.preflight:
-        _preflight(config, connected, features)
     config = dataclasses.replace(config, builder=with_embedded_registry(config.builder, connected.registry))
+    checked = _preflight(config, connected, features) if config.run.preflight else None
     for secret in builds.credential_forms(config.builder):
         redactor.register(secret)
     scope = RunScope(
@@ -209,18 +220,29 @@ def start(
         context=None if config.target.kind == "local" else config.target.context,
         progress=console.progress_sink(enabled=config.console.progress, ansi=ansi),
     )
-    run = SuiteRun(settings=config, scope=scope, redactor=redactor, cluster_lease=connected.lease)
+    run = SuiteRun(settings=config, scope=scope, redactor=redactor, cluster_lease=connected.lease, preflight=checked)
     _install_signal_handlers(run)
     print(f"kfval run {run_id} against {conn.server} (context {conn.context!r})", file=sys.stderr)
     return run
 
 
-def _preflight(config: settings.Settings, connected: Connected, features: tuple[str, ...]) -> None:
-    """The run stops before its first scenario when the cluster lacks what the features need."""
-    report = preflight.check(connected.conn, features, storage_class=config.notebooks.storage_class)
+def _preflight(config: settings.Settings, connected: Connected, features: tuple[str, ...]) -> preflight.Report:
+    """The run stops before its first scenario when the cluster lacks what every scenario needs; what only some
+    features or capabilities need is announced here and blocks just their scenarios."""
+    report = preflight.check(
+        connected.conn,
+        features,
+        storage_class=config.notebooks.storage_class,
+        registry=config.builder.registry,
+        images=config.images,
+    )
     if report.ok:
         print(f"kfval preflight: nothing missing ({len(report.findings)} checks)", file=sys.stderr)
-        return
+        return report
+    if not report.missing_for_the_run():
+        outcome = "are skipped" if config.run.skip_missing else "fail at once (-u run.skip_missing=true skips them)"
+        print(f"{report.render()}\nkfval preflight: the scenarios that need it {outcome}", file=sys.stderr)
+        return report
     connected.conn.close()
     if connected.lease is not None:
         launch.release(connected.lease)

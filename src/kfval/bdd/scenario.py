@@ -210,3 +210,30 @@ def record_pods(scenario: Any, scenario_session: ScenarioSession) -> None:
     ]
     image = plots.phase_timeline(rows, title="pod phases")
     reporting.attach(scenario, name="pod phases", mime_type=plots.MIME_TYPE, data=image)
+
+
+def block(scenario: Any, reason: str, *, skip: bool) -> None:
+    """A scenario the cluster cannot run (what preflight found missing): failed at its first step with
+    `reason`, or, with `skip`, every step skipped with it; either way no step acts on the cluster.
+
+    radish 0.18 cannot skip or fail a scenario from a hook, so each step's definition is replaced by
+    one that does so (radish then reports a skipped step as skipped, and skips what follows a failure).
+    """
+    steps = scenario.all_steps if world.config.expand else scenario.steps
+    print(f"    {'skipped' if skip else 'failed'}: {reason}")
+    for step in steps:
+        step.definition_func = _skipper(reason) if skip else _refuser(reason)
+
+
+def _skipper(reason: str) -> Callable[..., None]:
+    def skipped(step: Any, *_args: Any, **_kwargs: Any) -> None:
+        reporting.skip(step, reason)
+
+    return skipped
+
+
+def _refuser(reason: str) -> Callable[..., None]:
+    def refused(_step: Any, *_args: Any, **_kwargs: Any) -> None:
+        raise errors.SetupError(reason)
+
+    return refused

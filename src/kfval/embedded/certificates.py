@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,10 +49,22 @@ def _write_private(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def ensure(directory: Path, now: datetime.datetime) -> ServingCertificate:
-    """Reuse the certificates in `directory`, or make a new CA and serving pair there."""
+def _covers(cert_path: Path, addresses: Sequence[str]) -> bool:
+    """Whether the serving certificate names every one of `addresses` (a pod-facing address may change)."""
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    served = {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
+    return all(address in served for address in addresses)
+
+
+def ensure(directory: Path, now: datetime.datetime, *, addresses: Sequence[str] = ()) -> ServingCertificate:
+    """Reuse the certificates in `directory`, or make a new CA and serving pair there.
+
+    The serving certificate names 127.0.0.1, `localhost`, `kubernetes.default.svc` and `addresses`
+    (where pods reach the server): an in-cluster client verifies the address it dials.
+    """
     ca_path, cert_path, key_path = directory / "ca.crt", directory / "apiserver.crt", directory / "apiserver.key"
-    if ca_path.exists() and cert_path.exists() and key_path.exists():
+    if ca_path.exists() and cert_path.exists() and key_path.exists() and _covers(cert_path, addresses):
         return ServingCertificate(ca_path.read_bytes(), cert_path, key_path)
     directory.mkdir(parents=True, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -72,6 +85,7 @@ def ensure(directory: Path, now: datetime.datetime) -> ServingCertificate:
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         x509.DNSName("localhost"),
         x509.DNSName("kubernetes.default.svc"),
+        *(x509.IPAddress(ipaddress.ip_address(address)) for address in addresses if address != "127.0.0.1"),
     ]
     cert = (
         x509.CertificateBuilder()

@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from importlib import resources as package_files
@@ -27,7 +28,7 @@ import yaml
 from aiohttp import web
 
 from kfval.embedded import certificates, kubeconfig
-from kfval.embedded.admission import customresources, imagepullsecrets, poddefault, training
+from kfval.embedded.admission import customresources, imagepullsecrets, poddefault, serviceaccounttoken, training
 from kfval.embedded.admission.chain import Admission
 from kfval.embedded.apiserver import auth
 from kfval.embedded.apiserver.app import build_app
@@ -43,6 +44,7 @@ from kfval.embedded.controllers import (
     pvcbinder,
     pytorchjob,
     replicaset,
+    rootcacertpublisher,
     serviceaccount,
     statefulset,
     tfjob,
@@ -74,6 +76,7 @@ from kfval.embedded.tasks import TaskGroup
 
 log = logging.getLogger("kfval.embedded")
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kubeflow")
+API_SERVICE_NAME = "kubernetes"
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,36 @@ def _seed(store: Store) -> None:
             store.create(crd_type, body)
 
 
+def _seed_api_service(store: Store, *, host: str, port: int) -> None:
+    """The `kubernetes` Service in `default` and its Endpoints: the API server, where pods reach it.
+
+    No proxy stands between pods and Services here, so the Service's port is the server's own
+    and `kubernetes.default.svc` resolves (pod /etc/hosts) to the endpoint address.
+    """
+    labels = {"component": "apiserver", "provider": "kubernetes"}
+    port_spec = {"name": "https", "port": port, "protocol": "TCP"}
+    service = {
+        "metadata": {"name": API_SERVICE_NAME, "namespace": "default", "labels": labels},
+        "spec": {"type": "ClusterIP", "ports": [{**port_spec, "targetPort": port}]},
+    }
+    store.create(store.catalog.lookup("", "v1", "services"), service, namespace="default")
+    endpoints = {
+        "metadata": {"name": API_SERVICE_NAME, "namespace": "default", "labels": labels},
+        "subsets": [{"addresses": [{"ip": host}], "ports": [port_spec]}],
+    }
+    store.create(store.catalog.lookup("", "v1", "endpoints"), endpoints, namespace="default")
+
+
+def project_images_outside(images_dir: Path) -> dict[str, tuple[Path, Path]]:
+    """Project images whose Dockerfile lives outside `images/`: name -> (Dockerfile, build context).
+
+    The runner image (the suite itself, deploy/runner/Dockerfile) is built from the project folder,
+    the parent of `images/`, as its build command says.
+    """
+    project = images_dir.parent
+    return {"runner": (project / "deploy" / "runner" / "Dockerfile", project)}
+
+
 MAX_HEADER_BYTES = 1 << 20
 """Go's http.DefaultMaxHeaderBytes, kube-apiserver's limit: an exec URL carrying a long command (a
 script passed with `-c`) is served, where aiohttp's 8 KiB default would refuse it with a 400."""
@@ -131,7 +164,11 @@ class Cluster:
         self.store = Store(Catalog(), self.clock)
         self.store.register_catalog_hook()
         self.admission = Admission(
-            mutators=[poddefault.PodDefaultMutator(self.store), imagepullsecrets.ServiceAccountPullSecrets(self.store)],
+            mutators=[
+                poddefault.PodDefaultMutator(self.store),
+                imagepullsecrets.ServiceAccountPullSecrets(self.store),
+                serviceaccounttoken.ServiceAccountTokenVolume(self.store),
+            ],
             validators=[training.TrainingJobValidator()],
         )
         self.store.admission = self.admission
@@ -139,6 +176,9 @@ class Cluster:
         self.store.on_change(self.admission.allocator.observe)
         self.tasks = TaskGroup()
         self.token = auth.new_token()
+        self.authority = auth.TokenAuthority(self.token, self.store)
+        self.sockets: list[socket.socket] = []
+        """Where the API server listens: loopback, and the pods' gateway when pods have their own network."""
         self.runner: web.AppRunner | None = None
         self.logs = logs.ContainerLogs(options.state_dir / "pods", self.clock, self.store)
         self.hosts = hosts.HostsFiles(self.store, options.state_dir)
@@ -147,16 +187,22 @@ class Cluster:
         self.kubelet: pods.Kubelet | None = None
         self.registry: serving.LocalRegistry | None = None
         self.resolver = ImageResolver(
-            options.images_dir, aliases.KUBEFLOW_EXAMPLE_IMAGES, datasets_dir=options.datasets_dir
+            options.images_dir,
+            aliases.KUBEFLOW_EXAMPLE_IMAGES,
+            datasets_dir=options.datasets_dir,
+            outside_images=project_images_outside(options.images_dir),
         )
 
     async def start(self) -> str:
         options = self.options
         await reaping.reap(options.state_dir, self.clock)
-        _seed(self.store)
-        self._start_controllers()
         self.network = await network.detect_network(sandbox.cluster_prefix(options.state_dir))
         await self.network.prepare()
+        api_port = self._bind(self.network.host_ip)
+        serving = self._serving_certificate(self.network.host_ip)
+        _seed(self.store)
+        _seed_api_service(self.store, host=self.network.host_ip, port=api_port)
+        self._start_controllers(ca_pem=serving.ca_pem.decode() if serving else "")
         self.sandbox = await sandbox.detect_sandbox(options.state_dir, self.clock)
         registry_images = await self._start_registry(self.network.host_ip, self.sandbox.launcher)
         self.kubelet = pods.Kubelet(
@@ -164,21 +210,37 @@ class Cluster:
             self.clock,
             sandbox=self.sandbox,
             network=self.network,
-            services=self._pod_services(),
+            services=self._pod_services(api_host=self.network.host_ip, api_port=api_port),
             pods_root=options.state_dir / "pods",
             tasks=self.tasks,
             registry=registry_images,
         )
         self.tasks.spawn("hosts", self.hosts.run())
         self.tasks.spawn("kubelet", self.kubelet.run())
-        return await self._serve()
+        return await self._serve(serving)
 
-    def _start_controllers(self) -> None:
+    def _bind(self, pod_gateway: str) -> int:
+        """Listen on loopback (the port asked for, else a free one) and, at the same port, on the
+        address pods reach the host at; the port."""
+        loopback = socket.create_server(("127.0.0.1", self.options.port))
+        self.sockets.append(loopback)
+        port = int(loopback.getsockname()[1])
+        if pod_gateway != "127.0.0.1":
+            self.sockets.append(socket.create_server((pod_gateway, port)))
+        return port
+
+    def _serving_certificate(self, pod_gateway: str) -> certificates.ServingCertificate | None:
+        if not self.options.tls:
+            return None
+        return certificates.ensure(self.options.state_dir / "pki", self.clock.now(), addresses=(pod_gateway,))
+
+    def _start_controllers(self, *, ca_pem: str) -> None:
         reactor = Reactor(self.store, self.clock, self.tasks)
         for controller in (
             namespace.NamespaceController(self.store, self.clock),
             garbagecollector.GarbageCollectorController(self.store, self.clock),
             serviceaccount.ServiceAccountController(self.store, self.clock),
+            rootcacertpublisher.RootCACertPublisher(self.store, self.clock, ca_pem=ca_pem),
             crd.CrdController(self.store, self.clock),
             endpoints.EndpointsController(self.store, self.clock),
             pvcbinder.PvcBinderController(self.store, self.clock, self.options.state_dir / "volumes"),
@@ -213,11 +275,11 @@ class Cluster:
             state_dir / "images", name=access.name, address=access.address, aliases=seeding.ALIASES
         )
 
-    def _pod_services(self) -> podservices.PodServices:
+    def _pod_services(self, *, api_host: str, api_port: int) -> podservices.PodServices:
         return podservices.PodServices(
             images=self.resolver,
-            volumes=volumes,
-            environment=environment,
+            volumes=volumes.NodeVolumes(self.authority),
+            environment=environment.NodeEnvironment(api_host=api_host, api_port=api_port),
             probes=probes,
             hosts=self.hosts,
             logs=self.logs,
@@ -225,14 +287,14 @@ class Cluster:
             scheduler_events=Recorder(self.store, self.clock, "default-scheduler"),
         )
 
-    async def _serve(self) -> str:
+    async def _serve(self, serving: certificates.ServingCertificate | None) -> str:
         assert self.kubelet is not None
         app = build_app(
             store=self.store,
             admission=self.admission,
             logs=self.logs,
             executor=executing.ContainerExecutor(self.kubelet),
-            token=self.token,
+            authority=self.authority,
         )
         self.runner = web.AppRunner(
             app,
@@ -244,11 +306,9 @@ class Cluster:
         )
         await self.runner.setup()
         state_dir = self.options.state_dir
-        serving = certificates.ensure(state_dir / "pki", self.clock.now()) if self.options.tls else None
-        site = web.TCPSite(
-            self.runner, "127.0.0.1", self.options.port, ssl_context=serving.server_context() if serving else None
-        )
-        await site.start()
+        ssl_context = serving.server_context() if serving else None
+        for bound in self.sockets:
+            await web.SockSite(self.runner, bound, ssl_context=ssl_context).start()
         port = self.runner.addresses[0][1]
         server = f"{'https' if serving else 'http'}://127.0.0.1:{port}"
         ca_pem = serving.ca_pem if serving else None
@@ -265,6 +325,8 @@ class Cluster:
             await self.kubelet.close()
         if self.runner is not None:
             await self.runner.cleanup()
+        for bound in self.sockets:
+            bound.close()
         self.store.fanout.close_all()
         await self.tasks.close()
         if self.registry is not None:

@@ -71,6 +71,7 @@ TABLE: Mapping[str, tuple[Rule, ...]] = {
         _rule("apiextensions.k8s.io", "customresourcedefinitions", ("get",), CLUSTER, "the CRDs features need"),
         _rule("apps", "deployments", ("list",), CLUSTER, "the controllers behind the CRDs are available"),
         _rule("storage.k8s.io", "storageclasses", ("list",), CLUSTER, "a class for ReadWriteMany workspaces"),
+        _rule("", "nodes", ("list",), CLUSTER, "the configured images some node already holds"),
         _rule("authorization.k8s.io", "selfsubjectaccessreviews", ("create",), CLUSTER, "each rule is granted"),
     ),
     "pytorchjob": (_rule("kubeflow.org", "pytorchjobs", OWN, NAMESPACE, "the PyTorchJobs of the scenarios"),),

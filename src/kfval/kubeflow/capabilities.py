@@ -2,7 +2,9 @@
 their versions, and the controllers that act on them.
 
 Preflight reads this before a run so that a cluster without the training operator fails in one line
-naming the component, instead of in every scenario. Controllers are found by the labels their upstream
+naming the component, instead of in every scenario. What a feature needs beyond its CRDs is also a
+capability tag on the scenarios that need it (`@needs-rwx`, `@needs-registry`), so that a missing
+capability fails, or skips, exactly those scenarios. Controllers are found by the labels their upstream
 manifests put on their Deployments, in any namespace (Kubeflow installs them in `kubeflow`, other
 distributions elsewhere).
 """
@@ -54,17 +56,30 @@ PODDEFAULT_WEBHOOK = Controller(
 )
 
 
+NEEDS_RWX = "needs-rwx"
+"""Capability tag of scenarios that need a StorageClass offering ReadWriteMany."""
+NEEDS_REGISTRY = "needs-registry"
+"""Capability tag of scenarios that push images to a registry (the builder's)."""
+CAPABILITY_TAGS = (NEEDS_RWX, NEEDS_REGISTRY)
+
+
 @dataclass(frozen=True)
 class Needs:
     crds: tuple[Crd, ...] = ()
     controllers: tuple[Controller, ...] = ()
     read_write_many: bool = False
-    """Workspaces shared by several pods: a StorageClass that offers ReadWriteMany."""
+    """Workspaces shared by several pods: a StorageClass that offers ReadWriteMany (tag `@needs-rwx`)."""
+    registry: bool = False
+    """Built images are pushed to a registry the cluster pulls from (tag `@needs-registry`)."""
+    images: tuple[str, ...] = ()
+    """The keys of radish.ini [images] its workloads run."""
 
 
 NEEDS: Mapping[str, Needs] = {
-    "pytorchjob": Needs((Crd("kubeflow.org", "pytorchjobs", "PyTorchJob", "v1"),), (TRAINING_OPERATOR,)),
-    "tfjob": Needs((Crd("kubeflow.org", "tfjobs", "TFJob", "v1"),), (TRAINING_OPERATOR,)),
+    "pytorchjob": Needs(
+        (Crd("kubeflow.org", "pytorchjobs", "PyTorchJob", "v1"),), (TRAINING_OPERATOR,), images=("pytorch_mnist",)
+    ),
+    "tfjob": Needs((Crd("kubeflow.org", "tfjobs", "TFJob", "v1"),), (TRAINING_OPERATOR,), images=("tf_mnist",)),
     "notebooks": Needs(
         (
             Crd("kubeflow.org", "notebooks", "Notebook", "v1beta1"),
@@ -72,8 +87,9 @@ NEEDS: Mapping[str, Needs] = {
         ),
         (NOTEBOOK_CONTROLLER, PODDEFAULT_WEBHOOK),
         read_write_many=True,
+        images=("notebook", "notebook_r"),
     ),
-    "builder": Needs(read_write_many=True),
+    "builder": Needs(read_write_many=True, registry=True),
     "helm": Needs(),
 }
 """Per feature of the permissions table; the features a feature runs steps of add their own needs."""

@@ -5,7 +5,15 @@ or that the CI service account may not list events, with the fix beside each lin
 failed scenarios. The checks: the API server answers (its version); each CRD the features' manifests
 use is served at their version; the controllers behind them have an available Deployment; every rule
 of the permissions table is granted (one SelfSubjectAccessReview per verb and resource); a StorageClass
-for ReadWriteMany workspaces when notebooks are selected.
+for ReadWriteMany workspaces when notebooks are selected; a registry to push built images to when builds are;
+the configured workload images. No API says whether a registry holds an image, so an image is checked for what
+a cluster can say: its reference is valid, and whether a node already holds it (Node `status.images`); one no
+node holds yet is pulled at first use, and a pull that fails then fails its scenario at once.
+
+Each finding says who needs it: the whole run (the API server, the permissions), a feature (its CRDs and
+controllers), or the scenarios of a capability tag (`@needs-rwx`, `@needs-registry`). What the whole run
+needs stops it; what a feature or a capability needs fails (or, with run.skip_missing, skips) only the
+scenarios tagged with it.
 
 The embedded cluster runs its controllers inside its own process, so it has no Deployments for them;
 it says so in its version (`+kfval` build metadata), and preflight reports its controllers as built in.
@@ -13,7 +21,8 @@ it says so in its version (`+kfval` build metadata), and preflight reports its c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kfval.kube import errors, permissions
@@ -24,6 +33,13 @@ EMBEDDED_BUILD = "+kfval"
 """The build metadata of the embedded cluster's version: its controllers are part of the API server."""
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 OK, MISSING = "ok", "MISSING"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_REFERENCE = re.compile(
+    rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z0-9]+)*:[0-9a-fA-F]{32,})?"
+)
+"""The grammar of an image reference (distribution/reference), as a kubelet parses it before pulling."""
+DOCKER_HUB_PREFIXES = ("docker.io/library/", "docker.io/", "library/")
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,12 @@ class Finding:
     ok: bool
     detail: str
     fix: str = ""
+    needed_by: tuple[str, ...] = ()
+    """The tags (feature keys, capability tags) of the scenarios that need it; empty: the whole run."""
+
+    def explain(self) -> str:
+        """One line a scenario's report can carry: what is missing and the fix."""
+        return f"{self.check}: {self.detail}" + (f" (fix: {self.fix})" if self.fix else "")
 
 
 @dataclass(frozen=True)
@@ -47,6 +69,15 @@ class Report:
     def missing(self) -> tuple[Finding, ...]:
         return tuple(finding for finding in self.findings if not finding.ok)
 
+    def missing_for_the_run(self) -> tuple[Finding, ...]:
+        """What every scenario needs and the cluster lacks: the run cannot start."""
+        return tuple(finding for finding in self.missing() if not finding.needed_by)
+
+    def blocking(self, tags: Iterable[str]) -> tuple[Finding, ...]:
+        """What a scenario with these tags (its feature's included) needs and the cluster lacks."""
+        wanted = set(tags)
+        return tuple(finding for finding in self.missing() if wanted & set(finding.needed_by))
+
     def render(self) -> str:
         """A table a QA engineer reads top to bottom: status, check, what was found, and the fix."""
         head = f"preflight of {self.server} for {', '.join(self.features) or 'the run alone'}"
@@ -60,8 +91,19 @@ class Report:
         return "\n".join([*lines, f"preflight: {verdict}"])
 
 
-def check(conn: Connection, features: Iterable[str], *, storage_class: str, tags: str | None = None) -> Report:
-    """Every check for `features` (with those they run steps of); never raises for what the cluster lacks."""
+def check(
+    conn: Connection,
+    features: Iterable[str],
+    *,
+    storage_class: str,
+    registry: str = "",
+    images: Mapping[str, str] | None = None,
+    tags: str | None = None,
+) -> Report:
+    """Every check for `features` (with those they run steps of); never raises for what the cluster lacks.
+
+    `registry` is where built images are pushed ([builder] registry, or the embedded cluster's); `images`
+    are radish.ini's [images] (None: not checked)."""
     selected = permissions.features_with_needs(features)
     try:
         version = str(conn.version().get("git_version") or "")
@@ -72,11 +114,15 @@ def check(conn: Connection, features: Iterable[str], *, storage_class: str, tags
     findings = [
         Finding("API server", True, f"Kubernetes {version}"),
         *_crds(conn, selected),
-        *_controllers(conn, needs, embedded=version.endswith(EMBEDDED_BUILD)),
+        *_controllers(conn, selected, embedded=version.endswith(EMBEDDED_BUILD)),
         *_permissions(conn, permissions.grants(selected), tags=tags),
     ]
     if any(need.read_write_many for need in needs):
         findings.append(_storage(conn, storage_class))
+    if any(need.registry for need in needs):
+        findings.append(_registry(registry))
+    if images is not None:
+        findings += _images(conn, selected, images)
     return Report(conn.server, selected, tuple(findings))
 
 
@@ -89,31 +135,35 @@ def _crds(conn: Connection, features: Sequence[str]) -> list[Finding]:
                 (c.install for c in capabilities.NEEDS[feature].controllers),
                 f"install the component that defines {crd.kind}",
             )
+            check, by = f"CRD {crd.name}", (feature,)
             try:
                 found = conn.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", crd.name)
             except errors.NotFoundError:
-                findings.append(Finding(f"CRD {crd.name}", False, f"not installed ({needed})", install))
+                findings.append(Finding(check, False, f"not installed ({needed})", install, by))
                 continue
             except errors.ClusterError as error:
-                findings.append(Finding(f"CRD {crd.name}", False, f"cannot be read: {error}", "see permissions"))
+                findings.append(Finding(check, False, f"cannot be read: {error}", "see permissions", by))
                 continue
             served = [v["name"] for v in found.get("spec", {}).get("versions", []) if v.get("served")]
             ok = crd.version in served
             detail = f"serves {', '.join(served) or 'no version'}" + ("" if ok else f"; {needed}")
-            findings.append(Finding(f"CRD {crd.name}", ok, detail, f"upgrade it so that it serves {crd.version}"))
+            findings.append(Finding(check, ok, detail, f"upgrade it so that it serves {crd.version}", by))
     return findings
 
 
-def _controllers(conn: Connection, needs: Sequence[capabilities.Needs], *, embedded: bool) -> list[Finding]:
-    controllers = list(dict.fromkeys(c for need in needs for c in need.controllers))
+def _controllers(conn: Connection, features: Sequence[str], *, embedded: bool) -> list[Finding]:
+    needed_by: dict[capabilities.Controller, tuple[str, ...]] = {}
+    for feature in features:
+        for controller in capabilities.NEEDS[feature].controllers:
+            needed_by[controller] = (*needed_by.get(controller, ()), feature)
     if embedded:
-        return [Finding(f"controller {c.name}", True, "built into the embedded cluster") for c in controllers]
+        return [Finding(f"controller {c.name}", True, "built into the embedded cluster") for c in needed_by]
     findings = []
-    for controller in controllers:
+    for controller, by in needed_by.items():
         try:
             items: list[Body] = conn.list("apps/v1", "Deployment", label_selector=controller.label_selector)["items"]
         except errors.ClusterError as error:
-            findings.append(Finding(f"controller {controller.name}", False, f"cannot be listed: {error}"))
+            findings.append(Finding(f"controller {controller.name}", False, f"cannot be listed: {error}", "", by))
             continue
         available = [
             f"{d['metadata'].get('namespace')}/{d['metadata']['name']}"
@@ -125,7 +175,7 @@ def _controllers(conn: Connection, needs: Sequence[capabilities.Needs], *, embed
             if available
             else f"no available Deployment labelled {controller.label_selector} in any namespace"
         )
-        findings.append(Finding(f"controller {controller.name}", bool(available), detail, controller.install))
+        findings.append(Finding(f"controller {controller.name}", bool(available), detail, controller.install, by))
     return findings
 
 
@@ -170,11 +220,12 @@ def _permissions(conn: Connection, granted: permissions.Grants, *, tags: str | N
 
 def _storage(conn: Connection, storage_class: str) -> Finding:
     """The named StorageClass, or the default one, exists and does not rule ReadWriteMany out."""
+    check, by = "ReadWriteMany storage", (capabilities.NEEDS_RWX,)
     fix = "name a StorageClass that offers ReadWriteMany in radish.ini [notebooks] storage_class"
     try:
         classes: list[Body] = conn.list("storage.k8s.io/v1", "StorageClass")["items"]
     except errors.ClusterError as error:
-        return Finding("ReadWriteMany storage", False, f"StorageClasses cannot be listed: {error}", fix)
+        return Finding(check, False, f"StorageClasses cannot be listed: {error}", fix, by)
     chosen = [
         c
         for c in classes
@@ -183,11 +234,68 @@ def _storage(conn: Connection, storage_class: str) -> Finding:
     ]
     wanted = f'StorageClass "{storage_class}"' if storage_class else "a default StorageClass"
     if not chosen:
-        return Finding("ReadWriteMany storage", False, f"no {wanted}", fix)
+        return Finding(check, False, f"no {wanted}", fix, by)
     name = chosen[0]["metadata"]["name"]
     modes = str((chosen[0].get("parameters") or {}).get("accessModes") or "")
     if modes and "ReadWriteMany" not in modes:
-        return Finding("ReadWriteMany storage", False, f'StorageClass "{name}" provisions only {modes}', fix)
-    return Finding(
-        "ReadWriteMany storage", True, f'StorageClass "{name}" (ReadWriteMany is proven when a workspace binds)'
-    )
+        return Finding(check, False, f'StorageClass "{name}" provisions only {modes}', fix, by)
+    return Finding(check, True, f'StorageClass "{name}" (ReadWriteMany is proven when a workspace binds)', "", by)
+
+
+def _registry(registry: str) -> Finding:
+    """A registry to push built images to is configured; whether the cluster can pull from it shows at the first
+    pull (no API says so)."""
+    check, by = "image registry", (capabilities.NEEDS_REGISTRY,)
+    if not registry:
+        fix = "set [builder] registry (and its credentials) in radish.ini to a registry the cluster pulls from"
+        return Finding(check, False, "no registry to push built images to", fix, by)
+    return Finding(check, True, f"built images go to {registry}", "", by)
+
+
+def normalized_image(reference: str) -> str:
+    """`reference` as nodes list it: without Docker Hub's implicit prefixes, with `:latest` when untagged."""
+    for prefix in DOCKER_HUB_PREFIXES:
+        if reference.startswith(prefix):
+            reference = reference[len(prefix) :]
+            break
+    last = reference.rsplit("/", 1)[-1]
+    return reference if ":" in last or "@" in last else f"{reference}:latest"
+
+
+def _held_images(conn: Connection) -> dict[str, str]:
+    """Each image some node holds (normalized) -> the first node holding it."""
+    held: dict[str, str] = {}
+    for node in conn.list("v1", "Node")["items"]:
+        for image in (node.get("status") or {}).get("images") or []:
+            for name in image.get("names") or []:
+                held.setdefault(normalized_image(name), node["metadata"]["name"])
+    return held
+
+
+def _images(conn: Connection, features: Sequence[str], images: Mapping[str, str]) -> list[Finding]:
+    """Each configured image a selected feature runs: a valid reference, and held by a node or pulled at first use."""
+    keys: dict[str, tuple[str, ...]] = {}
+    for feature in features:
+        for key in capabilities.NEEDS[feature].images:
+            keys[key] = (*keys.get(key, ()), feature)
+    if not keys:
+        return []
+    try:
+        held = _held_images(conn)
+    except errors.ClusterError as error:
+        return [Finding("images", False, f"nodes cannot be listed: {error}", "see permissions")]
+    findings = []
+    for key, by in keys.items():
+        reference = images.get(key, "")
+        check, fix = f"image {key}", f"name the image in radish.ini [images] {key} (or KFVAL_IMAGES_{key.upper()})"
+        if not reference or not IMAGE_REFERENCE.fullmatch(reference):
+            findings.append(Finding(check, False, f"{reference!r} is not an image reference", fix, by))
+            continue
+        node = held.get(normalized_image(reference))
+        detail = (
+            f"{reference} is held by node {node}"
+            if node
+            else f"{reference} is on no node yet: pulled at first use (no API says whether its registry has it)"
+        )
+        findings.append(Finding(check, True, detail, "", by))
+    return findings

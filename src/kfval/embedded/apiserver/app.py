@@ -222,7 +222,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 
 def build_app(
-    *, store: Store, admission: Admission, logs: LogSource, executor: Executor, token: str
+    *, store: Store, admission: Admission, logs: LogSource, executor: Executor, authority: auth.TokenAuthority
 ) -> web.Application:
     app = web.Application(
         middlewares=[send_warnings, pretty_print, render_errors, authenticate, authorize],
@@ -231,7 +231,7 @@ def build_app(
     app[CONTEXT] = Context(store=store, admission=admission)
     app[LOGS] = logs
     app[EXECUTOR] = executor
-    app[auth.AUTHORITY] = auth.TokenAuthority(token, store)
+    app[auth.AUTHORITY] = authority
     app[authorization.AUTHORIZER] = authorization.Authorizer(store)
     app.on_startup.append(_bootstrap_policy)
     router = app.router

@@ -1,12 +1,13 @@
 """From an image reference in a pod spec to what the container gets from that image.
 
 A reference names either a project image (the folder `images/<name>/` with its Dockerfile, as
-`kfval/<name>[:tag]` or `localhost/kfval/<name>`), a well-known base image that the host's
-runtime stands in for (busybox, alpine, debian, ubuntu, python: no files of their own), the
-Kaniko executor (`kaniko_executor`), or an alias from the configuration (a reference prefix
-mapped to a project image, or to "host"). Those need no pull. Images of the cluster's registry
-are pulled by the kubelet (kubelet/unpacking.py); anything else is unknown, and the kubelet
-reports ErrImagePull as a node would for an image no registry has.
+`kfval/<name>[:tag]` or `localhost/kfval/<name>`, or one built from the project folder with a
+Dockerfile elsewhere, such as the suite's runner image `kfval/runner` from deploy/runner/), a
+well-known base image that the host's runtime stands in for (busybox, alpine, debian, ubuntu,
+python: no files of their own), the Kaniko executor (`kaniko_executor`), or an alias from the
+configuration (a reference prefix mapped to a project image, or to "host"). Those need no pull.
+Images of the cluster's registry are pulled by the kubelet (kubelet/unpacking.py); anything else
+is unknown, and the kubelet reports ErrImagePull as a node would for an image no registry has.
 """
 
 from __future__ import annotations
@@ -99,9 +100,16 @@ class ImageResolver:
     """Resolves image references against the project's `images/` folder, the host and the aliases."""
 
     def __init__(
-        self, images_dir: Path, aliases: Mapping[str, str] | None = None, *, datasets_dir: Path | None = None
+        self,
+        images_dir: Path,
+        aliases: Mapping[str, str] | None = None,
+        *,
+        datasets_dir: Path | None = None,
+        outside_images: Mapping[str, tuple[Path, Path]] | None = None,
     ) -> None:
         self.images_dir = images_dir
+        self.outside_images = dict(outside_images or {})
+        """Project images built outside `images/`: name -> (Dockerfile, build context folder)."""
         self.aliases = dict(aliases or {})
         self.datasets_dir = datasets_dir
         """Offline data sets, bound where a project image's `dev.kfval.dataset.<name>` label asks."""
@@ -126,11 +134,21 @@ class ImageResolver:
         if target is not None:
             return self.load(target)
         for prefix in PROJECT_PREFIXES:
-            if name.startswith(prefix) and (self.images_dir / name[len(prefix) :] / "Dockerfile").is_file():
-                return self.load(name[len(prefix) :])
+            if not name.startswith(prefix):
+                continue
+            project_name = name[len(prefix) :]
+            if project_name in self.outside_images:
+                return self.load(project_name)
+            if (self.images_dir / project_name / "Dockerfile").is_file():
+                return self.load(project_name)
         if name in HOST_IMAGE_COMMANDS:
             return ImageContent(name=reference, env=hosttools.image_env(name), cmd=HOST_IMAGE_COMMANDS[name])
         return None
+
+    def present(self) -> list[str]:
+        """The project images, as a node lists the images it holds: they are here without a pull."""
+        names = sorted({*(p.parent.name for p in self.images_dir.glob("*/Dockerfile")), *self.outside_images})
+        return [f"{PROJECT_PREFIXES[0]}{name}:latest" for name in names]
 
     def alias_for(self, reference: str, name: str) -> str | None:
         """The alias target of the longest matching prefix (raw, or without Docker Hub prefixes)."""
@@ -140,10 +158,13 @@ class ImageResolver:
         return None
 
     def load(self, name: str) -> ImageContent:
-        """The project image `images/<name>/`; DockerfileError when its Dockerfile cannot be applied."""
-        folder = self.images_dir / name
+        """The project image `images/<name>/` (or built outside it); DockerfileError when its Dockerfile
+        cannot be applied."""
+        dockerfile_path, folder = self.outside_images.get(
+            name, (self.images_dir / name / "Dockerfile", self.images_dir / name)
+        )
         try:
-            text = (folder / "Dockerfile").read_text()
+            text = dockerfile_path.read_text()
         except OSError as error:
             raise dockerfile.DockerfileError(f"no Dockerfile for project image {name!r}: {error}") from error
         parsed = dockerfile.parse(text)

@@ -267,3 +267,34 @@ def resolve_env(
     for name, value in links.items():
         env.setdefault(name, value)
     return env
+
+
+class NodeEnvironment:
+    """`resolve_env` as this node calls it: with where its pods reach the API server, as the kubelet
+    adds `KUBERNETES_SERVICE_HOST`/`KUBERNETES_SERVICE_PORT` for in-cluster clients."""
+
+    def __init__(self, *, api_host: str, api_port: int) -> None:
+        self.api_host = api_host
+        self.api_port = api_port
+
+    def resolve_env(
+        self,
+        pod: Body,
+        container: Body,
+        *,
+        store: Store,
+        pod_ips: Sequence[str] | None = None,
+        host_ip: str | None = None,
+    ) -> dict[str, str]:
+        return resolve_env(
+            pod,
+            container,
+            store=store,
+            api_host=self.api_host,
+            api_port=self.api_port,
+            pod_ips=pod_ips,
+            host_ip=host_ip,
+        )
+
+    def expand(self, values: Sequence[str], env: Mapping[str, str]) -> list[str]:
+        return expand(values, env)

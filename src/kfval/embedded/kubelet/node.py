@@ -12,6 +12,7 @@ import os
 import platform
 import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from kfval.embedded.clock import Clock, rfc3339, rfc3339_micro
@@ -114,8 +115,8 @@ def node_info(name: str, arch: str) -> Body:
     }
 
 
-def node_body(name: str, *, host_ip: str, now: str, storage_dir: Path) -> Body:
-    """The Node object as a kubelet registers it."""
+def node_body(name: str, *, host_ip: str, now: str, storage_dir: Path, images: Sequence[str] = ()) -> Body:
+    """The Node object as a kubelet registers it, with the images it holds (`status.images`)."""
     arch = architecture()
     resources = capacity(storage_dir)
     return {
@@ -142,6 +143,7 @@ def node_body(name: str, *, host_ip: str, now: str, storage_dir: Path) -> Body:
             "addresses": [{"type": "InternalIP", "address": host_ip}, {"type": "Hostname", "address": name}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
             "nodeInfo": node_info(name, arch),
+            "images": [{"names": [f"docker.io/{image}", image]} for image in images],
         },
     }
 
@@ -149,8 +151,11 @@ def node_body(name: str, *, host_ip: str, now: str, storage_dir: Path) -> Body:
 class NodeAgent:
     """Registers the node and keeps it (and its Lease) fresh while the cluster runs."""
 
-    def __init__(self, store: Store, clock: Clock, *, name: str, host_ip: str, storage_dir: Path) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, *, name: str, host_ip: str, storage_dir: Path, images: Sequence[str] = ()
+    ) -> None:
         self._store = store
+        self._images = tuple(images)
         self._clock = clock
         self.name = name
         self._host_ip = host_ip
@@ -159,9 +164,8 @@ class NodeAgent:
         self._leases = store.catalog.lookup("coordination.k8s.io", "v1", "leases")
 
     def register(self) -> Body:
-        body = node_body(
-            self.name, host_ip=self._host_ip, now=rfc3339(self._clock.now()), storage_dir=self._storage_dir
-        )
+        now = rfc3339(self._clock.now())
+        body = node_body(self.name, host_ip=self._host_ip, now=now, storage_dir=self._storage_dir, images=self._images)
         if not self._store.exists(self._nodes, None, self.name):
             return self._store.create(self._nodes, body)
         current = self._store.get(self._nodes, None, self.name)

@@ -63,7 +63,14 @@ class Kubelet:
         self._heartbeat_seconds = heartbeat_seconds
         self._schedule_retry_seconds = schedule_retry_seconds
         self._pods = store.catalog.lookup("", "v1", "pods")
-        self.node = NodeAgent(store, clock, name=node_name, host_ip=network.host_ip, storage_dir=pods_root)
+        self.node = NodeAgent(
+            store,
+            clock,
+            name=node_name,
+            host_ip=network.host_ip,
+            storage_dir=pods_root,
+            images=services.images.present(),
+        )
         self.scheduler = Scheduler(store, clock, services.scheduler_events, node_name=node_name)
         self._runtime = NodeRuntime(
             store=store,

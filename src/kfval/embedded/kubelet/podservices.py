@@ -87,6 +87,10 @@ class Images(Protocol):
         """The image's content, or None when no such image exists anywhere (a pull error)."""
         ...
 
+    def present(self) -> Sequence[str]:
+        """The references of the images this node holds without a pull (its `status.images`)."""
+        ...
+
 
 class Volumes(Protocol):
     async def prepare_volumes(self, pod: Body, *, store: Store, pod_dir: Path) -> dict[str, Path]: ...

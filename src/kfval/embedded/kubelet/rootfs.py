@@ -76,6 +76,20 @@ def normalized(path: str) -> str:
     return os.path.normpath("/" + path.lstrip("/")) if path != "/" else "/"
 
 
+def on_host_root(path: str) -> str:
+    """`path` with the host's symlinked directories on its way resolved, as runtimes resolve mount
+    targets inside the root: `/var/run/secrets/...` lands in `/run/secrets/...` where /var/run -> /run.
+
+    A tmpfs or bind cannot go onto a symlink, so a target under one is planned at its real place.
+    """
+    path = normalized(path)
+    existing = path
+    while existing != "/" and not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    real = os.path.realpath(existing)
+    return normalized(os.path.join(real, os.path.relpath(path, existing))) if real != existing else path
+
+
 def ordered_mounts(mounts: Iterable[Mount]) -> list[Mount]:
     """Mounts with parents first (by path depth, stable), as container runtimes order them."""
     return sorted(mounts, key=lambda mount: len(PurePosixPath(normalized(mount.target)).parts))
@@ -92,8 +106,10 @@ def base_layers(spec: ProcessSpec, *, state_dir: Path | None) -> list[Layer]:
     return layers
 
 
-def mount_layers(mounts: Iterable[Mount]) -> list[Layer]:
-    return [Layer(normalized(m.target), m.source, m.read_only) for m in ordered_mounts(mounts)]
+def mount_layers(mounts: Iterable[Mount], *, host_root: bool = False) -> list[Layer]:
+    """The mounts as layers; on the host's root their targets resolved through its symlinks."""
+    place = on_host_root if host_root else normalized
+    return [Layer(place(m.target), m.source, m.read_only) for m in ordered_mounts(mounts)]
 
 
 def spread_for(path: str, view: ContainerView) -> str | None:
@@ -115,7 +131,7 @@ def spread_directories(spec: ProcessSpec, *, state_dir: Path | None) -> list[str
         found = spread_for(layer.target, ContainerView(layers[:index]))
         if found is not None:
             wanted.add(found)
-    for layer in mount_layers(spec.mounts):
+    for layer in mount_layers(spec.mounts, host_root=True):
         found = spread_for(layer.target, ContainerView(layers))
         if found is not None:
             wanted.add(found)
@@ -177,8 +193,8 @@ def filesystem_args(spec: ProcessSpec, *, state_dir: Path | None) -> list[str]:
     args += ["--dev", "/dev", "--proc", "/proc"]
     for layer in base_layers(spec, state_dir=state_dir)[1:]:
         args += ["--tmpfs", layer.target]
-    for mount in ordered_mounts(spec.mounts):
-        args += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), normalized(mount.target)]
+    for layer in mount_layers(spec.mounts, host_root=True):
+        args += ["--ro-bind" if layer.read_only else "--bind", str(layer.source), layer.target]
     workdir = normalized(spec.workdir)
     if not full_view(spec, state_dir=state_dir).exists(workdir):
         args += ["--dir", workdir]
@@ -188,7 +204,7 @@ def filesystem_args(spec: ProcessSpec, *, state_dir: Path | None) -> list[str]:
 def full_view(spec: ProcessSpec, *, state_dir: Path | None) -> ContainerView:
     if spec.root is not None:
         return ContainerView(image_layers(spec))
-    return ContainerView([*base_layers(spec, state_dir=state_dir), *mount_layers(spec.mounts)])
+    return ContainerView([*base_layers(spec, state_dir=state_dir), *mount_layers(spec.mounts, host_root=True)])
 
 
 def find_executable(argv0: str, *, env: Mapping[str, str], workdir: str, view: ContainerView) -> Path | None:

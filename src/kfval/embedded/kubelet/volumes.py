@@ -3,8 +3,10 @@
 The sandbox binds each volume at its mountPath, so every kind the suite uses must become a host
 path first: emptyDir as a directory that survives container restarts, Secrets and ConfigMaps as one
 file per key, PVCs as their bound PersistentVolume's hostPath, the downward API and projected
-service-account volumes as files. Failures carry the kubelet's FailedMount wording, and the pod stays
-in ContainerCreating exactly as on a node.
+service-account volumes as files. A projected serviceAccountToken is a real token of the pod's
+ServiceAccount, issued by the API server's token authority as a kubelet obtains it through
+TokenRequest, so a pod that talks to the API server is authorized as that account. Failures carry
+the kubelet's FailedMount wording, and the pod stays in ContainerCreating exactly as on a node.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 from kfval.embedded.errors import NotFoundError
 from kfval.embedded.kubelet import downward
@@ -23,8 +26,8 @@ from kfval.embedded.store.objects import Store
 from kfval.embedded.types import Body
 
 DEFAULT_FILE_MODE = 0o644
-SERVICE_ACCOUNT_TOKEN = "kfval-projected-token"
-"""The token a projected serviceAccountToken source holds; the API server may accept it for pods."""
+DEFAULT_TOKEN_EXPIRATION_SECONDS = 3607
+"""What the ServiceAccount admission plugin asks for, and the API default of a projected token."""
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
 PLUGIN_DIRS = {
     "emptyDir": "kubernetes.io~empty-dir",
@@ -52,6 +55,27 @@ class VolumeError(Exception):
 
 class _SetUpError(Exception):
     """The inner text of a `MountVolume.SetUp failed` message."""
+
+
+class TokenSource(Protocol):
+    """Issues service-account tokens the API server accepts (its token authority)."""
+
+    def issue(self, account: Body, *, seconds: int) -> tuple[str, datetime]: ...
+
+
+def _service_account_token(pod: Body, source: Mapping[str, Any], *, store: Store, tokens: TokenSource | None) -> bytes:
+    """A fresh token of the pod's ServiceAccount, as the kubelet requests one for a projected volume."""
+    namespace = pod["metadata"].get("namespace", "")
+    account_name = (pod.get("spec") or {}).get("serviceAccountName") or "default"
+    if tokens is None:
+        raise _SetUpError("failed to fetch token: this node has no token issuer")
+    try:
+        account = store.get(store.catalog.lookup("", "v1", "serviceaccounts"), namespace, account_name)
+    except NotFoundError as error:
+        raise _SetUpError(f"failed to fetch token: {error.message}") from error
+    seconds = int(source.get("expirationSeconds") or DEFAULT_TOKEN_EXPIRATION_SECONDS)
+    token, _ = tokens.issue(account, seconds=seconds)
+    return token.encode()
 
 
 # -- payloads of file volumes ------------------------------------------------------------------
@@ -125,7 +149,9 @@ def _downward_payload(pod: Body, items: list[Mapping[str, Any]], *, mode: int) -
     return payload
 
 
-def _projected_payload(pod: Body, source: Mapping[str, Any], *, store: Store, namespace: str) -> Payload:
+def _projected_payload(
+    pod: Body, source: Mapping[str, Any], *, store: Store, namespace: str, tokens: TokenSource | None
+) -> Payload:
     mode = int(source.get("defaultMode", DEFAULT_FILE_MODE))
     payload: Payload = {}
     for part in source.get("sources") or []:
@@ -139,11 +165,12 @@ def _projected_payload(pod: Body, source: Mapping[str, Any], *, store: Store, na
             payload.update(_downward_payload(pod, part["downwardAPI"].get("items") or [], mode=mode))
         elif "serviceAccountToken" in part:
             path = part["serviceAccountToken"].get("path") or "token"
-            payload[path] = (SERVICE_ACCOUNT_TOKEN.encode(), mode)
+            token_source = part["serviceAccountToken"]
+            payload[path] = (_service_account_token(pod, token_source, store=store, tokens=tokens), mode)
     return payload
 
 
-def _payload(pod: Body, kind: str, *, source: Mapping[str, Any], store: Store) -> Payload:
+def _payload(pod: Body, kind: str, *, source: Mapping[str, Any], store: Store, tokens: TokenSource | None) -> Payload:
     namespace = pod["metadata"].get("namespace", "")
     mode = int(source.get("defaultMode", DEFAULT_FILE_MODE))
     if kind == "configMap":
@@ -152,7 +179,7 @@ def _payload(pod: Body, kind: str, *, source: Mapping[str, Any], store: Store) -
         return _keyed_payload(source, kind="secret", store=store, namespace=namespace, mode=mode)
     if kind == "downwardAPI":
         return _downward_payload(pod, source.get("items") or [], mode=mode)
-    return _projected_payload(pod, source, store=store, namespace=namespace)
+    return _projected_payload(pod, source, store=store, namespace=namespace, tokens=tokens)
 
 
 def _safe_relative(path: str) -> PurePosixPath:
@@ -218,7 +245,7 @@ def _claim_path(store: Store, namespace: str, *, claim: str, volume: str) -> Pat
     return host
 
 
-def _prepare_one(pod: Body, volume: Body, *, store: Store, pod_dir: Path) -> Path:
+def _prepare_one(pod: Body, volume: Body, *, store: Store, pod_dir: Path, tokens: TokenSource | None) -> Path:
     name = str(volume.get("name", ""))
     namespace = pod["metadata"].get("namespace", "")
     for kind, plugin_dir in PLUGIN_DIRS.items():
@@ -227,7 +254,8 @@ def _prepare_one(pod: Body, volume: Body, *, store: Store, pod_dir: Path) -> Pat
             if kind == "emptyDir":
                 directory.mkdir(parents=True, exist_ok=True)
             else:
-                write_payload(directory, _payload(pod, kind, source=volume[kind] or {}, store=store))
+                payload = _payload(pod, kind, source=volume[kind] or {}, store=store, tokens=tokens)
+                write_payload(directory, payload)
             return directory
     if "hostPath" in volume:
         return _host_path(volume["hostPath"])
@@ -239,13 +267,18 @@ def _prepare_one(pod: Body, volume: Body, *, store: Store, pod_dir: Path) -> Pat
     raise _SetUpError(f"volume type {kinds} is not supported by the embedded kubelet")
 
 
-async def prepare_volumes(pod: Body, *, store: Store, pod_dir: Path) -> dict[str, Path]:
-    """Set up every volume of the pod; volume name -> host path. Raises VolumeError (FailedMount)."""
+async def prepare_volumes(
+    pod: Body, *, store: Store, pod_dir: Path, tokens: TokenSource | None = None
+) -> dict[str, Path]:
+    """Set up every volume of the pod; volume name -> host path. Raises VolumeError (FailedMount).
+
+    Without `tokens`, a projected serviceAccountToken cannot be set up (FailedMount).
+    """
     prepared: dict[str, Path] = {}
     for volume in (pod.get("spec") or {}).get("volumes") or []:
         name = volume.get("name", "")
         try:
-            prepared[name] = _prepare_one(pod, volume, store=store, pod_dir=pod_dir)
+            prepared[name] = _prepare_one(pod, volume, store=store, pod_dir=pod_dir, tokens=tokens)
         except _SetUpError as error:
             raise VolumeError(f'MountVolume.SetUp failed for volume "{name}" : {error}') from error
         except OSError as error:
@@ -289,3 +322,18 @@ def mounts_for(
         read_only = bool(mount.get("readOnly")) or plugin_read_only
         mounts.append(Mount(source=source, target=mount.get("mountPath", ""), read_only=read_only))
     return tuple(mounts)
+
+
+class NodeVolumes:
+    """The node's volume plugin: `prepare_volumes` with the cluster's token issuer, `mounts_for` as is."""
+
+    def __init__(self, tokens: TokenSource) -> None:
+        self._tokens = tokens
+
+    async def prepare_volumes(self, pod: Body, *, store: Store, pod_dir: Path) -> dict[str, Path]:
+        return await prepare_volumes(pod, store=store, pod_dir=pod_dir, tokens=self._tokens)
+
+    def mounts_for(
+        self, container: Body, volumes: Mapping[str, Path], *, env: Mapping[str, str] | None = None
+    ) -> tuple[Mount, ...]:
+        return mounts_for(container, volumes, env=env)
