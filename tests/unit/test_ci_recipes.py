@@ -102,8 +102,12 @@ def _kfval_environment(recipe: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("recipe", ["gitlab-ci.yml", "github-actions.yml", "tekton-task.yaml"])
-def test_every_kfval_variable_a_recipe_sets_is_a_setting(recipe: str) -> None:
+def test_every_kfval_variable_a_recipe_sets_is_a_setting(recipe: str, tmp_path: Path) -> None:
     environ = _kfval_environment(recipe)
     assert "KFVAL_REPORTS_JUNIT" in environ, environ
+    if "KFVAL_TARGET_KUBECONFIG" in environ:  # a path the pipeline fills in at run time: settings check it exists
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+        environ["KFVAL_TARGET_KUBECONFIG"] = str(kubeconfig)
     loaded = settings.load(ROOT / "radish.ini", environ=environ, overrides={})
     assert str(loaded.reports.junit).endswith("junit.xml"), loaded.reports
