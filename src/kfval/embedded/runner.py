@@ -64,6 +64,7 @@ from kfval.embedded.kubelet import (
     probes,
     reaping,
     sandbox,
+    summary,
     unpacking,
     volumes,
 )
@@ -233,6 +234,7 @@ class Cluster:
             logs=self.logs,
             executor=executing.ContainerExecutor(self.kubelet),
             token=self.token,
+            usage=summary.ResourceSummary(self.kubelet, self.clock),
         )
         self.runner = web.AppRunner(
             app,
