@@ -10,7 +10,7 @@ import time
 from radish import after, before, world
 
 from kfval.bdd import lifecycle, reporting, selection
-from kfval.bdd.scenario import record_pods
+from kfval.bdd.scenario import record_dimensioning, record_pods
 from kfval.kube import evidence
 from kfval.kube.errors import KfvalError, SetupError
 from kfval.kube.session import ScenarioSession
@@ -46,6 +46,7 @@ def close_session(scenario):
     try:
         if session.created:
             record_pods(scenario, session)
+            record_dimensioning(scenario, session)
     except Exception as error:  # a hook must never raise: the problem is reported instead
         world.kfval.problems.append(f"{scenario.sentence}: pod times could not be read: {error}")
     if scenario.state == "failed" and session.created:
