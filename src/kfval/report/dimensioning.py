@@ -107,7 +107,9 @@ def properties(rows: Iterable[Row]) -> list[tuple[str, str]]:
     for row in rows:
         prefix = f"dimensioning {row.pod}/{row.container}"
         for kind, values in (("request", row.requests), ("limit", row.limits)):
-            found.extend((f"{prefix} {resource} {kind}", f"{values[resource]:g}") for resource in sorted(values))
+            found.extend(
+                (f"{prefix} {resource} {kind}", _plain(resource, values[resource])) for resource in sorted(values)
+            )
         found += [
             (f"{prefix} peak cpu", f"{row.peak_cpu:.3f}"),
             (f"{prefix} peak memory", f"{row.peak_memory:.0f}"),
@@ -115,6 +117,11 @@ def properties(rows: Iterable[Row]) -> list[tuple[str, str]]:
             (f"{prefix} flags", ", ".join(row.flags()) or "ok"),
         ]
     return found
+
+
+def _plain(resource: str, value: float) -> str:
+    """Cores to the millicore, bytes whole."""
+    return f"{value:.3f}" if resource == "cpu" else f"{value:.0f}"
 
 
 def _cores(value: float | None) -> str:
