@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from kfval.kube import usage
+from kfval.kube import errors, usage
 from kfval.report import dimensioning, model
 
 MI = 2**20
@@ -80,3 +80,27 @@ def test_go_durations_read_as_seconds() -> None:
     assert usage.go_duration_seconds("10.213s") == 10.213
     assert usage.go_duration_seconds("1m5s") == 65.0
     assert usage.go_duration_seconds("500ms") == 0.5
+
+
+class ClusterWithoutMetrics:
+    """A connection to a cluster with pods but no metrics-server."""
+
+    def __init__(self) -> None:
+        self.metrics_asked = 0
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None) -> dict[str, object]:
+        if kind == "PodMetrics":
+            self.metrics_asked += 1
+            raise errors.MissingKindError("PodMetrics (metrics.k8s.io/v1beta1) is not served by this cluster")
+        pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}
+        return {"items": [pod]}
+
+
+def test_a_cluster_without_the_metrics_api_is_named_once_and_not_asked_again() -> None:
+    conn = ClusterWithoutMetrics()
+    sampler = usage.UsageSampler(conn, "ns")  # type: ignore[arg-type]
+    sampler.sample()
+    sampler.sample()
+    assert conn.metrics_asked == 1
+    assert sampler.problem is not None and "metrics-server" in sampler.problem
+    assert [(r.pod, r.container, r.readings) for r in sampler.records()] == [("p", "c", 0)]

@@ -20,7 +20,7 @@ from typing import Any
 
 from kfval.kube import quantities
 from kfval.kube.client import Connection
-from kfval.kube.errors import KfvalError
+from kfval.kube.errors import KfvalError, MissingKindError
 
 METRICS_API_VERSION = "metrics.k8s.io/v1beta1"
 SAMPLE_INTERVAL_SECONDS = 2.0
@@ -121,6 +121,9 @@ class UsageSampler:
         self._thread = threading.Thread(target=self._run, name=f"usage {namespace}", daemon=True)
         self.problem: str | None = None
         """Why the last sample failed (e.g. no metrics-server), None after a good one."""
+        self._unserved: str | None = None
+        """Set once the cluster turned out not to serve the metrics API: asking again would only repeat
+        the discovery of every group the client does for a kind it cannot find."""
 
     def start(self) -> None:
         self._thread.start()
@@ -151,11 +154,11 @@ class UsageSampler:
         """Read the namespace's pods and their metrics once; a failure is kept in `problem`, never raised."""
         try:
             pods = self._conn.list("v1", "Pod", self._namespace)["items"]
-            metrics = self._conn.list(METRICS_API_VERSION, "PodMetrics", self._namespace)["items"]
+            metrics = self._metrics()
         except KfvalError as error:
             self.problem = f"pod metrics could not be read from {METRICS_API_VERSION}: {error}"
             return
-        self.problem = None
+        self.problem = self._unserved
         with self._lock:
             for pod in pods:
                 self._declare(pod)
@@ -165,6 +168,19 @@ class UsageSampler:
                     key = (item["metadata"]["name"], container["name"])
                     if key in self._records:
                         self._records[key] = self._records[key].read(container.get("usage") or {}, window)
+
+    def _metrics(self) -> list[Mapping[str, Any]]:
+        """The namespace's PodMetrics; none (and why, once) when the cluster does not serve them."""
+        if self._unserved is not None:
+            return []
+        try:
+            items: list[Mapping[str, Any]] = self._conn.list(METRICS_API_VERSION, "PodMetrics", self._namespace)[
+                "items"
+            ]
+        except MissingKindError as error:
+            self._unserved = f"{error} (metrics-server serves it on a real cluster)"
+            return []
+        return items
 
     def _declare(self, pod: Mapping[str, Any]) -> None:
         name = pod["metadata"]["name"]
