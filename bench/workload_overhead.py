@@ -151,6 +151,12 @@ def tf_cluster_run(conn: Connection, name: str, train_steps: int) -> float:
     return tf_samples_per_second(log, train_steps)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its reaped children (the cluster: API server, controllers, kubelet)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(fields[index]) for index in (11, 12)) / os.sysconf("SC_CLK_TCK")
+
+
 def print_table(heading: str, host: list[float], pods: list[float]) -> None:
     print(f"{heading:<40}{'p50 samples/s':>15}")
     for label, figures in (("host processes", host), ("Kubeflow job on the embedded cluster", pods)):
@@ -168,17 +174,22 @@ def main() -> None:
     figures: dict[str, tuple[list[float], list[float]]] = {"torch": ([], []), "tf": ([], [])}
     with tempfile.TemporaryDirectory() as scratch:
         state_dir = Path(scratch) / "cluster"
-        info = launch.start(state_dir, die_with_parent=True)
+        info = launch.start(state_dir, datasets_dir=mnist.parent, die_with_parent=True)
         try:
             conn = connect(kubeconfig=info.kubeconfig, context=None, in_cluster=False, cache_dir=Path(scratch) / "c")
             for index in range(args.samples):
                 figures["torch"][0].append(host_run(mnist, args.epochs))
+                before = cpu_seconds(info.pid)
                 figures["torch"][1].append(cluster_run(conn, f"w{index}", args.epochs))
+                torch_cluster = cpu_seconds(info.pid) - before
                 figures["tf"][0].append(tf_host_run(mnist, args.train_steps))
+                before = cpu_seconds(info.pid)
                 figures["tf"][1].append(tf_cluster_run(conn, f"t{index}", args.train_steps))
+                tf_cluster = cpu_seconds(info.pid) - before
                 print(
                     f"sample {index + 1}/{args.samples}: "
-                    + ", ".join(f"{k} host {h[-1]:.0f}/s pods {p[-1]:.0f}/s" for k, (h, p) in figures.items()),
+                    + ", ".join(f"{k} host {h[-1]:.0f}/s pods {p[-1]:.0f}/s" for k, (h, p) in figures.items())
+                    + f"; the cluster's own CPU during the jobs: torch {torch_cluster:.1f} s, tf {tf_cluster:.1f} s",
                     flush=True,
                 )
         finally:
