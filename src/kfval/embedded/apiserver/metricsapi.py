@@ -10,6 +10,7 @@ Label and field selectors select the pods (or node) the metrics belong to.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -34,37 +35,38 @@ def window(seconds: float) -> str:
     return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
 
 
-def pod_metrics(usage: PodUsage, pod: Body) -> Body:
-    stamp = rfc3339(usage.timestamp)
-    metadata: dict[str, Any] = {"name": usage.name, "namespace": usage.namespace, "creationTimestamp": stamp}
-    if pod["metadata"].get("labels"):
-        metadata["labels"] = dict(pod["metadata"]["labels"])
+def _usage(cpu_nanocores: int, memory_bytes: int) -> Body:
+    return {"cpu": cpu_quantity(cpu_nanocores), "memory": memory_quantity(memory_bytes)}
+
+
+def _measurement(kind: str, measured: Body, moment: datetime, window_seconds: float) -> Body:
+    """What PodMetrics and NodeMetrics share: the measured object's name (and namespace, labels), when, how long."""
+    stamp = rfc3339(moment)
+    metadata: dict[str, Any] = {"name": measured["metadata"]["name"]}
+    if measured["metadata"].get("namespace"):
+        metadata["namespace"] = measured["metadata"]["namespace"]
+    metadata["creationTimestamp"] = stamp
+    if measured["metadata"].get("labels"):
+        metadata["labels"] = dict(measured["metadata"]["labels"])
     return {
-        "kind": "PodMetrics",
+        "kind": kind,
         "apiVersion": "metrics.k8s.io/v1beta1",
         "metadata": metadata,
         "timestamp": stamp,
-        "window": window(usage.window_seconds),
-        "containers": [
-            {"name": c.name, "usage": {"cpu": cpu_quantity(c.cpu_nanocores), "memory": memory_quantity(c.memory_bytes)}}
-            for c in usage.containers
-        ],
+        "window": window(window_seconds),
     }
+
+
+def pod_metrics(usage: PodUsage, pod: Body) -> Body:
+    body = _measurement("PodMetrics", pod, usage.timestamp, usage.window_seconds)
+    body["containers"] = [{"name": c.name, "usage": _usage(c.cpu_nanocores, c.memory_bytes)} for c in usage.containers]
+    return body
 
 
 def node_metrics(usage: NodeUsage, node: Body) -> Body:
-    stamp = rfc3339(usage.timestamp)
-    metadata: dict[str, Any] = {"name": usage.name, "creationTimestamp": stamp}
-    if node["metadata"].get("labels"):
-        metadata["labels"] = dict(node["metadata"]["labels"])
-    return {
-        "kind": "NodeMetrics",
-        "apiVersion": "metrics.k8s.io/v1beta1",
-        "metadata": metadata,
-        "timestamp": stamp,
-        "window": window(usage.window_seconds),
-        "usage": {"cpu": cpu_quantity(usage.cpu_nanocores), "memory": memory_quantity(usage.memory_bytes)},
-    }
+    body = _measurement("NodeMetrics", node, usage.timestamp, usage.window_seconds)
+    body["usage"] = _usage(usage.cpu_nanocores, usage.memory_bytes)
+    return body
 
 
 def _measured(request: web.Request, target: Target, ctx: Context, usage: UsageSource) -> list[Body]:
