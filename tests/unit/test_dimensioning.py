@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from fractions import Fraction
+
+import pytest
 
 from kfval.kube import errors, usage
 from kfval.report import dimensioning, model
@@ -104,3 +107,29 @@ def test_a_cluster_without_the_metrics_api_is_named_once_and_not_asked_again() -
     assert conn.metrics_asked == 1
     assert sampler.problem is not None and "metrics-server" in sampler.problem
     assert [(r.pod, r.container, r.readings) for r in sampler.records()] == [("p", "c", 0)]
+
+
+class HangingCluster:
+    """A connection whose requests hang (an API outage being ridden out) until released."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None) -> dict[str, object]:
+        self.release.wait()
+        return {"items": []}
+
+
+def test_stopping_a_sampler_stuck_in_a_request_waits_a_bounded_time_and_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(usage, "STOP_WAIT_SECONDS", 0.1)
+    conn = HangingCluster()
+    sampler = usage.UsageSampler(conn, "ns")  # type: ignore[arg-type]
+    sampler.start()
+    sampler.stop()
+    try:
+        assert sampler.running
+        assert sampler.problem == "the last usage sample did not finish within 0.1 s"
+    finally:
+        conn.release.set()

@@ -27,6 +27,7 @@ SAMPLE_INTERVAL_SECONDS = 2.0
 AT_LIMIT_SHARE = Fraction(95, 100)
 """A reading at or above this share of the CPU limit counts as throttled (the kernel holds it there)."""
 RESOURCES = ("cpu", "memory")
+STOP_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,13 @@ class UsageSampler:
         return self._thread.is_alive()
 
     def stop(self) -> None:
-        """Take a last sample and end the thread."""
+        """Take a last sample and end the thread; a cleanup never waits more than `STOP_WAIT_SECONDS` for it
+        (a sample may be riding out an API outage), and the table then says its last reading is missing."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(STOP_WAIT_SECONDS)
+        if self._thread.is_alive():
+            self.problem = f"the last usage sample did not finish within {STOP_WAIT_SECONDS:g} s"
 
     def records(self) -> list[ContainerUsage]:
         """Every container seen so far, by pod and container name."""
