@@ -265,9 +265,9 @@ class Cluster:
         (self.options.state_dir / "cluster.json").unlink(missing_ok=True)
         if self.kubelet is not None:
             await self.kubelet.close()
+        self.store.fanout.close_all()  # ends every watch stream, so the HTTP server need not wait them out
         if self.runner is not None:
             await self.runner.cleanup()
-        self.store.fanout.close_all()
         await self.tasks.close()
         if self.registry is not None:
             await self.registry.stop()
