@@ -18,6 +18,7 @@ Feature: Container images built in the cluster with Kaniko
     Then the builder pod completes
     And the registry holds "app" under the digest the builder wrote
     And the image "app" runs "python3 /app/app.py" in "/app/" as a non-root user, with FAIRING_RUNTIME "1"
+    And the components stay within their resource limits
 
   Scenario: A pod runs the image the builder pushed
     Given the notebook "nb" saved the build context "app" to its workspace

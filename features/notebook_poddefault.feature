@@ -18,6 +18,7 @@ Feature: Notebook servers with PodDefaults
     Then the notebook "nb" becomes ready
     And the pod of notebook "nb" requests 500m CPU and 1Gi memory
     And the pod of notebook "nb" carries the mark of PodDefault "testing"
+    And the components stay within their resource limits
 
   Scenario: The notebook's Python kernel sees what the PodDefault injected
     Given a ReadWriteMany workspace "workspace" is bound

@@ -15,6 +15,7 @@ Feature: Distributed PyTorch training with the Kubeflow training operator
     And the PyTorchJob "mnist" succeeds with reason "PyTorchJobSucceeded"
     And the pods of PyTorchJob "mnist" are completed
     And the master of PyTorchJob "mnist" reports an accuracy of at least the PyTorch MNIST threshold
+    And the components stay within their resource limits
 
     Examples:
       | workers |

@@ -15,6 +15,7 @@ Feature: Distributed TensorFlow training with the Kubeflow training operator
     And the workers of TFJob "mnist" reach the global step the job asked for
     And the first worker of TFJob "mnist" reports a validation cross entropy below the TensorFlow MNIST threshold
     And the training time of TFJob "mnist" is recorded
+    And the components stay within their resource limits
 
   Scenario: Every pod's TF_CONFIG names its own task and the whole cluster
     When I submit the quick TFJob "wiring" with 1 parameter server(s) and 2 worker(s)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from radish import given, then, when
 
 from kfval.bdd import scenario
+from kfval.report import dimensioning
 
 
 @given("the cluster serves {kind:w} of {api_version:S}")
@@ -26,3 +27,11 @@ def cluster_refuses(step, message):
 @when("I apply the manifest {path:QuotedString}")
 def apply_manifest(step, path):
     scenario.session(step).apply(scenario.manifest(path), {})
+
+
+@then("the components stay within their resource limits")
+def components_within_limits(step):
+    rows = scenario.dimensioning_rows(scenario.session(step))
+    assert rows, "no pod of the scenario was measured: the metrics API saw none of them running"
+    share = scenario.settings(step).threshold("max_cpu_throttled_share")
+    scenario.expect_none(dimensioning.problems(rows, max_throttled_share=share))

@@ -11,7 +11,7 @@ from radish import after, before, world
 
 from kfval.bdd import failures, lifecycle, reporting, selection
 from kfval.bdd import scenario as scenario_glue
-from kfval.bdd.scenario import attach_outages, record_pods
+from kfval.bdd.scenario import attach_outages, record_dimensioning, record_pods
 from kfval.kube import evidence
 from kfval.kube.errors import KfvalError, SetupError
 from kfval.kube.session import ScenarioSession
@@ -71,6 +71,7 @@ def close_session(scenario):
     try:
         if session.created:
             record_pods(scenario, session)
+            record_dimensioning(scenario, session)
     except Exception as error:  # a hook must never raise: the problem is reported instead
         world.kfval.problems.append(f"{scenario.sentence}: pod times could not be read: {error}")
     if scenario.state == "failed" and session.created:

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,25 @@ def test_nothing_outlives_a_sigkill_and_up_again_works(tmp_path: Path) -> None:
     finally:
         launch.stop(state)
     wait_gone(lambda: leftovers(state))
+
+
+def test_an_open_watch_does_not_hold_up_stopping_the_cluster(tmp_path: Path) -> None:
+    """The HTTP server waits up to its shutdown timeout (1 s) for requests still running: every watch
+    stream must end first, or each run's `launch.stop` waits that long (`bench/suite_overhead.py`)."""
+    state_dir = tmp_path / "cluster"
+    info = launch.start(state_dir, die_with_parent=True)
+    watcher = subprocess.Popen(
+        ["kubectl", "--kubeconfig", str(info.kubeconfig), "get", "namespaces", "--watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert watcher.stdout is not None
+        watcher.stdout.readline()  # the watch is open once the list before it has been printed
+        started = time.monotonic()
+        launch.stop(state_dir)
+        assert time.monotonic() - started < 1.0
+    finally:
+        watcher.kill()
+        watcher.communicate()

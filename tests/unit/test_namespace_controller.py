@@ -53,3 +53,16 @@ async def test_namespace_deletion_removes_content_then_the_namespace() -> None:
         watch.close()
         assert events[-1].type == "DELETED"
         assert events[-1].object["metadata"]["name"] == "team"
+
+
+@on_loop
+async def test_a_terminating_namespace_is_removed_when_its_last_pod_goes_without_waiting_for_a_recheck() -> None:
+    async with running(NamespaceController) as h:
+        store, namespaces, pods = h.store, h.rt("namespaces"), h.pods
+        h.make_namespace("quick")
+        running_pod = {"metadata": {"name": "p"}, "spec": {"nodeName": "node-1"}, "status": {"phase": "Running"}}
+        store.create(pods, running_pod, namespace="quick")
+        store.delete(namespaces, None, "quick")
+        await eventually(lambda: store.get(pods, "quick", "p")["metadata"].get("deletionTimestamp"), "pod grace")
+        store.delete(pods, "quick", "p", grace_period_seconds=0)  # the kubelet finishing the pod; no clock advance
+        await eventually(lambda: h.gone(namespaces, None, "quick"), "namespace removed on the pod's deletion")

@@ -17,12 +17,12 @@ from radish import world
 
 from kfval import settings as kfval_settings
 from kfval.bdd import reporting, summary
-from kfval.kube import errors, podtimes
+from kfval.kube import errors, podtimes, usage
 from kfval.kube.client import Connection
 from kfval.kube.session import ScenarioSession
 from kfval.kubeflow import builds, helmengines
 from kfval.kubeflow import releases as kfval_releases
-from kfval.report import measures, plots
+from kfval.report import dimensioning, measures, plots
 
 MANIFESTS = Path("manifests")
 T = TypeVar("T")
@@ -237,3 +237,41 @@ def _refuser(reason: str) -> Callable[..., None]:
         raise errors.SetupError(reason)
 
     return refused
+
+
+def _row(record: usage.ContainerUsage) -> dimensioning.Row:
+    return dimensioning.Row(**{**record.figures(), "pod": redacted(record.pod)})
+
+
+def dimensioning_rows(scenario_session: ScenarioSession) -> list[dimensioning.Row]:
+    """The scenario's pods as the dimensioning table shows them, after one more reading taken now.
+
+    A sampler that could not read the metrics API says why (on a real cluster: metrics-server is missing).
+    """
+    sampler = scenario_session.usage
+    if sampler is None:
+        return []
+    sampler.sample()
+    if sampler.problem is not None:
+        raise errors.ExpectationError(sampler.problem)
+    return [_row(record) for record in sampler.records()]
+
+
+def record_dimensioning(scenario: Any, scenario_session: ScenarioSession) -> None:
+    """Stop sampling and attach the dimensioning table (JSON for the reports, text for a reader, JUnit
+    properties); nothing when the scenario ran no pod."""
+    sampler = scenario_session.usage
+    if sampler is None:
+        return
+    sampler.stop()
+    rows = [_row(record) for record in sampler.records()]
+    if not rows:
+        return
+    table = dimensioning.embedding(rows)
+    reporting.attach(scenario, name=dimensioning.EMBEDDING_NAME, mime_type=table.mime_type, data=table.data)
+    text = dimensioning.text(rows)
+    if sampler.problem is not None:
+        text += f"\n{sampler.problem}"
+    reporting.attach(scenario, name="dimensioning table", mime_type="text/plain", data=text)
+    for name, value in dimensioning.properties(rows):
+        reporting.add_property(scenario, name, value)

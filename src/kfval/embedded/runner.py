@@ -66,6 +66,7 @@ from kfval.embedded.kubelet import (
     probes,
     reaping,
     sandbox,
+    summary,
     unpacking,
     volumes,
 )
@@ -295,6 +296,7 @@ class Cluster:
             logs=self.logs,
             executor=executing.ContainerExecutor(self.kubelet),
             authority=self.authority,
+            usage=summary.ResourceSummary(self.kubelet, self.clock),
         )
         self.runner = web.AppRunner(
             app,
@@ -323,11 +325,11 @@ class Cluster:
         (self.options.state_dir / "cluster.json").unlink(missing_ok=True)
         if self.kubelet is not None:
             await self.kubelet.close()
+        self.store.fanout.close_all()  # ends every watch stream, so the HTTP server need not wait them out
         if self.runner is not None:
             await self.runner.cleanup()
         for bound in self.sockets:
             bound.close()
-        self.store.fanout.close_all()
         await self.tasks.close()
         if self.registry is not None:
             await self.registry.stop()

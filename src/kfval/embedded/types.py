@@ -193,3 +193,45 @@ class Executor(Protocol):
     async def exec(self, request: ExecRequest) -> ExecSession:
         """The started command; raises ApiError when the node refuses before any stream is opened."""
         ...
+
+
+@dataclass(frozen=True)
+class ContainerUsage:
+    """One running container's CPU rate and working-set memory over a metrics window."""
+
+    name: str
+    cpu_nanocores: int
+    memory_bytes: int
+
+
+@dataclass(frozen=True)
+class PodUsage:
+    """What `metrics.k8s.io` reports for one pod: its running containers' usage, measured when and over how long."""
+
+    namespace: str
+    name: str
+    uid: str
+    timestamp: datetime
+    window_seconds: float
+    containers: tuple[ContainerUsage, ...]
+
+
+@dataclass(frozen=True)
+class NodeUsage:
+    """What `metrics.k8s.io` reports for the node."""
+
+    name: str
+    timestamp: datetime
+    window_seconds: float
+    cpu_nanocores: int
+    memory_bytes: int
+
+
+class UsageSource(Protocol):
+    """Where the API server reads resource usage from (the kubelet), as metrics-server scrapes it."""
+
+    def pods(self) -> list[PodUsage]:
+        """Every pod with a running container, measured now."""
+        ...
+
+    def node(self) -> NodeUsage: ...

@@ -329,9 +329,13 @@ class Connection:
         container: str | None = None,
         tail_lines: int | None = None,
         previous: bool = False,
+        timestamps: bool = False,
     ) -> str:
+        """The container's log; with `timestamps`, each line begins with the time the runtime received it."""
         core = k8s.CoreV1Api(self.api)
         extra: Body = {"tail_lines": tail_lines} if tail_lines is not None else {}
+        if timestamps:
+            extra["timestamps"] = True
         self._permit_pods(("get",), "log", namespace)
         if container:
             extra["container"] = container

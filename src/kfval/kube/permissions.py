@@ -65,6 +65,7 @@ TABLE: Mapping[str, tuple[Rule, ...]] = {
         _rule("", "pods", READ, NAMESPACE, "waits, evidence, pod run times"),
         _rule("", "pods/log", ("get",), NAMESPACE, "training metrics and evidence"),
         _rule("", "events", ("list",), NAMESPACE, "evidence and failing at once on a refused pod"),
+        _rule("metrics.k8s.io", "pods", ("list",), NAMESPACE, "the pods' CPU and memory (dimensioning table)"),
         _rule("", "secrets", ("list",), CLUSTER, "the janitor names Helm releases of the run in other namespaces"),
     ),
     PREFLIGHT: (

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from kfval.kube import applying, checks, cleanup, manifests, progress, waiting
+from kfval.kube import applying, checks, cleanup, manifests, progress, usage, waiting
 from kfval.kube.cleanup import Created
 from kfval.kube.client import Body, Connection
 from kfval.kube.errors import KfvalError
@@ -111,6 +111,8 @@ class ScenarioSession:
         }
         self.created: list[Created] = []
         self.deferred: list[tuple[str, Callable[[float], None]]] = []
+        self.usage: usage.UsageSampler | None = None
+        """Samples the pods' CPU and memory from the namespace's creation to cleanup."""
 
     def defer(self, what: str, action: Callable[[float], None]) -> None:
         """Run `action(timeout_seconds)` at cleanup, before the scenario's objects are deleted (newest
@@ -136,6 +138,8 @@ class ScenarioSession:
         self.conn.create(body)
         self.created.append(Created("v1", "Namespace", self.namespace, None))
         self.run.open_sessions.append(self)
+        self.usage = usage.UsageSampler(self.conn, self.namespace)
+        self.usage.start()
 
     def variables(self, extra: Mapping[str, str]) -> dict[str, str]:
         return {**self.run.variables, "namespace": self.namespace, **extra}
@@ -159,6 +163,8 @@ class ScenarioSession:
         """Delete what this scenario made, newest first; returns the problems, never raises."""
         if self in self.run.open_sessions:
             self.run.open_sessions.remove(self)
+        if self.usage is not None:
+            self.usage.stop()
         problems = []
         deferred, self.deferred = self.deferred, []
         for what, action in reversed(deferred):

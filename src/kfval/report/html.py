@@ -16,7 +16,7 @@ import base64
 from collections.abc import Sequence
 from html import escape
 
-from kfval.report import history, measures, model, plots
+from kfval.report import dimensioning, history, measures, model, plots
 from kfval.report.redaction import Redactor
 
 IMAGE_MIME_TYPES = ("image/png", "image/gif", "image/jpeg", "image/svg+xml")
@@ -142,7 +142,7 @@ def _scenario(scenario: model.Scenario, redactor: Redactor) -> str:
         f'<details class="scenario {status}"{" open" if scenario.status in _BAD else ""}><summary>'
         f'<span class="status">{status}</span> {_text(scenario.name, redactor)}{example} '
         f'<span class="duration">({_seconds(scenario.duration_ns)})</span> <small>{_text(tags, redactor)}</small>'
-        f"</summary>{_metrics(scenario)}"
+        f"</summary>{_metrics(scenario)}{dimensioning.html(dimensioning.of_scenario(scenario))}"
         f"{'<h3>Plots</h3>' + plots_html if plots_html else ''}"
         f'<h3>Steps</h3><ol class="steps">{steps}</ol></details>'
     )
@@ -187,6 +187,7 @@ def _item(item: model.Step | model.Hook, redactor: Redactor) -> str:
         _attachment(embedding, redactor, failed=status in _BAD)
         for embedding in item.embeddings
         if not (embedding.name or "").startswith(measures.EMBEDDING_PREFIX)  # the metrics table shows them
+        and embedding.name != dimensioning.EMBEDDING_NAME  # so does the dimensioning table
     )
     parts.append("</li>")
     return "".join(parts)

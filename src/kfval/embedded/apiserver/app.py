@@ -20,6 +20,7 @@ from kfval.embedded.apiserver import (
     bootstrappolicy,
     discovery,
     impersonation,
+    metricsapi,
     openapi,
     parameters,
     remotecommand,
@@ -31,8 +32,9 @@ from kfval.embedded.apiserver.paths import Target, parse
 from kfval.embedded.apiserver.resources import Context, json_response
 from kfval.embedded.apiserver.status import error_response
 from kfval.embedded.errors import ApiError, InternalError, MethodNotAllowedError, NotFoundError, TooLargeError
+from kfval.embedded.store.catalog import METRICS_GROUP
 from kfval.embedded.store.objects import Store
-from kfval.embedded.types import Body, Executor, LogSource
+from kfval.embedded.types import Body, Executor, LogSource, UsageSource
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CONTEXT = web.AppKey("context", Context)
 LOGS = web.AppKey("logs", LogSource)
 EXECUTOR = web.AppKey("executor", Executor)
+USAGE = web.AppKey("usage", UsageSource)
+"""The kubelet's measurements; an app built without them serves no metrics (404, as without metrics-server)."""
 
 
 @web.middleware
@@ -205,6 +209,10 @@ _SUBRESOURCES = {
 async def dispatch(request: web.Request) -> web.StreamResponse:
     ctx = _context(request)
     target = parse(ctx.store.catalog, request.path)
+    if target.rt.group == METRICS_GROUP:
+        if USAGE not in request.app:
+            raise NotFoundError("the server could not find the requested resource")
+        return await metricsapi.serve(request, target, ctx, request.app[USAGE])
     if target.is_collection:
         return await _collection(request, target, ctx)
     if target.subresource == "log":
@@ -222,7 +230,13 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 
 def build_app(
-    *, store: Store, admission: Admission, logs: LogSource, executor: Executor, authority: auth.TokenAuthority
+    *,
+    store: Store,
+    admission: Admission,
+    logs: LogSource,
+    executor: Executor,
+    authority: auth.TokenAuthority,
+    usage: UsageSource | None = None,
 ) -> web.Application:
     app = web.Application(
         middlewares=[send_warnings, pretty_print, render_errors, authenticate, authorize],
@@ -231,6 +245,8 @@ def build_app(
     app[CONTEXT] = Context(store=store, admission=admission)
     app[LOGS] = logs
     app[EXECUTOR] = executor
+    if usage is not None:
+        app[USAGE] = usage
     app[auth.AUTHORITY] = authority
     app[authorization.AUTHORIZER] = authorization.Authorizer(store)
     app.on_startup.append(_bootstrap_policy)

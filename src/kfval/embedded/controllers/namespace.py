@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Sequence
 
 from kfval.embedded.clock import Clock, rfc3339
-from kfval.embedded.controllers.reactor import Watched, is_being_deleted
+from kfval.embedded.controllers.reactor import EVERY_RESOURCE, Watched, is_being_deleted
 from kfval.embedded.errors import NotFoundError
 from kfval.embedded.store.objects import Store
-from kfval.embedded.types import Body, ObjectKey, ResourceKey, ResourceType
+from kfval.embedded.types import Body, ObjectKey, ResourceKey, ResourceType, WatchEvent
 
 NAMESPACE_FINALIZER = "kubernetes"
 CONTENT_RECHECK_SECONDS = 0.25
@@ -68,7 +68,22 @@ class NamespaceController:
         self._namespaces = store.catalog.lookup("", "v1", "namespaces")
 
     def watches(self) -> Sequence[Watched]:
-        return [Watched("", "v1", "namespaces")]
+        return [
+            Watched("", "v1", "namespaces"),
+            Watched(EVERY_RESOURCE, EVERY_RESOURCE, EVERY_RESOURCE, self.content_gone),
+        ]
+
+    def content_gone(self, event: WatchEvent) -> list[ObjectKey]:
+        """A terminating namespace looks again as soon as something in it is gone, rather than at its next
+        recheck: its last pod's exit then ends the namespace at once, and a suite waiting for it goes on."""
+        namespace = event.object["metadata"].get("namespace")
+        if event.type != "DELETED" or not namespace:
+            return []
+        try:
+            found = self._store.get(self._namespaces, None, namespace)
+        except NotFoundError:
+            return []
+        return [ObjectKey(self._namespaces.key, "", namespace)] if is_being_deleted(found) else []
 
     async def reconcile(self, key: ObjectKey) -> float | None:
         try:

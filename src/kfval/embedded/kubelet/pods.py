@@ -175,6 +175,11 @@ class Kubelet:
         worker = self._workers.get(uid)
         return None if worker is None else worker.exec_target(container)
 
+    def running_pods(self) -> list[tuple[Body, dict[str, int]]]:
+        """Each pod with a running container, with the pids of its running containers by name."""
+        found = [(worker.pod, worker.running_pids()) for worker in self._workers.values()]
+        return [(pod, pids) for pod, pids in found if pids]
+
     @property
     def sandbox(self) -> Sandbox:
         """What starts this node's processes, exec'd commands included."""

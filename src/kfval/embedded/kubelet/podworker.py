@@ -247,6 +247,10 @@ class PodWorker:
         runs = [runner for runner in self._runners if runner.record.name == container]
         return runs[-1].exec_target() if runs else None
 
+    def running_pids(self) -> dict[str, int]:
+        """The pid of each running container by name (the newest run of a restarted one)."""
+        return {runner.record.name: pid for runner in self._runners if (pid := runner.running_pid) is not None}
+
     def kill_now(self) -> None:
         """The cluster is shutting down (or the pod vanished): SIGKILL every process, write nothing more."""
         self._closing = True

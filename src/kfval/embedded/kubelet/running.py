@@ -405,6 +405,12 @@ class ContainerRunner:
             return None
         return ExecTarget(self._spec, self._process)
 
+    @property
+    def running_pid(self) -> int | None:
+        """The pid of the container's current run while it runs, for resource accounting."""
+        target = self.exec_target()
+        return None if target is None else target.process.pid
+
     def kill_now(self) -> None:
         """SIGKILL without grace: the cluster is shutting down."""
         if self._process is not None:

@@ -119,7 +119,11 @@ BUILTINS: tuple[ResourceType, ...] = (
         namespaced=False,
         verbs=("create",),
     ),
+    _rt("metrics.k8s.io/v1beta1", "pods", "PodMetrics", verbs=("get", "list")),
+    _rt("metrics.k8s.io/v1beta1", "nodes", "NodeMetrics", namespaced=False, verbs=("get", "list")),
 )
+METRICS_GROUP = "metrics.k8s.io"
+"""Served from the kubelet's measurements (`apiserver/metricsapi.py`), never stored, as metrics-server serves it."""
 
 CRD_KEY = ResourceKey("apiextensions.k8s.io", "customresourcedefinitions")
 NAMESPACE_KEY = ResourceKey("", "namespaces")
