@@ -39,12 +39,13 @@ SECTIONS = frozenset(
         "console",
     }
 )
-FLAG_WORDS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
 ENV_PREFIX = "KFVAL_"
 ACCURACY_THRESHOLDS = ("pytorch_min_accuracy", "tf_min_accuracy")
 """Fractions of correct predictions, from 0 to 1, as the workloads print them."""
 CROSS_ENTROPY_THRESHOLDS = ("tf_max_cross_entropy",)
 """Upper bounds of a loss, which is greater than 0."""
+SHARE_THRESHOLDS = ("max_cpu_throttled_share",)
+"""Shares of a scenario's usage readings, from 0 to 1."""
 IMAGES = ("pytorch_mnist", "tf_mnist", "notebook", "notebook_r")
 FLAGS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
 
@@ -246,7 +247,9 @@ class Settings:
     console: Console = field(default_factory=Console)
 
     def __post_init__(self) -> None:
-        _refuse_unknown("thresholds", self.thresholds, {*ACCURACY_THRESHOLDS, *CROSS_ENTROPY_THRESHOLDS})
+        _refuse_unknown(
+            "thresholds", self.thresholds, {*ACCURACY_THRESHOLDS, *CROSS_ENTROPY_THRESHOLDS, *SHARE_THRESHOLDS}
+        )
         for name, value in self.thresholds.items():
             problem = _threshold_problem(name, value)
             if problem:
@@ -320,11 +323,12 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, str]:
 def _threshold_problem(name: str, value: float) -> str | None:
     if name in CROSS_ENTROPY_THRESHOLDS:
         return None if value > 0 and math.isfinite(value) else "a cross entropy is a number greater than 0"
+    what, example = ("a share", "0.75") if name in SHARE_THRESHOLDS else ("an accuracy", "0.9662")
     if 0 <= value <= 1:
         return None
     if 1 < value <= 100:
-        return f"an accuracy is a fraction from 0 to 1, not a percentage: write {value / 100:.10g} for {value:g} %"
-    return "an accuracy is a fraction from 0 to 1 (e.g. 0.9662)"
+        return f"{what} is a fraction from 0 to 1, not a percentage: write {value / 100:.10g} for {value:g} %"
+    return f"{what} is a fraction from 0 to 1 (e.g. {example})"
 
 
 def _number(section: str, key: str, text: str) -> float:
@@ -342,17 +346,9 @@ def _flag(section: str, key: str, text: str) -> bool:
         raise SettingError(f"{section}.{key}", f"{section}.{key} is {text!r}; write true or false") from error
 
 
-def _strict_flag(section: str, key: str, text: str) -> bool:
-    """A yes/no setting that refuses anything else: a typo must not silently mean "no"."""
-    word = text.strip().lower()
-    if word not in FLAG_WORDS:
-        raise SetupError(f"{section}.{key} is {text!r}; write true or false")
-    return FLAG_WORDS[word]
-
-
 def _console(values: Mapping[str, str]) -> Console:
     _refuse_unknown("console", values, {f.name for f in dataclasses.fields(Console)})
-    return Console(progress=_strict_flag("console", "progress", values.get("progress", "true")))
+    return Console(progress=_flag("console", "progress", values.get("progress", "true")))
 
 
 def _target(values: Mapping[str, str]) -> Target:

@@ -258,6 +258,11 @@ def test_the_embedded_registry_fills_only_an_empty_builder_section() -> None:
         ("thresholds.tf_min_accuracy", "-0.1", "thresholds.tf_min_accuracy is -0.1: an accuracy is a fraction"),
         ("thresholds.tf_min_accuracy", "250", "thresholds.tf_min_accuracy is 250: an accuracy is a fraction"),
         ("thresholds.tf_min_accuracy", "nan", "thresholds.tf_min_accuracy is nan: an accuracy is a fraction"),
+        (
+            "thresholds.max_cpu_throttled_share",
+            "75",
+            "thresholds.max_cpu_throttled_share is 75: a share is a fraction from 0 to 1, not a percentage: write 0.75",
+        ),
         ("thresholds.tf_max_cross_entropy", "0", "tf_max_cross_entropy is 0: a cross entropy is a number greater"),
         ("thresholds.tf_max_cross_entropy", "-3", "tf_max_cross_entropy is -3: a cross entropy is a number greater"),
         ("thresholds.pytorch_min_acuracy", "0.9", "unknown setting thresholds.pytorch_min_acuracy; known keys"),
