@@ -15,6 +15,7 @@ Each outage is kept as a record for the step's evidence (start, length, what was
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -105,6 +106,8 @@ class Outages:
         self._current: _Open | None = None
         self._ended: list[Outage] = []
         self._deadline: _Deadline | None = None
+        self._lock = threading.Lock()
+        """A scenario's usage sampler sends requests on a thread of its own through the same connection."""
 
     def now(self) -> float:
         """The clock outages are measured on (monotonic seconds): when a request is about to be sent."""
@@ -112,24 +115,26 @@ class Outages:
 
     def answered(self) -> None:
         """The server answered: the outage in progress, if any, is over."""
-        self._reached = True
-        if self._current is not None:
-            self._ended.append(self._record(self._current, over=True))
-            self._current = None
+        with self._lock:
+            self._reached = True
+            if self._current is not None:
+                self._ended.append(self._record(self._current, over=True))
+                self._current = None
 
     def failed(self, what: str, error: BaseException, *, since: float, retry_after: float | None = None) -> None:
         """`what` ("list pods in namespace x"), sent at `since`, got no useful answer: pause before it is tried
         again, or raise the error that ends the trying (never reached, gone for good, outage too long)."""
-        if not self._reached:
-            raise errors.unreachable(error, server=self.server, context=self.context) from error
-        now = self._clock()
-        if self._current is None:
-            started = min(since, now)
-            self._current = _Open(started, self._wall_clock() - timedelta(seconds=now - started))
-        current = self._current
-        current.retried[what] = current.retried.get(what, 0) + 1
-        current.last_error = errors.failure_text(error)
-        current.failures += 1
+        with self._lock:
+            if not self._reached:
+                raise errors.unreachable(error, server=self.server, context=self.context) from error
+            now = self._clock()
+            if self._current is None:
+                started = min(since, now)
+                self._current = _Open(started, self._wall_clock() - timedelta(seconds=now - started))
+            current = self._current
+            current.retried[what] = current.retried.get(what, 0) + 1
+            current.last_error = errors.failure_text(error)
+            current.failures += 1
         gone = self._vanished() if self._vanished is not None else None
         if gone is not None:
             raise errors.ClusterGoneError(
@@ -154,11 +159,12 @@ class Outages:
 
     def drain(self) -> list[Outage]:
         """The outages since the last call: those that ended, and the one in progress if it failed anew."""
-        drained, self._ended = self._ended, []
-        current = self._current
-        if current is not None and current.failures > current.reported:
-            current.reported = current.failures
-            drained.append(self._record(current, over=False))
+        with self._lock:
+            drained, self._ended = self._ended, []
+            current = self._current
+            if current is not None and current.failures > current.reported:
+                current.reported = current.failures
+                drained.append(self._record(current, over=False))
         return drained
 
     def _left(self, current: _Open, now: float) -> float:
