@@ -3,8 +3,11 @@ the discovery cache does not), an answer that says no is raised at once, an exec
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -89,3 +92,35 @@ def test_an_exec_is_sent_once() -> None:
     with pytest.raises(errors.ClusterUnreachableError):
         conn.call("exec", "pod x exec", run)
     assert tries == [1]
+
+
+class OneAtATimeDiscovery:
+    """The dynamic client's discovery as far as `Connection.resource` uses it: it breaks (as the real cache
+    does, with a KeyError) when a second lookup runs while one is in progress."""
+
+    def __init__(self) -> None:
+        self.inside = threading.Event()
+        self.overlapped = False
+
+    def get(self, *, api_version: str, kind: str) -> Any:
+        if self.inside.is_set():
+            self.overlapped = True
+            raise KeyError("resources")
+        self.inside.set()
+        time.sleep(0.05)
+        self.inside.clear()
+        return SimpleNamespace(api_version=api_version, kind=kind, namespaced=True)
+
+
+def test_kinds_are_looked_up_one_at_a_time_from_several_threads() -> None:
+    conn, _api, _slept = connection()
+    discovery = OneAtATimeDiscovery()
+    conn._dynamic_client = SimpleNamespace(resources=discovery)  # type: ignore[assignment]
+    kinds = ["Pod", "PodMetrics", "Service", "ConfigMap"]
+    threads = [threading.Thread(target=conn.resource, args=("v1", kind)) for kind in kinds]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not discovery.overlapped
+    assert sorted(conn.kind("v1", kind).kind for kind in kinds) == sorted(kinds)

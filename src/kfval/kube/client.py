@@ -107,6 +107,9 @@ class Connection:
         self._cache_file = cache_file
         self._dynamic_client: dynamic.DynamicClient | None = None
         self._resources: dict[tuple[str, str], Any] = {}
+        self._discovery = threading.RLock()
+        """The client's discovery cache is not thread-safe, and a scenario's usage sampler looks kinds up
+        from a thread of its own: one lookup (and one rediscovery of every group) at a time."""
 
     @property
     def _dynamic(self) -> dynamic.DynamicClient:
@@ -151,9 +154,10 @@ class Connection:
     def resource(self, api_version: str, kind: str) -> Any:
         """The dynamic resource for a kind; MissingKindError when the cluster does not serve it."""
         key = (api_version, kind)
-        if key not in self._resources:
-            self._resources[key] = self.call("discover", f"{kind} ({api_version})", lambda: self._lookup(*key))
-        return self._resources[key]
+        with self._discovery:
+            if key not in self._resources:
+                self._resources[key] = self.call("discover", f"{kind} ({api_version})", lambda: self._lookup(*key))
+            return self._resources[key]
 
     def _lookup(self, api_version: str, kind: str) -> Any:
         try:
