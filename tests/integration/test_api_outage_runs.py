@@ -1,7 +1,8 @@
 """The suite run as a user runs it (a kubeconfig target) through the fault proxy (tests/faults).
 
-- MNIST training (a PyTorchJob with a master and a worker) passes through a 5 s outage, an 8 s stall and
-  another 5 s outage played while the job trains (it may finish during one: the wait must see that), each
+- MNIST training (a PyTorchJob with a master and a worker; a TFJob with a parameter server and two workers)
+  passes through a 5 s outage, an 8 s stall and another 5 s outage played while the job trains (it may
+  finish during one: the wait must see that), each
   in the evidence of the step that met it.
 - The quick PyTorchJob scenario passes through 5 s of 503 answers (a load balancer with no healthy API
   server behind it).
@@ -20,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -37,10 +39,34 @@ WIRING = "2"
 TRAINING = "tests/fixtures/suite/long.feature"
 """One MNIST PyTorchJob (a master and a worker) trained to success through the feature's own steps: the
 Outline of features/pytorchjob.feature trains twice (1 and 2 workers), which radish cannot split."""
+TF_FEATURE = "features/tfjob.feature"
+TF_TRAINING = "1"
+"""radish's id of "One parameter server and two workers train MNIST"."""
 FAULT_GAP_SECONDS = 2.5
 """Between two faults: longer than the suite's longest pause between tries (2 s), so that it can reach the
 server between them if it has a request to make."""
 RUN_SECONDS = 300
+
+
+class Training(NamedTuple):
+    """A training scenario to play the faults against, and how many of its pods train at once."""
+
+    feature: str
+    scenarios: str | None
+    pods: int
+    name: str
+
+
+class Proxied(NamedTuple):
+    """The fault proxy, and a kubeconfig of the cluster whose server is that proxy."""
+
+    proxy: FaultProxy
+    kubeconfig: Path
+
+
+@pytest.fixture
+def proxied(proxy: FaultProxy, cluster: launch.ClusterInfo, tmp_path: Path) -> Proxied:
+    return Proxied(proxy, proxy.kubeconfig(cluster.kubeconfig, tmp_path / "kubeconfig"))
 
 
 @pytest.fixture
@@ -120,21 +146,29 @@ def left_namespaces(kubectl: Kubectl, run: SuiteRun) -> str:
 
 
 @pytest.mark.usefixtures("mnist_cache")
+@pytest.mark.parametrize(
+    "training",
+    [
+        pytest.param(Training(TRAINING, None, 2, "MNIST PyTorchJob (1 worker)"), id="pytorchjob"),
+        pytest.param(Training(TF_FEATURE, TF_TRAINING, 3, "MNIST TFJob (1 ps, 2 workers)"), id="tfjob"),
+    ],
+)
 def test_mnist_training_passes_through_two_outages_and_a_stall(
-    proxy: FaultProxy, cluster: launch.ClusterInfo, conn: client.Connection, kubectl: Kubectl, tmp_path: Path
+    proxied: Proxied, conn: client.Connection, kubectl: Kubectl, tmp_path: Path, training: Training
 ) -> None:
-    kubeconfig = proxy.kubeconfig(cluster.kubeconfig, tmp_path / "kubeconfig")
-    calm_seconds = without_faults(TRAINING, kubeconfig, tmp_path / "calm")
+    feature, scenarios, pods = training.feature, training.scenarios, training.pods
+    proxy, kubeconfig = proxied
+    calm_seconds = without_faults(feature, kubeconfig, tmp_path / "calm", scenarios=scenarios)
 
     prefix = f"af{uuid.uuid4().hex[:6]}"
     cues = [
-        Cue("the training pods running", pods_running(conn, prefix, count=2), lambda faults: faults.outage(5.0)),
+        Cue("the training pods running", pods_running(conn, prefix, count=pods), lambda faults: faults.outage(5.0)),
         Cue("the end of the first outage", lambda: True, lambda faults: faults.stall(8.0)),
         Cue("the end of the stall", lambda: True, lambda faults: faults.outage(5.0)),
     ]
     faulted = tmp_path / "faulted"
     faulted.mkdir()
-    argv = suite_argv(TRAINING, kubeconfig, faulted, f"target.namespace_prefix={prefix}")
+    argv = suite_argv(feature, kubeconfig, faulted, f"target.namespace_prefix={prefix}", scenarios=scenarios)
     run, seconds = run_with_faults(argv, faulted, Script(proxy, cues, timeout=RUN_SECONDS, gap=FAULT_GAP_SECONDS))
 
     assert run.returncode == 0, run.error_messages() or run.output
@@ -146,7 +180,7 @@ def test_mnist_training_passes_through_two_outages_and_a_stall(
     assert sum(recorded) >= 5.0 + 8.0 + 5.0 - 1.0, recorded  # every fault is in some outage's record
     assert left_namespaces(kubectl, run) == ""
     print(
-        f"fault timings: MNIST PyTorchJob (1 worker), faults outage 5 s, stall 8 s, outage 5 s (18 s, "
+        f"fault timings: {training.name}, faults outage 5 s, stall 8 s, outage 5 s (18 s, "
         f"{FAULT_GAP_SECONDS:g} s apart): without faults {calm_seconds:.1f} s, with faults {seconds:.1f} s, "
         f"extra {seconds - calm_seconds:.1f} s; outages recorded (s): {recorded}"
     )
