@@ -12,30 +12,25 @@ from __future__ import annotations
 import copy
 
 from kfval.embedded.admission.chain import AdmissionRequest
-from kfval.embedded.errors import NotFoundError
+from kfval.embedded.admission.podaccount import PodAccounts, creates_pod
 from kfval.embedded.store.objects import Store
-from kfval.embedded.types import Body, ResourceKey
-
-PODS = ResourceKey("", "pods")
+from kfval.embedded.types import Body
 
 
 class ServiceAccountPullSecrets:
     """Copies the service account's imagePullSecrets into a new pod that names none."""
 
     def __init__(self, store: Store) -> None:
-        self._store = store
-        self._accounts = store.catalog.lookup("", "v1", "serviceaccounts")
+        self._accounts = PodAccounts(store)
 
     def mutate(self, request: AdmissionRequest) -> Body | None:
-        if request.rt.key != PODS or request.operation != "CREATE" or request.subresource is not None:
+        if not creates_pod(request):
             return None
         spec = request.object.get("spec") or {}
         if spec.get("imagePullSecrets"):
             return None
-        name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
-        try:
-            account = self._store.get(self._accounts, request.namespace, name)
-        except NotFoundError:
+        account = self._accounts.of(spec, request.namespace)
+        if account is None:
             return None
         secrets = [{"name": ref["name"]} for ref in account.get("imagePullSecrets") or [] if ref.get("name")]
         if not secrets:

@@ -15,12 +15,11 @@ import copy
 from typing import Any
 
 from kfval.embedded.admission.chain import AdmissionRequest
-from kfval.embedded.errors import NotFoundError
+from kfval.embedded.admission.podaccount import PodAccounts, creates_pod
 from kfval.embedded.store.naming import generate_suffix
 from kfval.embedded.store.objects import Store
-from kfval.embedded.types import Body, ResourceKey
+from kfval.embedded.types import Body
 
-PODS = ResourceKey("", "pods")
 MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 VOLUME_PREFIX = "kube-api-access-"
 TOKEN_EXPIRATION_SECONDS = 3607
@@ -57,11 +56,10 @@ class ServiceAccountTokenVolume:
     """Adds the API access volume to a new pod and mounts it in each of its containers."""
 
     def __init__(self, store: Store) -> None:
-        self._store = store
-        self._accounts = store.catalog.lookup("", "v1", "serviceaccounts")
+        self._accounts = PodAccounts(store)
 
     def mutate(self, request: AdmissionRequest) -> Body | None:
-        if request.rt.key != PODS or request.operation != "CREATE" or request.subresource is not None:
+        if not creates_pod(request):
             return None
         spec = request.object.get("spec") or {}
         if not self._automounts(spec, request.namespace):
@@ -84,9 +82,5 @@ class ServiceAccountTokenVolume:
         """The pod's own choice, else its account's (when it exists yet), else true."""
         if spec.get("automountServiceAccountToken") is not None:
             return bool(spec["automountServiceAccountToken"])
-        name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
-        try:
-            account = self._store.get(self._accounts, namespace, name)
-        except NotFoundError:
-            return True
-        return account.get("automountServiceAccountToken") is not False
+        account = self._accounts.of(spec, namespace)
+        return account is None or account.get("automountServiceAccountToken") is not False
