@@ -96,28 +96,26 @@ def _registry_lines(info: launch.ClusterInfo) -> str:
     )
 
 
+def _user_data_argument(parser: argparse.ArgumentParser, *, example: str) -> None:
+    """radish's `-u key=value`, which every command that reads the settings takes as `kfval run` does."""
+    parser.add_argument(
+        "-u",
+        "--user-data",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override a setting, e.g. {example} (repeatable)",
+    )
+
+
 def _run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = subparsers.add_parser("run", help="run the features with radish (extra arguments go to radish)")
     run.add_argument("features", nargs="*", default=["features"], help="feature files or folders (default features)")
-    run.add_argument(
-        "-u",
-        "--user-data",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a setting, e.g. -u target.kind=kubeconfig (repeatable)",
-    )
+    _user_data_argument(run, example="-u target.kind=kubeconfig")
     run.add_argument("-t", "--tags", default=None, help="radish tag expression, e.g. 'smoke and not slow'")
     janitor = subparsers.add_parser("janitor", help="delete what one run left in the cluster, and nothing else")
     janitor.add_argument("--run-id", required=True, help="the run id printed at the start of the run")
-    janitor.add_argument(
-        "-u",
-        "--user-data",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a setting, e.g. -u target.context=staging (repeatable)",
-    )
+    _user_data_argument(janitor, example="-u target.context=staging")
 
 
 def _check_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -177,14 +175,7 @@ def _preflight_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "preflight", help="check the cluster has what the selected features need, and that the suite may use it"
     )
     _selection_arguments(check)
-    check.add_argument(
-        "-u",
-        "--user-data",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a setting, e.g. -u target.kind=kubeconfig (repeatable)",
-    )
+    _user_data_argument(check, example="-u target.kind=kubeconfig")
 
 
 def _preflight(args: argparse.Namespace) -> int:
