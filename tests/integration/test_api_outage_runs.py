@@ -42,6 +42,8 @@ Outline of features/pytorchjob.feature trains twice (1 and 2 workers), which rad
 TF_FEATURE = "features/tfjob.feature"
 TF_TRAINING = "1"
 """radish's id of "One parameter server and two workers train MNIST"."""
+TF_LONGER_TRAINING = ("variables.train_steps=12000",)
+"""Its 1000 steps take about 3 s here: the run would end between the first outage and the stall."""
 FAULT_GAP_SECONDS = 2.5
 """Between two faults: longer than the suite's longest pause between tries (2 s), so that it can reach the
 server between them if it has a request to make."""
@@ -55,6 +57,8 @@ class Training(NamedTuple):
     scenarios: str | None
     pods: int
     name: str
+    overrides: tuple[str, ...] = ()
+    """Settings for both runs: enough training that the run outlasts the three faults (23 s with the gaps)."""
 
 
 class Proxied(NamedTuple):
@@ -106,11 +110,13 @@ def namespace_exists(conn: client.Connection, prefix: str) -> Callable[[], bool]
     return probe
 
 
-def without_faults(feature: str, kubeconfig: Path, reports: Path, *, scenarios: str | None = None) -> float:
+def without_faults(
+    feature: str, kubeconfig: Path, reports: Path, *overrides: str, scenarios: str | None = None
+) -> float:
     """The wall time of a run through the proxy without faults, which must pass: the figure to compare with."""
     reports.mkdir()
     started = time.monotonic()
-    run = run_suite(feature, kubeconfig, reports, scenarios=scenarios, timeout=RUN_SECONDS)
+    run = run_suite(feature, kubeconfig, reports, *overrides, scenarios=scenarios, timeout=RUN_SECONDS)
     assert run.returncode == 0, run.error_messages() or run.output
     return time.monotonic() - started
 
@@ -150,7 +156,9 @@ def left_namespaces(kubectl: Kubectl, run: SuiteRun) -> str:
     "training",
     [
         pytest.param(Training(TRAINING, None, 2, "MNIST PyTorchJob (1 worker)"), id="pytorchjob"),
-        pytest.param(Training(TF_FEATURE, TF_TRAINING, 3, "MNIST TFJob (1 ps, 2 workers)"), id="tfjob"),
+        pytest.param(
+            Training(TF_FEATURE, TF_TRAINING, 3, "MNIST TFJob (1 ps, 2 workers)", TF_LONGER_TRAINING), id="tfjob"
+        ),
     ],
 )
 def test_mnist_training_passes_through_two_outages_and_a_stall(
@@ -158,7 +166,7 @@ def test_mnist_training_passes_through_two_outages_and_a_stall(
 ) -> None:
     feature, scenarios, pods = training.feature, training.scenarios, training.pods
     proxy, kubeconfig = proxied
-    calm_seconds = without_faults(feature, kubeconfig, tmp_path / "calm", scenarios=scenarios)
+    calm_seconds = without_faults(feature, kubeconfig, tmp_path / "calm", *training.overrides, scenarios=scenarios)
 
     prefix = f"af{uuid.uuid4().hex[:6]}"
     cues = [
@@ -168,7 +176,9 @@ def test_mnist_training_passes_through_two_outages_and_a_stall(
     ]
     faulted = tmp_path / "faulted"
     faulted.mkdir()
-    argv = suite_argv(feature, kubeconfig, faulted, f"target.namespace_prefix={prefix}", scenarios=scenarios)
+    argv = suite_argv(
+        feature, kubeconfig, faulted, f"target.namespace_prefix={prefix}", *training.overrides, scenarios=scenarios
+    )
     run, seconds = run_with_faults(argv, faulted, Script(proxy, cues, timeout=RUN_SECONDS, gap=FAULT_GAP_SECONDS))
 
     assert run.returncode == 0, run.error_messages() or run.output
