@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import signal
@@ -113,6 +114,15 @@ def test_an_engine_that_hangs_is_stopped_and_its_last_words_reported(namespace: 
     assert time.monotonic() - started < 15
 
 
+def helm_child() -> psutil.Process | None:
+    """This process's child that runs Helm; other children may be zombies, which have no command line to read."""
+    for process in psutil.Process().children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if "kfval.kubeflow.helmchild" in " ".join(process.cmdline()):
+                return process
+    return None
+
+
 def test_an_engine_that_dies_leaves_the_suite_running_with_the_signal(
     cluster: launch.ClusterInfo, namespace: str
 ) -> None:
@@ -130,13 +140,7 @@ def test_an_engine_that_dies_leaves_the_suite_running_with_the_signal(
 
     worker = threading.Thread(target=install)
     worker.start()
-    child = eventually_blocking(
-        lambda: next(
-            (p for p in psutil.Process().children() if "kfval.kubeflow.helmchild" in " ".join(p.cmdline())), None
-        ),
-        "the Helm child process",
-        timeout=30,
-    )
+    child = eventually_blocking(helm_child, "the Helm child process", timeout=30)
     time.sleep(1)  # let Helm be inside its wait
     child.send_signal(signal.SIGKILL)
     worker.join(timeout=60)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from tests.support.polling import eventually
 
 pytestmark = needs_root_and("bwrap")
 CLOCK = SystemClock()
+READ_SYSCALL = {"x86_64": 0, "aarch64": 63}[os.uname().machine]  # read(2), as /proc/PID/syscall numbers it
 CONTAINER = "echo marked > /tmp/mark; exec sleep 60"
 
 
@@ -113,14 +116,32 @@ async def test_hanging_up_a_terminal_ends_its_shell(tmp_path: Path) -> None:
     target = await running(box, spec_for("sleep", "60"))
     session = await box.exec(target, ("sh",), stdin=True, tty=True)
     await session.write_stdin(b"echo re''ady\n")
+    hung_up = False
     seen = b""
     async for _, chunk in session.output():
         seen += chunk
-        if b"ready" in seen:
-            session.hang_up()  # the shell is reading its next command now
+        if b"ready" in seen and not hung_up:
+            await eventually(lambda: reading_its_terminal(session.pid), "the shell blocked reading its terminal")
+            session.hang_up()
+            hung_up = True
     code = await session.wait()
     await stop(target)
     assert code == 128 + 1  # SIGHUP
+
+
+def reading_its_terminal(pid: int) -> bool:
+    """Whether `pid` or a descendant sits in read(0, ...): hung up before that, the shell may die writing its prompt
+    (EIO, exit 2) before the kernel's SIGHUP reaches it, a race a real runtime has too."""
+    for member in (pid, *descendants(pid)):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{member}/syscall").read_text().startswith(f"{READ_SYSCALL} 0x0 "):
+                return True
+    return False
+
+
+def descendants(pid: int) -> list[int]:
+    found = processes.children(pid)
+    return [*found, *(grandchild for child in found for grandchild in descendants(child))]
 
 
 @pytest.mark.parametrize(
