@@ -50,6 +50,7 @@ def open_session(scenario):
         scenario_glue.block(scenario, blocked, skip=world.kfval.settings.run.skip_missing)
         return
     scenario.context.session = ScenarioSession(world.kfval.scope, scenario.sentence)
+    world.kfval.scenarios[scenario.context.session.namespace] = scenario
 
 
 @after.each_step
@@ -89,8 +90,7 @@ def close_session(scenario):
     reporting.record_hook(
         scenario, kind="after", name="cleanup", error=error, duration_seconds=time.monotonic() - started
     )
-    if problems:
-        world.kfval.problems.extend(problems)
+    world.kfval.problems.extend(f"{scenario.sentence}: {problem}" for problem in problems)
 
 
 @after.all(order=SUMMARY_HOOK_ORDER)

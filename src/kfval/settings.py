@@ -99,6 +99,10 @@ class Run:
     skip_missing: bool = False
     """Skip, instead of failing at once, the scenarios that need what preflight found missing (a feature's CRD
     or controller, a capability tag such as `@needs-rwx`); the reports name the reason either way."""
+    deletions_awaited_at_end: bool = True
+    """A scenario's cleanup asks for the deletion of what it made and the next scenario starts while it goes;
+    the run waits for every deletion before it ends and fails when one did not finish in `timeouts.cleanup`.
+    False: each cleanup waits until its namespace is gone (a cluster too small for two scenarios at once)."""
 
 
 @dataclass(frozen=True)

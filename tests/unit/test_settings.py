@@ -182,6 +182,7 @@ SAMPLES = {
     "in_cluster": "true",
     "strict_permissions": "true",
     "skip_missing": "true",
+    "deletions_awaited_at_end": "false",
     "insecure": "true",
     "progress": "false",
     "timeouts": "7",

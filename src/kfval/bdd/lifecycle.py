@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 from kfval import settings, target
 from kfval.bdd import console, reporting, summary
@@ -41,6 +41,8 @@ class SuiteRun:
     """The Helm engine, chosen by the first Helm step of the run."""
     preflight: preflight.Report | None = None
     """What the checks before the run found (None when they were off); what it lacks blocks scenarios."""
+    scenarios: dict[str, Any] = field(default_factory=dict)
+    """Each scenario (radish's object) by its namespace: where a deletion awaited at the end reports."""
 
 
 def blocked_by(run: SuiteRun, tags: Iterable[str]) -> str | None:
@@ -219,6 +221,7 @@ def start(
         kubeconfig=connected.kubeconfig,
         context=None if config.target.kind == "local" else config.target.context,
         progress=console.progress_sink(enabled=config.console.progress, ansi=ansi),
+        deletions_awaited_at_end=config.run.deletions_awaited_at_end,
     )
     run = SuiteRun(settings=config, scope=scope, redactor=redactor, cluster_lease=connected.lease, preflight=checked)
     _install_signal_handlers(run)
@@ -258,6 +261,7 @@ def finish(run: SuiteRun, *, interrupted: bool = False) -> list[str]:
     problems = list(run.problems)
     for session in list(run.scope.open_sessions):
         problems.extend(session.close(timeout_seconds=run.settings.timeouts.cleanup))
+    problems += _awaited_deletions(run)
     run.scope.conn.close()
     lease = run.cluster_lease
     if lease is not None and not launch.release(lease, wait_for_others=not interrupted):
@@ -265,6 +269,24 @@ def finish(run: SuiteRun, *, interrupted: bool = False) -> list[str]:
         if left:
             print(f"kfval: the embedded cluster died during the run; killed what it left: {left}", file=sys.stderr)
     reporting.flush()
+    return problems
+
+
+def _awaited_deletions(run: SuiteRun) -> list[str]:
+    """Await what the scenarios' cleanups left going; a deletion that did not finish fails its scenario in the
+    reports (an `after` hook, `namespace deleted`) and the run."""
+    problems = []
+    for awaited in run.scope.await_deletions():
+        if not awaited.problems:
+            continue
+        scenario = run.scenarios.get(awaited.namespace)
+        error = "\n".join(awaited.problems)
+        if scenario is not None:
+            reporting.record_hook(
+                scenario, kind="after", name="namespace deleted", error=error, duration_seconds=awaited.seconds
+            )
+        name = f"{scenario.sentence}: " if scenario is not None else ""
+        problems += [f"{name}{problem}" for problem in awaited.problems]
     return problems
 
 

@@ -108,6 +108,11 @@ class Recorder:
             return
         pending, track.pending = tuple(track.pending), []
         track.hooks[kind].append(model.Hook(name, result, pending))
+        if track.finished is not None:  # a deletion awaited at the run's end reports on a finished scenario
+            hooks = track.hooks
+            track.finished = dataclasses.replace(
+                track.finished, before=tuple(hooks["before"]), after=tuple(hooks["after"])
+            )
 
     def add_property(self, scenario: Any, name: str, value: str) -> None:
         track = self._scenarios.get(scenario)

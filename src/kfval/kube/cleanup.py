@@ -8,6 +8,7 @@ Cleanup never raises: it returns the problems it met, so the terrain can report 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from kfval.kube import checks, errors, progress, waiting
@@ -29,6 +30,17 @@ class Created:
     namespace: str | None
 
 
+@dataclass(frozen=True)
+class Deletion:
+    """Objects whose deletion has been asked for and that must be gone by `deadline` (a `conn.outages.now()`
+    value): what a scenario's cleanup leaves to finish while the next scenario runs."""
+
+    created: tuple[Created, ...]
+    """In the order to await them: newest first, the namespace last."""
+    deadline: float
+    timeout_seconds: float
+
+
 def delete_created(
     conn: Connection, created: Sequence[Created], *, timeout_seconds: float, sink: progress.Progress = progress.SILENT
 ) -> list[str]:
@@ -36,23 +48,58 @@ def delete_created(
     problems. An API outage is ridden out up to that deadline (not `timeouts.api_outage`): leftovers cost
     more than a late end. A cluster that stays unreachable past it, or is gone, ends the cleanup at once.
     `sink` hears how each wait for a deletion is getting on."""
-    deadline = conn.outages.now() + timeout_seconds
+    problems, deletion = request_deletion(conn, created, timeout_seconds=timeout_seconds)
+    return problems if deletion is None else problems + await_deletion(conn, deletion, sink=sink)
+
+
+def request_deletion(
+    conn: Connection, created: Sequence[Created], *, timeout_seconds: float
+) -> tuple[list[str], Deletion | None]:
+    """Ask for the deletion of each object, newest first, without waiting for any to go; returns the problems
+    and the deletion to await (by `timeout_seconds` from now), None when the cluster stayed unreachable."""
+    deletion = Deletion(tuple(reversed(created)), conn.outages.now() + timeout_seconds, timeout_seconds)
+    try:
+        with _riding_outages(conn, deletion):
+            return [problem for item in deletion.created if (problem := _delete(conn, item))], deletion
+    except errors.ClusterUnreachableError as error:
+        return [f"cleanup could not finish: {error}"], None
+
+
+def await_deletion(conn: Connection, deletion: Deletion, *, sink: progress.Progress = progress.SILENT) -> list[str]:
+    """Wait until each object of `deletion` is gone, by its deadline; returns the problems."""
     problems: list[str] = []
     try:
-        with conn.outages.until(deadline, name=f"the cleanup's deadline (timeouts.cleanup, {timeout_seconds:g} s)"):
-            problems += [problem for item in reversed(created) if (problem := _delete(conn, item))]
-            for item in reversed(created):
-                left = deadline - conn.outages.now()
+        with _riding_outages(conn, deletion):
+            for item in deletion.created:
+                left = deletion.deadline - conn.outages.now()
                 if left <= 0:
-                    what = describe(item.kind, item.name, item.namespace)
-                    problems.append(f"cleanup ran out of its {timeout_seconds:.0f} s before {what} was gone")
-                    break
+                    problems += [] if _gone(conn, item) else [_ran_out(deletion, item)]
+                    continue
                 problem = _await_gone(conn, item, left=left, sink=sink)
                 if problem:
                     problems.append(problem)
     except errors.ClusterUnreachableError as error:
         problems.append(f"cleanup could not finish: {error}")
     return problems
+
+
+def _gone(conn: Connection, item: Created) -> bool:
+    """Whether the object is gone now: a deletion awaited after its deadline may well have finished in time."""
+    try:
+        conn.get(item.api_version, item.kind, item.name, item.namespace)
+    except errors.NotFoundError:
+        return True
+    return False
+
+
+def _ran_out(deletion: Deletion, item: Created) -> str:
+    what = describe(item.kind, item.name, item.namespace)
+    return f"cleanup ran out of its {deletion.timeout_seconds:.0f} s before {what} was gone"
+
+
+def _riding_outages(conn: Connection, deletion: Deletion) -> AbstractContextManager[None]:
+    name = f"the cleanup's deadline (timeouts.cleanup, {deletion.timeout_seconds:g} s)"
+    return conn.outages.until(deletion.deadline, name=name)
 
 
 def _delete(conn: Connection, item: Created) -> str | None:

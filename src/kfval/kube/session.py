@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,8 +93,40 @@ class RunScope:
     context: str | None = None
     progress: progress.Progress = progress.SILENT
     """Where the run's waits tell how far they have come (the console, or nowhere)."""
+    deletions_awaited_at_end: bool = False
+    """Whether a scenario's cleanup only asks for its objects' deletion and the run awaits them before it ends
+    (`run.deletions_awaited_at_end`): scenario N's namespace goes while scenario N+1 runs."""
     sessions_opened: int = 0
     open_sessions: list[ScenarioSession] = field(default_factory=list)
+    pending_deletions: list[PendingDeletion] = field(default_factory=list)
+
+    def await_deletions(self) -> list[AwaitedDeletion]:
+        """Wait for every deletion the scenarios left pending, each by its own deadline: how each ended."""
+        awaited = []
+        while self.pending_deletions:
+            pending = self.pending_deletions.pop(0)
+            started = time.monotonic()
+            problems = cleanup.await_deletion(self.conn, pending.deletion, sink=self.progress)
+            awaited.append(AwaitedDeletion(pending.namespace, problems, time.monotonic() - started))
+        return awaited
+
+
+@dataclass(frozen=True)
+class PendingDeletion:
+    """A scenario's objects whose deletion was asked for at its cleanup and is still to be awaited."""
+
+    namespace: str
+    """The scenario's namespace, which names the scenario to the run."""
+    deletion: cleanup.Deletion
+
+
+@dataclass(frozen=True)
+class AwaitedDeletion:
+    """How a pending deletion ended: the problems (empty when everything went in time) and the wait it cost."""
+
+    namespace: str
+    problems: list[str]
+    seconds: float
 
 
 class ScenarioSession:
@@ -160,7 +193,8 @@ class ScenarioSession:
         return applied
 
     def close(self, *, timeout_seconds: float) -> list[str]:
-        """Delete what this scenario made, newest first; returns the problems, never raises."""
+        """Delete what this scenario made, newest first; returns the problems, never raises. With
+        `deletions_awaited_at_end` the deletion is asked for here and awaited by `RunScope.await_deletions`."""
         if self in self.run.open_sessions:
             self.run.open_sessions.remove(self)
         if self.usage is not None:
@@ -173,6 +207,11 @@ class ScenarioSession:
             except KfvalError as error:
                 problems.append(f"cannot clean up {what}: {error}")
         created, self.created = self.created, []
-        return problems + cleanup.delete_created(
-            self.conn, created, timeout_seconds=timeout_seconds, sink=self.run.progress
-        )
+        requested, deletion = cleanup.request_deletion(self.conn, created, timeout_seconds=timeout_seconds)
+        problems += requested
+        if deletion is None:
+            return problems
+        if self.run.deletions_awaited_at_end:
+            self.run.pending_deletions.append(PendingDeletion(self.namespace, deletion))
+            return problems
+        return problems + cleanup.await_deletion(self.conn, deletion, sink=self.run.progress)
