@@ -190,17 +190,21 @@ def attach_outages(step_or_scenario: Any, conn: Connection, *, name: str = "API 
 
 def record_pods(scenario: Any, scenario_session: ScenarioSession) -> None:
     """How long the scenario's pods ran (a JUnit property, for the suite-overhead figure) and their phase
-    timeline (a Gantt chart); 0 s and no chart when the pods cannot be read."""
+    timeline (a Gantt chart), the pods it deleted included; 0 s and no chart when the pods cannot be read."""
     try:
         pods = scenario_session.conn.list("v1", "Pod", scenario_session.namespace)["items"]
     except errors.KfvalError:
         reporting.add_property(scenario, "pods_ran_seconds", "0.0")
         return
     now = datetime.now(UTC)
-    reporting.add_property(
-        scenario, "pods_ran_seconds", f"{podtimes.busy_seconds(podtimes.intervals(pods, now=now)):.1f}"
-    )
+    history = scenario_session.pod_history
+    gone = history.gone({str(pod["metadata"].get("uid")) for pod in pods}) if history is not None else []
+    runs = podtimes.intervals(pods, now=now)
     spans = podtimes.phase_spans(pods, now=now)
+    for pod, seen in gone:
+        runs += podtimes.intervals([pod], now=seen)
+        spans += podtimes.phase_spans([_deleted(pod)], now=seen)
+    reporting.add_property(scenario, "pods_ran_seconds", f"{podtimes.busy_seconds(runs):.1f}")
     if not spans:
         return
     origin = min(span.start for span in spans)
@@ -210,6 +214,12 @@ def record_pods(scenario: Any, scenario_session: ScenarioSession) -> None:
     ]
     image = plots.phase_timeline(rows, title="pod phases")
     reporting.attach(scenario, name="pod phases", mime_type=plots.MIME_TYPE, data=image)
+
+
+def _deleted(pod: Mapping[str, Any]) -> dict[str, Any]:
+    """The pod named as deleted, for the timeline: its successor (a notebook's, a job's) may have its name."""
+    metadata = pod["metadata"]
+    return {**pod, "metadata": {**metadata, "name": f"{metadata['name']} (deleted)"}}
 
 
 def block(scenario: Any, reason: str, *, skip: bool) -> None:

@@ -64,7 +64,7 @@ def phase_spans(pods: Iterable[Mapping[str, Any]], *, now: datetime) -> list[Pha
     and final phase (Succeeded or Failed, until `now`): the pod phase timeline of a scenario.
 
     A pod's status keeps no history of its phases, only these timestamps, so the spans are read from
-    them; a pod deleted before the scenario ended (clean pod policy) is not in the list and not shown.
+    them; a pod deleted before the scenario ended (clean pod policy) is shown as the caller last saw it.
     """
     found = []
     for pod in pods:

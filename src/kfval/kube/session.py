@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from kfval.kube import applying, checks, cleanup, manifests, progress, usage, waiting
+from kfval.kube import applying, checks, cleanup, manifests, podhistory, progress, usage, waiting
 from kfval.kube.cleanup import Created
 from kfval.kube.client import Body, Connection
 from kfval.kube.errors import KfvalError
@@ -146,6 +146,8 @@ class ScenarioSession:
         self.deferred: list[tuple[str, Callable[[float], None]]] = []
         self.usage: usage.UsageSampler | None = None
         """Samples the pods' CPU and memory from the namespace's creation to cleanup."""
+        self.pod_history: podhistory.PodHistory | None = None
+        """Every pod of the namespace as last seen, deleted ones too, from its creation to cleanup."""
 
     def defer(self, what: str, action: Callable[[float], None]) -> None:
         """Run `action(timeout_seconds)` at cleanup, before the scenario's objects are deleted (newest
@@ -173,6 +175,8 @@ class ScenarioSession:
         self.run.open_sessions.append(self)
         self.usage = usage.UsageSampler(self.conn, self.namespace)
         self.usage.start()
+        self.pod_history = podhistory.PodHistory(self.conn, self.namespace)
+        self.pod_history.start()
 
     def variables(self, extra: Mapping[str, str]) -> dict[str, str]:
         return {**self.run.variables, "namespace": self.namespace, **extra}
@@ -199,6 +203,8 @@ class ScenarioSession:
             self.run.open_sessions.remove(self)
         if self.usage is not None:
             self.usage.stop()
+        if self.pod_history is not None:
+            self.pod_history.stop()
         problems = []
         deferred, self.deferred = self.deferred, []
         for what, action in reversed(deferred):

@@ -12,9 +12,10 @@ from __future__ import annotations
 import io
 import operator
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MIME_TYPE = "image/png"
 DPI = 96
@@ -27,7 +28,11 @@ Point = tuple[float, float]
 
 
 def _figure(width: float, height: float) -> Figure:
-    """A figure whose layout keeps titles, labels and legends inside it (matplotlib's constrained layout)."""
+    """A figure whose layout keeps titles, labels and legends inside it (matplotlib's constrained layout).
+    matplotlib is imported here, at the first picture: `kfval run` and `kfval lint` never draw, and its
+    import is a third of a second of their start."""
+    from matplotlib.figure import Figure  # noqa: PLC0415 - see above
+
     return Figure(figsize=(width, height), layout="constrained")
 
 
@@ -82,6 +87,8 @@ def phase_timeline(spans: Sequence[tuple[str, str, float, float]], *, title: str
         axes.barh(row, max(end - start, 0.05), left=start, height=0.6, color=PHASE_COLOURS.get(phase, "#999999"))
     axes.set_yticks(range(len(pods)), list(reversed(pods)), fontsize="small")
     axes.set(title=title, xlabel="seconds since the first pod was created")
+    from matplotlib.patches import Patch  # noqa: PLC0415 - imported with the first picture, as Figure is
+
     handles = [Patch(color=colour, label=phase) for phase, colour in PHASE_COLOURS.items()]
     figure.legend(handles=handles, loc="outside lower center", fontsize="x-small", ncols=len(handles))
     axes.grid(axis="x", alpha=0.3)
