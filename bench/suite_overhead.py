@@ -41,6 +41,19 @@ FINISHED_LINE = "finished within"
 """radish's last line after the last scenario: `Run <id> finished within <n> seconds`."""
 
 
+def failures(cucumber: Path) -> list[str]:
+    """`scenario: first line of its error` for each scenario that failed: a bench figure of a failed run is
+    no figure, and the reason goes with the run's temporary folder."""
+    found = []
+    for feature in reading.parse(cucumber.read_text()).features:
+        for scenario in feature.scenarios:
+            failed = scenario.failure
+            if failed is not None:
+                message = (failed.result.error_message or "").strip().splitlines() or ["(no message)"]
+                found.append(f"{scenario.name}: {message[0]}")
+    return found
+
+
 def fixed_costs(cucumber: Path) -> list[float]:
     """Per scenario: seconds to create its namespace plus seconds of its cleanup hook."""
     costs = []
@@ -62,6 +75,7 @@ class FeatureRun:
     passed: int
     total: int
     fixed: list[float]
+    failures: list[str]
 
 
 def run_feature(feature: str, workdir: Path) -> FeatureRun:
@@ -102,7 +116,7 @@ def run_feature(feature: str, workdir: Path) -> FeatureRun:
     )
     start, finish = stamps.get(STARTED_LINE, 0.0), stamps.get(FINISHED_LINE, wall)
     fixed = fixed_costs(workdir / "cucumber.json")
-    return FeatureRun(wall, start, wall - finish, pods, passed, len(cases), fixed)
+    return FeatureRun(wall, start, wall - finish, pods, passed, len(cases), fixed, failures(workdir / "cucumber.json"))
 
 
 def main() -> None:
@@ -125,6 +139,8 @@ def main() -> None:
             f"{cost:>17}",
             flush=True,
         )
+        for failure in run.failures:
+            print(f"    failed: {failure}", flush=True)
     print(f"all features: {time.monotonic() - started:.0f} s wall (each on a fresh embedded cluster)")
 
 

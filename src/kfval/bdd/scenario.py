@@ -190,7 +190,8 @@ def attach_outages(step_or_scenario: Any, conn: Connection, *, name: str = "API 
 
 def record_pods(scenario: Any, scenario_session: ScenarioSession) -> None:
     """How long the scenario's pods ran (a JUnit property, for the suite-overhead figure) and their phase
-    timeline (a Gantt chart), the pods it deleted included; 0 s and no chart when the pods cannot be read."""
+    timeline (a Gantt chart), the pods it deleted included; 0 s and no chart when the pods cannot be read.
+    The time is the pod history's, as the changes reached it, else the API's whole-second timestamps'."""
     try:
         pods = scenario_session.conn.list("v1", "Pod", scenario_session.namespace)["items"]
     except errors.KfvalError:
@@ -204,7 +205,8 @@ def record_pods(scenario: Any, scenario_session: ScenarioSession) -> None:
     for pod, seen in gone:
         runs += podtimes.intervals([pod], now=seen)
         spans += podtimes.phase_spans([_deleted(pod)], now=seen)
-    reporting.add_property(scenario, "pods_ran_seconds", f"{podtimes.busy_seconds(runs):.1f}")
+    ran = history.ran_seconds(now) if history is not None and history.problem is None else podtimes.busy_seconds(runs)
+    reporting.add_property(scenario, "pods_ran_seconds", f"{ran:.2f}")
     if not spans:
         return
     origin = min(span.start for span in spans)

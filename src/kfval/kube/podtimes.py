@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 
-def _time(text: str | None) -> datetime | None:
+def timestamp(text: str | None) -> datetime | None:
+    """An API timestamp (RFC 3339, whole seconds) as a datetime; None for none."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
@@ -25,8 +26,8 @@ def intervals(pods: Iterable[Mapping[str, Any]], *, now: datetime) -> list[tuple
         for container in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
             for state in (container.get("state") or {}, container.get("lastState") or {}):
                 running, terminated = state.get("running") or {}, state.get("terminated") or {}
-                start = _time(running.get("startedAt") or terminated.get("startedAt"))
-                end = _time(terminated.get("finishedAt")) or (now if running else None)
+                start = timestamp(running.get("startedAt") or terminated.get("startedAt"))
+                end = timestamp(terminated.get("finishedAt")) or (now if running else None)
                 if start is not None and end is not None and end >= start:
                     found.append((start, end))
     return found
@@ -69,7 +70,7 @@ def phase_spans(pods: Iterable[Mapping[str, Any]], *, now: datetime) -> list[Pha
     found = []
     for pod in pods:
         name = pod["metadata"]["name"]
-        created = _time(pod["metadata"].get("creationTimestamp"))
+        created = timestamp(pod["metadata"].get("creationTimestamp"))
         status = pod.get("status") or {}
         phase = status.get("phase") or "Pending"
         states = [
@@ -80,9 +81,9 @@ def phase_spans(pods: Iterable[Mapping[str, Any]], *, now: datetime) -> list[Pha
         starts = [
             moment
             for state in states
-            if (moment := _time((state.get("running") or state.get("terminated") or {}).get("startedAt")))
+            if (moment := timestamp((state.get("running") or state.get("terminated") or {}).get("startedAt")))
         ]
-        ends = [moment for state in states if (moment := _time((state.get("terminated") or {}).get("finishedAt")))]
+        ends = [moment for state in states if (moment := timestamp((state.get("terminated") or {}).get("finishedAt")))]
         if created is None:
             continue
         first_start = min(starts) if starts else None

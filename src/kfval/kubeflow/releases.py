@@ -213,15 +213,24 @@ RELEASE_KINDS = (
     ("v1", "Service"), ("v1", "ConfigMap"), ("v1", "Secret"),
 )  # fmt: skip
 """The kinds a release's objects (and what their controllers make) are looked for among after uninstall."""
+RELEASE_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace"
+"""Helm 3 writes it on every object of a release: the namespace the release lives in."""
 
 
 def objects_left(session: ScenarioSession, release: str, *, label: str) -> list[str]:
-    """Every object in any namespace that still carries the release's label, or is its Helm storage."""
+    """What is left of the release that lives in the scenario's namespace: its Helm storage and the objects
+    with its label there, and objects with its label elsewhere that Helm made for it (annotated with
+    `meta.helm.sh/release-namespace`). A release of the same name in another namespace is another release:
+    an earlier scenario's, whose namespace is still going, or a real installation's."""
     left = []
     for api_version, kind in RELEASE_KINDS:
         for selector in (f"{label}={release}", f"owner=helm,name={release}"):
             for item in session.conn.list(api_version, kind, None, label_selector=selector)["items"]:
                 meta = item["metadata"]
-                if not meta.get("deletionTimestamp"):
+                ours = session.namespace in (
+                    meta.get("namespace"),
+                    (meta.get("annotations") or {}).get(RELEASE_NAMESPACE_ANNOTATION),
+                )
+                if ours and not meta.get("deletionTimestamp"):
                     left.append(f"{kind} {meta.get('namespace')}/{meta['name']}")
     return sorted(set(left))
