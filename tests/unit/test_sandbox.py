@@ -90,6 +90,29 @@ async def test_mounts_land_at_paths_missing_on_the_host_and_the_root_stays_read_
 
 
 @on_loop
+async def test_self_test_tries_again_before_it_gives_up_on_bubblewrap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = [(1, b"bwrap: Can't bind mount /oldroot/ on /newroot/: No such file or directory"), (0, b"")]
+
+    async def flaky(argv: list[str], *, timeout_seconds: float) -> tuple[int, bytes]:
+        return answers.pop(0)
+
+    monkeypatch.setattr(sandbox, "run_host", flaky)
+    assert (await sandbox.detect_sandbox(tmp_path, CLOCK)).name == "bubblewrap"
+
+
+@on_loop
+async def test_a_containers_mounts_take_no_changes_from_the_host(tmp_path: Path) -> None:
+    """No mount of the container is a slave of the host's: a pod network deleted while bwrap sets up
+    (its mount under /run/netns going) cannot pull a mount from under bwrap's feet."""
+    spec = spec_for("cat", "/proc/self/mountinfo")
+    code, output = await sandbox.BubblewrapSandbox(tmp_path, CLOCK).run(spec, 10.0)
+    assert code == 0, output
+    assert b" master:" not in output and b" shared:" not in output
+
+
+@on_loop
 async def test_env_workdir_output_streams_and_partial_last_line(tmp_path: Path) -> None:
     sink = Lines()
     spec = spec_for(

@@ -197,8 +197,6 @@ class Cluster:
     async def start(self) -> str:
         options = self.options
         await reaping.reap(options.state_dir, self.clock)
-        # the sandbox's self-test starts a container, a third of a second spent waiting: it goes on meanwhile
-        detecting = asyncio.ensure_future(sandbox.detect_sandbox(options.state_dir, self.clock))
         self.network = await network.detect_network(sandbox.cluster_prefix(options.state_dir))
         await self.network.prepare()
         api_port = self._bind(self.network.host_ip)
@@ -206,7 +204,7 @@ class Cluster:
         _seed(self.store)
         _seed_api_service(self.store, host=self.network.host_ip, port=api_port)
         self._start_controllers(ca_pem=serving.ca_pem.decode() if serving else "")
-        self.sandbox = await detecting
+        self.sandbox = await sandbox.detect_sandbox(options.state_dir, self.clock)
         registry_images = await self._start_registry(self.network.host_ip, self.sandbox.launcher)
         self.kubelet = pods.Kubelet(
             self.store,
