@@ -14,10 +14,17 @@ SECOND_NS = model.NANOSECONDS_PER_SECOND
 
 
 def scenario(
-    name: str, status: model.Status, seconds: float, *, example: model.Example | None = None
+    name: str,
+    status: model.Status,
+    seconds: float,
+    *,
+    example: model.Example | None = None,
+    outline: str | None = None,
 ) -> model.Scenario:
+    """A scenario record with a Cucumber id: `feature;outline name[;examples;row line]`."""
     step = model.Step("Then ", "something", 3, model.Result(status, round(seconds * SECOND_NS)))
-    return model.Scenario(id=name, keyword="Scenario", name=name, line=2, steps=(step,), example=example)
+    scenario_id = f"feature;{model.slug(outline or name)}" + (f";examples;{example.line}" if example else "")
+    return model.Scenario(id=scenario_id, keyword="Scenario", name=name, line=2, steps=(step,), example=example)
 
 
 def radish_scenario(*checks: summary.MetricCheck) -> SimpleNamespace:
@@ -50,6 +57,15 @@ def test_each_scenario_gets_a_line_with_its_checks_and_the_run_its_reports() -> 
         "  skipped    0.0 s  Skipped one",
         "reports: reports/cucumber.json, reports/junit.xml",
     ]
+
+
+def test_an_outline_row_is_named_once() -> None:
+    row = model.Example("Examples", "", 20, ("workers",), ("2",), 1)
+    outline = "A master and <workers> worker(s) train MNIST"
+    named = scenario("A master and 2 worker(s) train MNIST", model.Status.PASSED, 1.0, example=row, outline=outline)
+    fixed = scenario("Training works", model.Status.PASSED, 1.0, example=row)
+    assert summary.scenario_line(named, []).endswith("  A master and 2 worker(s) train MNIST")
+    assert summary.scenario_line(fixed, []).endswith("  Training works [workers=2]")
 
 
 def test_cleanup_problems_add_the_janitor_command() -> None:

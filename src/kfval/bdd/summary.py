@@ -50,7 +50,7 @@ def scenario_line(record: model.Scenario, checks: Sequence[MetricCheck]) -> str:
     status = record.status
     word = status.value.upper() if status in (model.Status.FAILED, model.Status.UNDEFINED) else status.value
     name = record.name
-    if record.example is not None:
+    if record.example is not None and not _named_by_its_row(record):
         name += (
             " ["
             + ", ".join(f"{h}={v}" for h, v in zip(record.example.header, record.example.values, strict=False))
@@ -58,6 +58,13 @@ def scenario_line(record: model.Scenario, checks: Sequence[MetricCheck]) -> str:
         )
     seconds = record.duration_ns / model.NANOSECONDS_PER_SECOND
     return f"  {word:<7} {seconds:6.1f} s  " + " · ".join([name, *(check.text() for check in checks)])
+
+
+def _named_by_its_row(record: model.Scenario) -> bool:
+    """Whether the outline's name took the row's values (`<workers>` became `2`): the row needs no repeating.
+    The scenario's id keeps the outline's own name, as Cucumber's does."""
+    parts = record.id.split(";")
+    return len(parts) > 1 and parts[1] != model.slug(record.name)
 
 
 def render(
