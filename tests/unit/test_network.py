@@ -99,6 +99,24 @@ async def test_two_pods_listen_on_the_same_port_and_reach_each_other(tmp_path: P
     assert not [name for name in reaping.list_namespaces() + reaping.list_links() if name.startswith(prefix)]
 
 
+@needs_namespaces
+@on_loop
+async def test_pod_links_carry_loopback_sized_frames(tmp_path: Path) -> None:
+    """Pods talk within the machine: 1500-byte frames slowed a gloo all-reduce between two pods 1.5-2x."""
+    prefix = sandbox.cluster_prefix(tmp_path)
+    pods = await network.detect_network(prefix)
+    assert isinstance(pods, network.NamespacedNetwork)
+    try:
+        pod = await pods.setup("44444444-dddd")
+        assert pod.netns is not None
+        _code, shown = await sandbox.run_host(["ip", "-n", pod.netns, "-o", "link", "show", "eth0"])
+        assert f" mtu {network.POD_MTU} " in shown.decode()
+        for host_end in (pods.bridge, pod.netns):
+            assert Path(f"/sys/class/net/{host_end}/mtu").read_text().strip() == str(network.POD_MTU)
+    finally:
+        await pods.close()
+
+
 def print_nothing(_stream: Stream, _line: bytes) -> None:
     return None
 

@@ -4,8 +4,10 @@ Two training jobs that both listen on 0.0.0.0:23456 must run side by side, as on
 each pod gets a named network namespace (`<prefix><uid>`) with an `eth0` veth end carrying its
 pod IP; the host ends hang on one bridge (`<prefix>br`) that holds the gateway address, so pods
 reach each other and the host reaches every pod. Nothing is NATed or forwarded: a pod reaches
-only other pods and the bridge address, never the outside. Without root (or without `ip`), pods
-share the host's loopback, each with its own 127.1.x.y address; they then collide on 0.0.0.0.
+only other pods and the bridge address, never the outside: every link stays inside the machine, as
+loopback does, so it carries loopback-sized frames (`POD_MTU`), not Ethernet's 1500. Without root
+(or without `ip`), pods share the host's loopback, each with its own 127.1.x.y address; they then
+collide on 0.0.0.0.
 Every `ip` command goes through `sandbox.run_host`, the cluster's only process starter.
 """
 
@@ -28,6 +30,14 @@ POD_NETWORK = ipaddress.IPv4Network("10.244.0.0/16")
 POD_SUBNET_PREFIX_LENGTH = 24
 LOOPBACK_POD_NETWORK = ipaddress.IPv4Network("127.1.0.0/16")
 SHORT_UID_LENGTH = 8
+POD_MTU = 65535
+"""The MTU of the bridge and every veth end (the largest a veth takes; loopback has 65536).
+
+At Ethernet's 1500 the kernel cuts every message into 1500-byte frames and pushes each through the
+bridge: a gloo all-reduce of the MNIST model's 1.7 MB of gradients between two pods took 2.6-2.7 ms,
+against 1.1-2.0 ms at this MTU and 1.2-1.8 ms over the host's loopback (side by side, 2000 each),
+which cost a PyTorchJob about a tenth of the throughput the same processes have on the host.
+"""
 
 
 class NetworkError(Exception):
@@ -116,14 +126,15 @@ class NamespacedNetwork:
 
     async def _create_bridge(self) -> None:
         await sandbox.run_host(["ip", "link", "del", self.bridge])
-        await ip("link", "add", self.bridge, "type", "bridge")
+        await ip("link", "add", self.bridge, "mtu", str(POD_MTU), "type", "bridge")
         await ip("addr", "add", f"{self.gateway}/{self.subnet.prefixlen}", "dev", self.bridge)
         await ip("link", "set", self.bridge, "up")
         self._bridge_ready = True
 
     async def _create_namespace(self, name: str, address: ipaddress.IPv4Address) -> None:
         await ip("netns", "add", name)
-        await ip("link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", name)
+        mtu = ("mtu", str(POD_MTU))
+        await ip("link", "add", name, *mtu, "type", "veth", "peer", "name", "eth0", *mtu, "netns", name)
         await ip("link", "set", name, "master", self.bridge, "up")
         await ip("-n", name, "addr", "add", f"{address}/{self.subnet.prefixlen}", "dev", "eth0")
         await ip("-n", name, "link", "set", "eth0", "up")
