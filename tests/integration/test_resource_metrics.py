@@ -45,10 +45,12 @@ def test_pod_metrics_through_the_python_client_show_the_cpu_and_memory_a_pod_use
         found: dict[str, Any] = metrics.get_namespaced_custom_object(
             "metrics.k8s.io", "v1beta1", namespace, "pods", "burner"
         )
-        cpu = parse_quantity(found["containers"][0]["usage"]["cpu"])
-        return found if cpu > parse_quantity("300m") else None
+        usage = found["containers"][0]["usage"]
+        # the CPU shows while Python still zeroes its 80 MiB, so wait for both
+        grown = parse_quantity(usage["memory"]) >= 80 * 1024 * 1024
+        return found if parse_quantity(usage["cpu"]) > parse_quantity("300m") and grown else None
 
-    pod = eventually_blocking(busy, "the burner to use more than 0.3 CPU", timeout=30)
+    pod = eventually_blocking(busy, "the burner to use more than 0.3 CPU and its 80 MiB", timeout=30)
     assert pod["kind"] == "PodMetrics"
     assert pod["metadata"]["labels"] == {"app": "burner"}
     assert pod["window"].endswith("s") and pod["timestamp"].endswith("Z")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import pytest
@@ -70,13 +71,28 @@ def test_the_table_reads_back_from_its_embedding_and_renders_in_html_and_junit()
     assert "mnist-worker-0/pytorch" in dimensioning.text(rows).splitlines()[2]
 
 
+T0 = datetime(2026, 12, 5, 9, 0, 0, tzinfo=UTC)
+
+
 def test_a_container_record_sums_cpu_seconds_over_windows_and_keeps_the_peaks() -> None:
     record = usage.ContainerUsage("p", "c", {"cpu": Fraction(1, 2)}, {"cpu": Fraction(1)})
-    record = record.read({"cpu": "250000000n", "memory": "1024Ki"}, 2.0)
-    record = record.read({"cpu": "980m", "memory": "512Ki"}, 2.0)
+    record = record.read({"cpu": "250000000n", "memory": "1024Ki"}, 2.0, sampled_at=T0, read_at=10.0)
+    record = record.read({"cpu": "980m", "memory": "512Ki"}, 2.0, sampled_at=T0 + timedelta(seconds=2), read_at=12.0)
     assert record.readings == 2 and record.readings_at_cpu_limit == 1
     assert abs(record.cpu_seconds - 2.46) < 1e-9
     assert record.peak_cpu == Fraction(98, 100) and record.peak_memory == 1024 * 1024
+
+
+def test_a_window_reaching_back_over_an_earlier_one_counts_only_its_new_stretch() -> None:
+    """The sampler's last reading at cleanup can come a tenth of a second after the one before, its window
+    reaching back over that one's: summing whole windows counted most of the run twice."""
+    record = usage.ContainerUsage("p", "c", {}, {})
+    later = T0 + timedelta(seconds=1)  # whole seconds: 0.1 s later may read as a second later, or not at all
+    record = record.read({"cpu": "500m"}, 2.0, sampled_at=T0, read_at=10.0)
+    record = record.read({"cpu": "1"}, 2.1, sampled_at=later, read_at=10.1)
+    record = record.read({"cpu": "1"}, 2.1, sampled_at=later, read_at=12.0)  # metrics-server's reading, again
+    assert abs(record.cpu_seconds - (0.5 * 2.0 + 1 * 0.1)) < 1e-9
+    assert record.readings == 2
 
 
 def test_go_durations_read_as_seconds() -> None:

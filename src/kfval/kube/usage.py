@@ -5,7 +5,7 @@ they requested. metrics-server (on a real cluster) and the embedded cluster serv
 per container a CPU rate over a `window` and the working-set memory now. A sampler thread reads them
 every `SAMPLE_INTERVAL_SECONDS` for the scenario's namespace, together with the pods (for requests,
 limits and OOM kills), and folds each reading into one record per container: the peaks, the CPU
-seconds (rate times window, summed: consecutive readings' windows tile the time between them), and
+seconds (rate times the part of its window since the previous reading, summed), and
 how many readings found the container at its CPU limit, which is all the metrics API shows of CPU
 throttling. What the last window before a pod ended used is not seen, so CPU seconds are a lower bound.
 """
@@ -13,8 +13,10 @@ throttling. What the last window before a pod ended used is not seen, so CPU sec
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
@@ -46,6 +48,12 @@ class ContainerUsage:
     """Bytes of working set."""
     readings_at_cpu_limit: int = 0
     oom_killed: bool = False
+    sampled_at: datetime | None = None
+    """The newest reading's `timestamp`: metrics-server answers with the same reading until its next scrape."""
+    read_at: float | None = None
+    """When the newest reading was read, on the sampler's monotonic clock. A later reading's window may reach
+    back before it (the sampler's last reading at cleanup comes soon after the one before): only the time
+    since is new. The API's timestamps have whole seconds only, too coarse to tell that stretch."""
 
     def figures(self) -> dict[str, Any]:
         """The record as plain numbers (cores, bytes, seconds), the shape reports keep it in."""
@@ -62,18 +70,26 @@ class ContainerUsage:
             "oom_killed": self.oom_killed,
         }
 
-    def read(self, usage: Mapping[str, Any], window_seconds: float) -> ContainerUsage:
-        """This record with one more reading (`usage` as PodMetrics gives a container's)."""
+    def read(
+        self, usage: Mapping[str, Any], window_seconds: float, *, sampled_at: datetime, read_at: float
+    ) -> ContainerUsage:
+        """This record with one more reading (`usage` as PodMetrics gives a container's, over `window_seconds`
+        up to `sampled_at`, read at `read_at`); the reading it has already (the same `sampled_at`) adds nothing."""
+        if sampled_at == self.sampled_at:
+            return self
+        fresh = window_seconds if self.read_at is None else min(window_seconds, read_at - self.read_at)
         cpu, memory = quantities.parse(usage.get("cpu", "0")), quantities.parse(usage.get("memory", "0"))
         limit = self.limits.get("cpu")
         at_limit = limit is not None and cpu >= limit * AT_LIMIT_SHARE
         return replace(
             self,
             readings=self.readings + 1,
-            cpu_seconds=self.cpu_seconds + float(cpu) * window_seconds,
+            cpu_seconds=self.cpu_seconds + float(cpu) * max(fresh, 0.0),
             peak_cpu=max(self.peak_cpu, cpu),
             peak_memory=max(self.peak_memory, memory),
             readings_at_cpu_limit=self.readings_at_cpu_limit + int(at_limit),
+            sampled_at=sampled_at,
+            read_at=read_at,
         )
 
 
@@ -159,6 +175,7 @@ class UsageSampler:
         try:
             pods = self._conn.list("v1", "Pod", self._namespace)["items"]
             metrics = self._metrics()
+            read_at = time.monotonic()
         except KfvalError as error:
             self.problem = f"pod metrics could not be read from {METRICS_API_VERSION}: {error}"
             return
@@ -168,10 +185,13 @@ class UsageSampler:
                 self._declare(pod)
             for item in metrics:
                 window = go_duration_seconds(str(item.get("window", "0s")))
+                sampled_at = datetime.fromisoformat(str(item["timestamp"]).replace("Z", "+00:00"))
                 for container in item.get("containers") or []:
                     key = (item["metadata"]["name"], container["name"])
                     if key in self._records:
-                        self._records[key] = self._records[key].read(container.get("usage") or {}, window)
+                        self._records[key] = self._records[key].read(
+                            container.get("usage") or {}, window, sampled_at=sampled_at, read_at=read_at
+                        )
 
     def _metrics(self) -> list[Mapping[str, Any]]:
         """The namespace's PodMetrics; none (and why, once) when the cluster does not serve them."""
