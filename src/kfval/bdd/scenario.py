@@ -200,12 +200,16 @@ def record_pods(scenario: Any, scenario_session: ScenarioSession) -> None:
     now = datetime.now(UTC)
     history = scenario_session.pod_history
     gone = history.gone({str(pod["metadata"].get("uid")) for pod in pods}) if history is not None else []
-    runs = podtimes.intervals(pods, now=now)
     spans = podtimes.phase_spans(pods, now=now)
     for pod, seen in gone:
-        runs += podtimes.intervals([pod], now=seen)
         spans += podtimes.phase_spans([_deleted(pod)], now=seen)
-    ran = history.ran_seconds(now) if history is not None and history.problem is None else podtimes.busy_seconds(runs)
+    if history is not None and history.problem is None:
+        ran = history.ran_seconds(now)
+    else:
+        runs = podtimes.intervals(pods, now=now)
+        for pod, seen in gone:
+            runs += podtimes.intervals([pod], now=seen)
+        ran = podtimes.busy_seconds(runs)
     reporting.add_property(scenario, "pods_ran_seconds", f"{ran:.2f}")
     if not spans:
         return
