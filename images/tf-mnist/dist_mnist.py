@@ -56,6 +56,11 @@ ELAPSED_LINE = "Training elapsed time: %f s"
 CROSS_ENTROPY_LINE = "After %d training step(s), validation cross entropy = %g"
 ACCURACY_LINE = "After %d training step(s), validation accuracy = %g"
 """Not the example's: one more line after its last, for the suite's accuracy threshold."""
+LOST_STEP_LINE = "Worker %d: training step %d lost: a parameter server refused it as a duplicate RunGraph"
+"""Not the example's, on stderr: a step TensorFlow aborted (see `refused_as_duplicate`)."""
+DUPLICATE_RUN_GRAPH = "The same RunGraph (Worker) request was received twice"
+"""TensorFlow's worker service, refusing a request id it has already seen (`RecentRequestIds`)."""
+MAX_LOST_STEPS_IN_A_ROW = 10
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,13 @@ class ReplicaSessionCreator(tf.train.SessionCreator):  # type: ignore[misc]
         self.chief = chief
 
     def create_session(self) -> Any:
+        """A session on initialised variables; the chief initialises them only where they are not.
+
+        MonitoredSession calls this again after a broken connection to a parameter server. The
+        variables are still there: initialising them again would set the global step back to 0 and
+        throw the training away. So the chief first looks once, as a waiting worker does, and
+        initialises only when the parameter servers hold nothing yet (first start, or restarted).
+        """
         self.scaffold.finalize()
         manager = tf.train.SessionManager(
             local_init_op=self.scaffold.local_init_op,
@@ -226,9 +238,12 @@ class ReplicaSessionCreator(tf.train.SessionCreator):  # type: ignore[misc]
             graph=tf.get_default_graph(),
             recovery_wait_secs=SESSION_POLL_SECONDS,
         )
-        if self.chief:
+        if not self.chief:
+            return manager.wait_for_session(self.master, config=self.config, max_wait_secs=SESSION_WAIT_SECONDS)
+        try:
+            return manager.wait_for_session(self.master, config=self.config, max_wait_secs=0)
+        except tf.errors.DeadlineExceededError:
             return manager.prepare_session(self.master, init_op=self.scaffold.init_op, config=self.config)
-        return manager.wait_for_session(self.master, config=self.config, max_wait_secs=SESSION_WAIT_SECONDS)
 
 
 def open_session(args: argparse.Namespace, task: tf_config.Task, server: Any, graph: Graph) -> Any:
@@ -247,12 +262,31 @@ def run_steps(
     session: Any, graph: Graph, train_set: Examples, *, task: tf_config.Task, args: argparse.Namespace
 ) -> None:
     """One line per local step until the global step reaches --train_steps (asynchronous: others step too)."""
+    lost_in_a_row = 0
     for local_step, (images, labels) in enumerate(batches(train_set, size=args.batch_size, seed=task.index), 1):
         feed = {graph.images: images, graph.labels: labels}
-        _, step = session.run([graph.train_op, graph.global_step], feed_dict=feed)
+        try:
+            _, step = session.run([graph.train_op, graph.global_step], feed_dict=feed)
+        except (tf.errors.AbortedError, tf.errors.CancelledError) as error:
+            lost_in_a_row += 1
+            if not refused_as_duplicate(error) or lost_in_a_row > MAX_LOST_STEPS_IN_A_ROW:
+                raise
+            print(LOST_STEP_LINE % (task.index, local_step), file=sys.stderr, flush=True)
+            continue
+        lost_in_a_row = 0
         print(STEP_LINE % (time.time(), task.index, local_step, step))
         if step >= args.train_steps:
             return
+
+
+def refused_as_duplicate(error: Any) -> bool:
+    """Whether a parameter server refused this step's RunGraph as one it had already received.
+
+    gRPC can deliver a RunGraph twice after a connection blip; the server aborts the second and the
+    worker's step fails (as CANCELLED, the abort attached). Asynchronous training loses that one
+    step, nothing else: the variables and the global step live on the parameter servers.
+    """
+    return DUPLICATE_RUN_GRAPH in str(error.message)
 
 
 def train(args: argparse.Namespace, task: tf_config.Task, server: Any) -> None:

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-PACKAGES = {"bwrap": "bubblewrap", "ip": "iproute2"}
+PACKAGES = {"bwrap": "bubblewrap", "ip": "iproute2", "ss": "iproute2"}
 IS_ROOT = os.geteuid() == 0
 
 
