@@ -112,6 +112,21 @@ async def test_a_containers_mounts_take_no_changes_from_the_host(tmp_path: Path)
     assert b" master:" not in output and b" shared:" not in output
 
 
+@needs_root_and("bwrap", "ip")
+@on_loop
+async def test_no_pods_network_namespace_is_in_a_containers_view(tmp_path: Path) -> None:
+    """bubblewrap never binds the mounts of /run/netns: a pod network deleted while it remounted them
+    read-only failed a container's start now and then (ENOENT)."""
+    other_pod = f"kfvaltest{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", other_pod], check=True)
+    try:
+        script = "grep -c /run/netns /proc/self/mountinfo; test -e /run/netns && echo visible || echo hidden"
+        code, output = await sandbox.BubblewrapSandbox(tmp_path, CLOCK).run(spec_for("sh", "-c", script), 10.0)
+    finally:
+        subprocess.run(["ip", "netns", "del", other_pod], check=True)
+    assert (code, output.split()) == (0, [b"0", b"hidden"]), output
+
+
 @on_loop
 async def test_env_workdir_output_streams_and_partial_last_line(tmp_path: Path) -> None:
     sink = Lines()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -25,6 +25,13 @@ from kfval.embedded.kubelet.containers import Mount, ProcessSpec
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 HANDLED_BY_BUBBLEWRAP = frozenset({"/dev", "/proc"})
+NETWORK_NAMESPACES = "/run/netns"
+"""Where `ip netns` keeps each pod's network namespace as a mount: never part of a container's view.
+
+Binding a directory binds the mounts under it, then bubblewrap remounts each of them read-only; a pod's
+namespace deleted in between (its mount point gone) failed the container's start with ENOENT. So its
+parents are always spread and it is left out, as no container on a node sees the host's namespaces.
+"""
 
 
 @dataclass(frozen=True)
@@ -139,15 +146,21 @@ def spread_directories(spec: ProcessSpec, *, state_dir: Path | None) -> list[str
     found = spread_for(normalized(spec.workdir), ContainerView(layers))
     if found is not None:
         wanted.add(found)
+    if os.path.lexists(NETWORK_NAMESPACES):
+        wanted.update(str(parent) for parent in PurePosixPath(NETWORK_NAMESPACES).parents)
     return sorted(wanted, key=lambda path: len(PurePosixPath(path).parts))
 
 
-def spread_args(directory: str) -> list[str]:
-    """A tmpfs over `directory` with each entry bound back read-only (symlinks recreated)."""
+def spread_args(directory: str, spread: Collection[str] = ()) -> list[str]:
+    """A tmpfs over `directory` with each entry bound back read-only (symlinks recreated).
+
+    Entries in `spread` are spread themselves (after this one, parents first): binding them here would
+    only be covered again, after binding every mount under them.
+    """
     args = [] if directory == "/" else ["--tmpfs", directory]
     for name in sorted(os.listdir(directory)):
         entry = os.path.join(directory, name)
-        if directory == "/" and entry in HANDLED_BY_BUBBLEWRAP:
+        if (directory == "/" and entry in HANDLED_BY_BUBBLEWRAP) or entry == NETWORK_NAMESPACES or entry in spread:
             continue
         if os.path.islink(entry):
             args += ["--symlink", os.readlink(entry), entry]
@@ -186,10 +199,10 @@ def filesystem_args(spec: ProcessSpec, *, state_dir: Path | None) -> list[str]:
     if spec.root is not None:
         return image_root_args(spec)
     spread = spread_directories(spec, state_dir=state_dir)
-    args = spread_args("/") if "/" in spread else ["--ro-bind", "/", "/"]
+    args = spread_args("/", spread) if "/" in spread else ["--ro-bind", "/", "/"]
     for directory in spread:
         if directory != "/":
-            args += spread_args(directory)
+            args += spread_args(directory, spread)
     args += ["--dev", "/dev", "--proc", "/proc"]
     for layer in base_layers(spec, state_dir=state_dir)[1:]:
         args += ["--tmpfs", layer.target]
