@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -119,23 +120,46 @@ def tf_samples_per_second(log: str, train_steps: int) -> float:
     return train_steps * TF_BATCH_SIZE / float(match.group(1))
 
 
-def tf_host_run(mnist: Path, train_steps: int) -> float:
-    """One parameter server and two workers as local processes, each with the TF_CONFIG a TFJob gives."""
-    ports = [free_port() for _ in range(3)]
-    cluster = {"ps": [f"127.0.0.1:{ports[0]}"], "worker": [f"127.0.0.1:{p}" for p in ports[1:]]}
+TF_TASKS = (("ps", 0), ("worker", 0), ("worker", 1))
+"""The TFJob's replicas in the order `tf_host_run` takes their addresses and wrappers."""
+
+
+def no_wrapper(_task: int, argv: list[str]) -> list[str]:
+    return argv
+
+
+def tf_host_run(
+    mnist: Path,
+    train_steps: int,
+    *,
+    addresses: Sequence[str] | None = None,
+    wrapper: Callable[[int, list[str]], list[str]] = no_wrapper,
+) -> float:
+    """One parameter server and two workers as local processes, each with the TF_CONFIG a TFJob gives.
+
+    `addresses` (one per task of TF_TASKS, loopback ports by default) and `wrapper` (the command line that
+    runs task i's argv) let `workload_layers.py` put each process in one more layer of a pod.
+    """
+    hosts = list(addresses or [f"127.0.0.1:{free_port()}" for _ in TF_TASKS])
+    cluster = {"ps": hosts[:1], "worker": hosts[1:]}
     argv = [sys.executable, str(TF_PROGRAM), "--train_steps", str(train_steps)]
     base = {**os.environ, **TF_ENV, "MNIST_DIR": str(mnist), "PYTHONUNBUFFERED": "1"}
 
-    def start(kind: str, index: int, output: int) -> subprocess.Popen[str]:
+    def start(task: int, output: int) -> subprocess.Popen[str]:
+        kind, index = TF_TASKS[task]
         tf_config = json.dumps({"cluster": cluster, "task": {"type": kind, "index": index}})
         return subprocess.Popen(
-            argv, env={**base, "TF_CONFIG": tf_config}, stdout=output, stderr=subprocess.STDOUT, text=True
+            wrapper(task, argv),
+            env={**base, "TF_CONFIG": tf_config},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
 
-    ps = start("ps", 0, subprocess.DEVNULL)
+    ps = start(0, subprocess.DEVNULL)
     try:
-        second = start("worker", 1, subprocess.DEVNULL)
-        first = start("worker", 0, subprocess.PIPE)
+        second = start(2, subprocess.DEVNULL)
+        first = start(1, subprocess.PIPE)
         log, _ = first.communicate()
         if first.returncode != 0 or second.wait() != 0:
             raise RuntimeError(f"the host TF run failed:\n{log[-2000:]}")
@@ -145,11 +169,11 @@ def tf_host_run(mnist: Path, train_steps: int) -> float:
     return tf_samples_per_second(log, train_steps)
 
 
-def tf_cluster_run(conn: Connection, name: str, train_steps: int) -> float:
-    """The program as a TFJob (1 parameter server, 2 workers), as the suite submits it."""
+def tf_cluster_run(conn: Connection, name: str, train_steps: int, *, manifest: Path = TF_MANIFEST) -> float:
+    """The program as a TFJob (1 parameter server, 2 workers), as the suite submits it (or as `manifest` has it)."""
     with scenario_session(conn, name) as session:
         variables = {"name": "mnist", "ps": "1", "workers": "2", "image": TF_IMAGE, "train_steps": str(train_steps)}
-        session.apply(TF_MANIFEST, variables)
+        session.apply(manifest, variables)
         training.wait_finished(session, "TFJob", "mnist", timeout=TIMEOUT_SECONDS * 5)
         log = conn.pod_log("mnist-worker-0", session.namespace)
     return tf_samples_per_second(log, train_steps)
