@@ -11,7 +11,6 @@ import itertools
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -39,13 +38,6 @@ DUPLICATE_RUN_GRAPH_FAILURE = (
 """What a worker's step raised in a CI run (a CancelledError), the parameter server's abort attached."""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def dist_mnist() -> Iterator[ModuleType]:
     """The image's program as a module (TensorFlow imported once for the module's tests)."""
@@ -66,8 +58,10 @@ def global_steps(log: str) -> list[int]:
 
 
 @needs_root_and("ss")
-def test_a_chief_cut_off_from_its_parameter_server_keeps_the_training(mnist_cache: Path, tmp_path: Path) -> None:
-    ports = [free_port() for _ in range(3)]
+def test_a_chief_cut_off_from_its_parameter_server_keeps_the_training(
+    dist_mnist: ModuleType, mnist_cache: Path, tmp_path: Path
+) -> None:
+    ports = [dist_mnist.free_port() for _ in range(3)]
     ps_address = f"127.0.0.1:{ports[0]}"
     cluster = {"ps": [ps_address], "worker": [f"127.0.0.1:{port}" for port in ports[1:]]}
     env = {**os.environ, **IMAGE_ENV, "MNIST_DIR": str(mnist_cache), "PYTHONUNBUFFERED": "1"}
@@ -103,6 +97,16 @@ def test_a_chief_cut_off_from_its_parameter_server_keeps_the_training(mnist_cach
     assert f"After {TRAIN_STEPS} training step(s), validation accuracy" in chief
 
 
+GRAPH = SimpleNamespace(images="images", labels="labels", train_op="train", global_step="step")
+"""What `run_steps` feeds and fetches; the stand-in session below ignores it."""
+
+
+def blank_examples(dist_mnist: ModuleType) -> Any:
+    """Four blank images with their labels, enough for batches of two."""
+    zeros = dist_mnist.np.zeros
+    return dist_mnist.Examples(zeros((4, 784), dtype="float32"), zeros((4, 10), dtype="float32"))
+
+
 class DuplicateOnce:
     """A session whose first step fails as a parameter server's duplicate-RunGraph abort reaches a worker."""
 
@@ -121,15 +125,10 @@ class DuplicateOnce:
 def test_a_step_refused_as_a_duplicate_run_graph_is_lost_not_the_training(
     dist_mnist: ModuleType, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tf = dist_mnist.tf
-    images = dist_mnist.np.zeros((4, 784), dtype=dist_mnist.np.float32)
-    examples = dist_mnist.Examples(images, dist_mnist.np.zeros((4, 10), dtype=dist_mnist.np.float32))
-    graph = SimpleNamespace(images="images", labels="labels", train_op="train", global_step="step")
-    task = SimpleNamespace(index=0)
-    session = DuplicateOnce(tf.errors.CancelledError(None, None, DUPLICATE_RUN_GRAPH_FAILURE))
+    session = DuplicateOnce(dist_mnist.tf.errors.CancelledError(None, None, DUPLICATE_RUN_GRAPH_FAILURE))
     args = SimpleNamespace(batch_size=2, train_steps=3)
 
-    dist_mnist.run_steps(session, graph, examples, task=task, args=args)
+    dist_mnist.run_steps(session, GRAPH, blank_examples(dist_mnist), task=SimpleNamespace(index=0), args=args)
 
     out, err = capsys.readouterr()
     assert "Worker 0: training step 1 lost" in err
@@ -137,15 +136,14 @@ def test_a_step_refused_as_a_duplicate_run_graph_is_lost_not_the_training(
 
 
 def test_any_other_cancelled_step_still_ends_the_training(dist_mnist: ModuleType) -> None:
-    tf = dist_mnist.tf
-    examples = dist_mnist.Examples(
-        dist_mnist.np.zeros((4, 784), dtype=dist_mnist.np.float32),
-        dist_mnist.np.zeros((4, 10), dtype=dist_mnist.np.float32),
-    )
-    graph = SimpleNamespace(images="images", labels="labels", train_op="train", global_step="step")
-    session = DuplicateOnce(tf.errors.CancelledError(None, None, "RecvFromRemoteAsync is cancelled."))
+    cancelled = dist_mnist.tf.errors.CancelledError
+    session = DuplicateOnce(cancelled(None, None, "RecvFromRemoteAsync is cancelled."))
 
-    with pytest.raises(tf.errors.CancelledError):
+    with pytest.raises(cancelled):
         dist_mnist.run_steps(
-            session, graph, examples, task=SimpleNamespace(index=0), args=SimpleNamespace(batch_size=2)
+            session,
+            GRAPH,
+            blank_examples(dist_mnist),
+            task=SimpleNamespace(index=0),
+            args=SimpleNamespace(batch_size=2),
         )

@@ -151,7 +151,7 @@ def spread_directories(spec: ProcessSpec, *, state_dir: Path | None) -> list[str
     return sorted(wanted, key=lambda path: len(PurePosixPath(path).parts))
 
 
-def spread_args(directory: str, spread: Collection[str] = ()) -> list[str]:
+def spread_args(directory: str, spread: Collection[str]) -> list[str]:
     """A tmpfs over `directory` with each entry bound back read-only (symlinks recreated).
 
     Entries in `spread` are spread themselves (after this one, parents first): binding them here would
